@@ -1,0 +1,107 @@
+//! The actual state: what is on disk at the paths mpm may care about, and nothing else.
+
+use crate::address::Address;
+use crate::hash::Digest;
+use crate::target::Target;
+use std::collections::BTreeMap;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+
+/// What is at one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actual {
+    Absent,
+    File {
+        digest: Digest,
+        mode: u32,
+    },
+    /// A directory, a symbolic link, a socket...: never written through.
+    Other(OtherKind),
+}
+
+/// What stands at a path that is not a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherKind {
+    Directory,
+    SymbolicLink,
+    Special,
+}
+
+impl std::fmt::Display for OtherKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OtherKind::Directory => "directory",
+            OtherKind::SymbolicLink => "symbolic link",
+            OtherKind::Special => "special file",
+        })
+    }
+}
+
+impl Actual {
+    pub fn digest(&self) -> Option<Digest> {
+        match self {
+            Actual::File { digest, .. } => Some(*digest),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ActualState {
+    pub paths: BTreeMap<Address, Actual>,
+    /// Contents of files that differ from what is desired there, for diffs and for
+    /// recognising files another tool wrote.
+    pub contents: BTreeMap<Address, Vec<u8>>,
+}
+
+impl ActualState {
+    pub fn get(&self, address: &Address) -> &Actual {
+        self.paths.get(address).unwrap_or(&Actual::Absent)
+    }
+}
+
+/// Looks at each address; `expected` is the digest desired there (if any): a file
+/// that differs from it keeps its contents.
+pub fn scan<'a>(
+    target: &Target,
+    wanted: impl IntoIterator<Item = (&'a Address, Option<Digest>)>,
+) -> io::Result<ActualState> {
+    let mut state = ActualState::default();
+    for (address, expected) in wanted {
+        let path = target.path_of(address);
+        let (actual, contents) = read_one(&path)?;
+        if let (Some(bytes), true) = (contents, actual.digest() != expected) {
+            state.contents.insert(address.clone(), bytes);
+        }
+        state.paths.insert(address.clone(), actual);
+    }
+    Ok(state)
+}
+
+/// What is at `path`, and the bytes when it is a regular file.
+pub fn read_one(path: &std::path::Path) -> io::Result<(Actual, Option<Vec<u8>>)> {
+    let meta = match fs_err::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Actual::Absent, None)),
+        // a parent that is a file, for instance
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => return Ok((Actual::Absent, None)),
+        Err(e) => return Err(e),
+    };
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        return Ok((Actual::Other(OtherKind::SymbolicLink), None));
+    }
+    if ft.is_dir() {
+        return Ok((Actual::Other(OtherKind::Directory), None));
+    }
+    if !ft.is_file() {
+        return Ok((Actual::Other(OtherKind::Special), None));
+    }
+    let bytes = fs_err::read(path)?;
+    let actual = Actual::File {
+        digest: Digest::of(&bytes),
+        mode: meta.permissions().mode() & 0o7777,
+    };
+    Ok((actual, Some(bytes)))
+}

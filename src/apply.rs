@@ -1,0 +1,224 @@
+//! Executing a plan, crash-safely, in the order of `architecture.md`:
+//! 1. check every path is still what the plan saw (under the lock) — a refusal
+//!    writes nothing;
+//! 2. store new contents and every pre-image as blobs, and the intended result as a
+//!    pending generation; flush;
+//! 3. replace the files (through [`System`]);
+//! 4. commit the generation (pending → current, entries) in one transaction; flush.
+
+use crate::Error;
+use crate::actual;
+use crate::hash::Digest;
+use crate::plan::{Action, Plan, Row};
+use crate::state::{
+    Change, Counts, Entries, Entry, FileVersion, Generation, LastApplied, ManifestInfo, StateStore,
+};
+use crate::system::{FileWrite, System};
+use crate::target::Target;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What a generation is about, beyond its changes.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub command: String,
+    pub manifest: Option<ManifestInfo>,
+    pub rollback_to: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub generation: Option<u64>,
+    pub counts: Counts,
+    pub stray_temps: usize,
+}
+
+/// Executes `plan`. `contents` holds the bytes of every file it writes.
+pub fn execute(
+    plan: &Plan,
+    contents: &BTreeMap<Digest, Arc<[u8]>>,
+    target: &Target,
+    store: &StateStore,
+    last: &LastApplied,
+    system: &mut dyn System,
+    context: &Context,
+) -> Result<Outcome, Error> {
+    // 1. nothing moved since the plan was made
+    let pre_images = check_fresh(plan, target, last)?;
+    let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
+
+    // 2. blobs and the pending generation are durable before any file is touched
+    let mut blobs: Vec<(Digest, &[u8])> =
+        pre_images.iter().map(|(d, b)| (*d, b.as_slice())).collect();
+    let mut writes = Vec::new();
+    let mut removals = Vec::new();
+    for row in &rows {
+        match row.action {
+            Action::Create | Action::Update => {
+                let after = row.after.ok_or_else(|| {
+                    Error::usage(
+                        format!("plan row `{}` has nothing to write", row.address),
+                        None,
+                    )
+                })?;
+                let content = contents.get(&after.digest).ok_or_else(|| {
+                    Error::usage(
+                        format!("the plan lacks the contents of `{}`", row.address),
+                        Some("make the plan again".to_string()),
+                    )
+                })?;
+                blobs.push((after.digest, content));
+                writes.push(FileWrite {
+                    path: target.path_of(&row.address),
+                    content: content.clone(),
+                    mode: after.mode,
+                });
+            }
+            Action::Delete => removals.push(target.path_of(&row.address)),
+            _ => {}
+        }
+    }
+    store.put_blobs(blobs)?;
+    let id = store.next_id()?;
+    let changes: Vec<Change> = rows.iter().map(|r| change_of(r)).collect();
+    let counts = counts_of(plan);
+    let generation = Generation {
+        id,
+        parent: last.current,
+        time: crate::state::now_string(),
+        command: context.command.clone(),
+        rollback_to: context.rollback_to,
+        manifest: context.manifest.clone(),
+        counts: counts.clone(),
+        changes,
+    };
+    store.begin(&generation)?;
+
+    // 3. the files
+    let mut dirs: Vec<_> = writes
+        .iter()
+        .map(|w| &w.path)
+        .chain(removals.iter())
+        .filter_map(|p| p.parent().map(|d| d.to_path_buf()))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let stray_temps = system.remove_stray_temps(&dirs)?;
+    system.commit_files(&writes, &removals)?;
+
+    // 4. commit
+    let entries = entries_after(&last.entries, &rows, contents);
+    store.commit(&generation, &entries, &last.entries)?;
+    Ok(Outcome {
+        generation: Some(id),
+        counts,
+        stray_temps,
+    })
+}
+
+/// Checks that the state log and every path the plan acts on are still what the plan
+/// saw; returns the current bytes of the files it will replace (their pre-images).
+pub fn check_fresh(
+    plan: &Plan,
+    target: &Target,
+    last: &LastApplied,
+) -> Result<Vec<(Digest, Vec<u8>)>, Error> {
+    if let Some(conflict) = plan.conflicts().next() {
+        return Err(Error::usage(
+            format!("the plan has a conflict at `{}`", conflict.address),
+            Some("resolve the conflicts and plan again".to_string()),
+        ));
+    }
+    let mut stale = Vec::new();
+    if plan.serial != last.serial || (plan.lineage.is_some() && plan.lineage != last.lineage) {
+        stale.push(format!(
+            "the state log changed since the plan was made (serial {} → {})",
+            plan.serial, last.serial
+        ));
+    }
+    let mut pre_images = Vec::new();
+    for row in plan.rows.iter().filter(|r| r.changes_state()) {
+        let (now, bytes) = actual::read_one(&target.path_of(&row.address))?;
+        if now.digest() != row.before.map(|b| b.digest) {
+            stale.push(format!("`{}` changed since the plan was made", row.address));
+            continue;
+        }
+        if let (Some(bytes), Some(before)) = (bytes, row.before) {
+            pre_images.push((before.digest, bytes));
+        }
+    }
+    if stale.is_empty() {
+        Ok(pre_images)
+    } else {
+        Err(Error::StalePlan {
+            file: "plan".into(),
+            changes: stale,
+        })
+    }
+}
+
+fn change_of(row: &Row) -> Change {
+    let version = |s: Option<crate::plan::Seen>| {
+        s.map(|s| FileVersion {
+            digest: s.digest,
+            mode: s.mode,
+        })
+    };
+    let (action, after) = match row.action {
+        Action::Create => ("create", version(row.after)),
+        Action::Update => ("update", version(row.after)),
+        Action::Delete => ("delete", None),
+        Action::Record => ("record", version(row.after)),
+        _ => ("forget", version(row.before)),
+    };
+    Change {
+        address: row.address.clone(),
+        action: action.into(),
+        before: version(row.before),
+        after,
+        managed: row.manage && !matches!(row.action, Action::Delete | Action::Forget),
+        agent: row.agent.clone(),
+        version_before: row.version_before.clone(),
+        version_after: row.version_after.clone(),
+    }
+}
+
+fn counts_of(plan: &Plan) -> Counts {
+    let s = plan.summary();
+    Counts {
+        added: s.add,
+        changed: s.change,
+        destroyed: s.destroy,
+        recorded: s.record,
+    }
+}
+
+fn entries_after(
+    previous: &Entries,
+    rows: &[&Row],
+    contents: &BTreeMap<Digest, Arc<[u8]>>,
+) -> Entries {
+    let mut entries = previous.clone();
+    for row in rows {
+        match (row.action, row.after) {
+            (Action::Create | Action::Update | Action::Record, Some(after)) if row.manage => {
+                let size = contents.get(&after.digest).map_or(0, |c| c.len() as u64);
+                entries.insert(
+                    row.address.clone(),
+                    Entry {
+                        digest: after.digest,
+                        mode: after.mode,
+                        size,
+                        agent: row.agent.clone(),
+                        version: row.version_after.clone(),
+                        protect: row.protect,
+                    },
+                );
+            }
+            _ => {
+                entries.remove(&row.address);
+            }
+        }
+    }
+    entries
+}

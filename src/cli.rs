@@ -1,0 +1,146 @@
+//! The command line, as clap types. Doc comments are the help text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Manage Claude Code agents the way Terraform manages infrastructure.
+///
+/// Describe the agents you want in `mpm.yaml`; `mpm plan` shows what would change in a
+/// Claude Code config directory, `mpm apply` makes it so (atomically, recording a
+/// generation), `mpm rollback` goes back.
+#[derive(Debug, Parser)]
+#[command(name = "mpm", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The manifest [default: `mpm.yaml` in the current directory or the nearest parent]
+    #[arg(short = 'm', long, global = true, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The Claude Code config directory to manage; overrides the manifest's `target:`
+    #[arg(long, global = true, value_name = "DIR")]
+    pub target: Option<PathBuf>,
+    /// Where the state log lives [default: `<target>/.mpm`]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// How long to wait when another mpm holds the target's lock (`30s`, `2m`)
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
+    /// When to use colour (`NO_COLOR` is honoured)
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would change, without changing anything
+    Plan(PlanArgs),
+    /// Make the target match the manifest (or apply a saved plan)
+    Apply(ApplyArgs),
+    /// Two columns per path: changed outside mpm / what apply would do
+    Status,
+    /// Exit 0 when the target matches the manifest, 1 otherwise
+    Verify,
+    /// List the generations in the state log
+    History(HistoryArgs),
+    /// Undo the latest generation, or return to the state right after generation N
+    Rollback(RollbackArgs),
+    /// Write a starter `mpm.yaml` (or one from claude-mpm templates)
+    Init(InitArgs),
+    /// Print the JSON Schema of `mpm.yaml`
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as JSON (a versioned format)
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan to FILE; `mpm apply FILE` applies exactly it
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub takeover: TakeoverArgs,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct TakeoverArgs {
+    /// Overwrite or delete files changed outside mpm (their bytes are kept for rollback)
+    #[arg(long)]
+    pub force: bool,
+    /// Take over files mpm did not write that stand where an agent goes (kept for rollback)
+    #[arg(long)]
+    pub adopt: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `mpm plan --out FILE`: applied exactly, without asking
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Show the plan and stop
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub takeover: TakeoverArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Drop old generations and the blobs only they used
+    Prune {
+        /// How many of the newest generations to keep
+        #[arg(long, value_name = "N")]
+        keep: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Return to the state right after generation N (0: before the first)
+    #[arg(long, value_name = "N")]
+    pub to: Option<u64>,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Show the plan and stop
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Overwrite files changed outside mpm since (their bytes are kept)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write one agent per claude-mpm template in DIR (migration)
+    #[arg(long, value_name = "DIR")]
+    pub from_templates: Option<PathBuf>,
+    /// Overwrite an existing manifest
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,184 @@
+//! `mpm apply`: plan, confirm, execute; or apply a saved plan exactly.
+
+use super::{complete_line, confirm, plan::conflict_hint, plan_from_manifest};
+use crate::Error;
+use crate::apply::{self, Context};
+use crate::cli::ApplyArgs;
+use crate::error::ExitStatus;
+use crate::options::Options;
+use crate::plan::{self, PlanOptions, SavedPlan, TextOptions};
+use crate::printer::Printer;
+use crate::state::StateStore;
+use crate::system::RealSystem;
+use std::collections::BTreeMap;
+
+pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, Error> {
+    if let Some(file) = &args.plan {
+        return apply_saved(options, file, printer);
+    }
+    let plan_options = PlanOptions {
+        force: args.takeover.force,
+        adopt: args.takeover.adopt,
+    };
+    let mut planned = plan_from_manifest(options, plan_options, printer)?;
+    let source = planned
+        .loaded
+        .as_ref()
+        .map_or("the manifest".to_string(), |l| format!("`{}`", l.display));
+    let text = plan::render_text(
+        &planned.plan,
+        &planned.desired,
+        &planned.actual,
+        printer,
+        &TextOptions {
+            target: &format!("`{}`", planned.target.display),
+            source: &source,
+            diffs: true,
+        },
+    );
+    printer.out(&text);
+    let summary = planned.plan.summary();
+    if summary.conflicts > 0 {
+        return Err(Error::Conflicts {
+            count: summary.conflicts,
+            command: "apply",
+            hint: conflict_hint(args.takeover.force),
+        });
+    }
+    if !planned.plan.has_changes() {
+        // a killed run may have left an uncommitted generation: nothing is left of it to do
+        if let (Some(store), true) = (&planned.store, planned.last.pending.is_some()) {
+            store.clear_pending()?;
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if args.dry_run {
+        printer.note("Dry run: nothing was changed.");
+        return Ok(ExitStatus::Success);
+    }
+    confirm(printer, args.yes, "apply these changes")?;
+    let store = match planned.store.take() {
+        Some(store) => store,
+        None => open_for_writing(options, &planned.target.state_dir)?,
+    };
+    let last = store.last()?;
+    let context = Context {
+        command: options.command_line.clone(),
+        manifest: planned.manifest_info(),
+        rollback_to: None,
+    };
+    let outcome = apply::execute(
+        &planned.plan,
+        &planned.contents(),
+        &planned.target,
+        &store,
+        &last,
+        &mut RealSystem,
+        &context,
+    )
+    .map_err(|e| rename_stale(e, "the plan shown"))?;
+    if outcome.stray_temps > 0 {
+        printer.note(&format!(
+            "Removed {} temp file(s) left by an interrupted run.",
+            outcome.stray_temps
+        ));
+    }
+    printer.out(&complete_line(&outcome.counts, "Apply"));
+    Ok(ExitStatus::Success)
+}
+
+pub fn open_for_writing(options: &Options, dir: &std::path::Path) -> Result<StateStore, Error> {
+    StateStore::open(dir, &options.command_line, options.lock_timeout, true)?.ok_or_else(|| {
+        Error::usage(
+            format!("cannot create the state log in `{}`", dir.display()),
+            None,
+        )
+    })
+}
+
+pub fn rename_stale(e: Error, file: &str) -> Error {
+    match e {
+        Error::StalePlan { changes, .. } => Error::StalePlan {
+            file: file.to_string(),
+            changes,
+        },
+        other => other,
+    }
+}
+
+fn apply_saved(
+    options: &Options,
+    file: &std::path::Path,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
+    let saved = SavedPlan::read(&options.env.cwd.join(file))?;
+    let shown = file.display().to_string();
+    if let Some(t) = &options.target {
+        if crate::paths::normalize(&options.env.cwd.join(t)) != saved.target {
+            return Err(Error::usage(
+                format!(
+                    "the saved plan `{shown}` is for `{}`, not `{}`",
+                    saved.target.display(),
+                    t.display()
+                ),
+                Some("drop `--target`, or make a plan for that target".to_string()),
+            ));
+        }
+    }
+    let target = crate::target::Target {
+        display: crate::paths::display(&saved.target, &options.env.cwd),
+        root: saved.target.clone(),
+        state_dir: saved.state_dir.clone(),
+    };
+    let mut stale = saved.changed_inputs();
+    let store = open_for_writing(options, &target.state_dir)?;
+    let last = store.last()?;
+    if !stale.is_empty() {
+        if let Err(Error::StalePlan { changes, .. }) =
+            apply::check_fresh(&saved.plan, &target, &last)
+        {
+            stale.extend(changes);
+        }
+        return Err(Error::StalePlan {
+            file: shown,
+            changes: stale,
+        });
+    }
+    if !saved.plan.has_changes() {
+        printer.out("No changes. Nothing to apply.\n");
+        return Ok(ExitStatus::Success);
+    }
+    let contents: BTreeMap<_, _> = saved
+        .contents
+        .iter()
+        .map(|(d, text)| (*d, std::sync::Arc::from(text.as_bytes())))
+        .collect();
+    let context = Context {
+        command: options.command_line.clone(),
+        manifest: saved.manifest.as_ref().map(|m| crate::state::ManifestInfo {
+            path: m.display.clone(),
+            sha256: m.sha256,
+            git: m.path.parent().and_then(crate::git::describe),
+        }),
+        rollback_to: saved.rollback_to,
+    };
+    let outcome = apply::execute(
+        &saved.plan,
+        &contents,
+        &target,
+        &store,
+        &last,
+        &mut RealSystem,
+        &context,
+    )
+    .map_err(|e| rename_stale(e, &shown))?;
+    printer.out(&complete_line(
+        &outcome.counts,
+        if saved.rollback_to.is_some() {
+            "Rollback"
+        } else {
+            "Apply"
+        },
+    ));
+    Ok(ExitStatus::Success)
+}

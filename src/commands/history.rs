@@ -1,0 +1,72 @@
+//! `mpm history` (one line per generation) and `mpm history prune --keep N`.
+
+use crate::Error;
+use crate::cli::{HistoryAction, HistoryArgs};
+use crate::error::ExitStatus;
+use crate::options::Options;
+use crate::printer::Printer;
+use crate::state::StateStore;
+
+pub fn run(options: &Options, args: &HistoryArgs, printer: &Printer) -> Result<ExitStatus, Error> {
+    let (target, _) = options.target_without_manifest()?;
+    let Some(store) = StateStore::open(
+        &target.state_dir,
+        &options.command_line,
+        options.lock_timeout,
+        false,
+    )?
+    else {
+        printer.note(&format!(
+            "No generations yet: nothing was applied to `{}`.",
+            target.display
+        ));
+        return Ok(ExitStatus::Success);
+    };
+    match &args.action {
+        Some(HistoryAction::Prune { keep }) => {
+            let (generations, blobs) = store.prune(*keep)?;
+            printer.out(&format!(
+                "Pruned {generations} generation(s) and {blobs} blob(s).\n"
+            ));
+        }
+        None => {
+            let current = store.last()?.current;
+            let mut out = String::new();
+            for g in store.generations()? {
+                let kind = match g.rollback_to {
+                    Some(to) => format!("rollback to {to}"),
+                    None => "apply".to_string(),
+                };
+                let git = g
+                    .manifest
+                    .as_ref()
+                    .and_then(|m| m.git.as_ref())
+                    .map(|git| {
+                        format!(
+                            "  git {}{}",
+                            &git.commit[..git.commit.len().min(10)],
+                            if git.dirty { "+dirty" } else { "" }
+                        )
+                    })
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "{}{:>4}  {}  {:<14} +{} ~{} -{}{}  {}\n",
+                    if Some(g.id) == current { '*' } else { ' ' },
+                    g.id,
+                    g.time,
+                    kind,
+                    g.counts.added,
+                    g.counts.changed,
+                    g.counts.destroyed,
+                    git,
+                    g.command
+                ));
+            }
+            if out.is_empty() {
+                printer.note("No generations yet.");
+            }
+            printer.out(&out);
+        }
+    }
+    Ok(ExitStatus::Success)
+}

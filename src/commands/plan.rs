@@ -1,0 +1,98 @@
+//! `mpm plan`: show what apply would do; `--json`, `--detailed-exitcode`, `--out`.
+
+use super::plan_from_manifest;
+use crate::Error;
+use crate::cli::PlanArgs;
+use crate::error::ExitStatus;
+use crate::options::Options;
+use crate::plan::{self, PlanOptions, SavedPlan, TextOptions};
+use crate::printer::Printer;
+
+pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<ExitStatus, Error> {
+    let plan_options = PlanOptions {
+        force: args.takeover.force,
+        adopt: args.takeover.adopt,
+    };
+    let planned = plan_from_manifest(options, plan_options, printer)?;
+    let p = &planned.plan;
+    if args.json {
+        let json = plan::to_json(p, &planned.target.root.display().to_string());
+        printer.out(&(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"));
+    } else {
+        let source = planned
+            .loaded
+            .as_ref()
+            .map_or("the manifest".to_string(), |l| format!("`{}`", l.display));
+        let text = plan::render_text(
+            p,
+            &planned.desired,
+            &planned.actual,
+            printer,
+            &TextOptions {
+                target: &format!("`{}`", planned.target.display),
+                source: &source,
+                diffs: true,
+            },
+        );
+        printer.out(&text);
+    }
+    let conflicts = p.summary().conflicts;
+    if conflicts > 0 {
+        return Err(Error::Conflicts {
+            count: conflicts,
+            command: "plan",
+            hint: conflict_hint(args.takeover.force),
+        });
+    }
+    if let Some(out) = &args.out {
+        let saved = SavedPlan {
+            format_version: plan::saved::SAVED_FORMAT,
+            mpm_version: env!("CARGO_PKG_VERSION").into(),
+            target: planned.target.root.clone(),
+            state_dir: planned.target.state_dir.clone(),
+            options: plan_options,
+            rollback_to: None,
+            manifest: planned.loaded.as_ref().map(|l| plan::saved::SavedInput {
+                path: l.path.clone(),
+                display: l.display.clone(),
+                sha256: l.digest,
+            }),
+            inputs: planned.desired.inputs.iter().map(Into::into).collect(),
+            contents: {
+                let contents = planned.contents();
+                p.rows
+                    .iter()
+                    .filter(|r| r.writes())
+                    .filter_map(|r| r.after)
+                    .filter_map(|a| {
+                        contents
+                            .get(&a.digest)
+                            .map(|c| (a.digest, String::from_utf8_lossy(c).into_owned()))
+                    })
+                    .collect()
+            },
+            plan: p.clone(),
+        };
+        let text = serde_json::to_string_pretty(&saved).unwrap_or_default() + "\n";
+        let path = options.env.cwd.join(out);
+        crate::system::write_file_atomically(&path, text.as_bytes())?;
+        printer.note(&format!(
+            "Saved the plan to `{}`. Apply exactly it with: mpm apply {}",
+            out.display(),
+            out.display()
+        ));
+    }
+    Ok(if args.detailed_exitcode && p.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+pub fn conflict_hint(forced: bool) -> String {
+    if forced {
+        "move the paths named above out of the way; `--force` never writes through a directory or link, nor deletes a protected agent".into()
+    } else {
+        "each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)".into()
+    }
+}

@@ -1,0 +1,108 @@
+//! `mpm rollback [--to N]`: the apply pipeline with a desired state read from the
+//! state log. Recorded as a new generation: history only moves forward.
+
+use super::apply::rename_stale;
+use super::{complete_line, confirm, plan::conflict_hint, scan_and_diff};
+use crate::Error;
+use crate::apply::{self, Context};
+use crate::cli::RollbackArgs;
+use crate::desired::{self, DesiredState};
+use crate::error::ExitStatus;
+use crate::options::Options;
+use crate::plan::{self, PlanOptions, TextOptions};
+use crate::printer::Printer;
+use crate::state::StateStore;
+use crate::system::RealSystem;
+
+pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<ExitStatus, Error> {
+    let (target, _) = options.target_without_manifest()?;
+    let nothing = || {
+        Error::usage(
+            format!(
+                "nothing to roll back: no generation was applied to `{}`",
+                target.display
+            ),
+            None,
+        )
+    };
+    let store = StateStore::open(
+        &target.state_dir,
+        &options.command_line,
+        options.lock_timeout,
+        false,
+    )?
+    .ok_or_else(nothing)?;
+    let last = store.last()?;
+    let current = last.current.ok_or_else(nothing)?;
+    let to = match args.to {
+        Some(n) if n > current => {
+            return Err(Error::usage(
+                format!("there is no generation {n} yet: the latest is {current}"),
+                Some("`mpm history` lists the generations".to_string()),
+            ));
+        }
+        Some(n) => n,
+        None => store.generation(current)?.parent.unwrap_or(0),
+    };
+    let desired: DesiredState = desired::from_history(&store, to, &last)?;
+    let planned = scan_and_diff(
+        None,
+        target,
+        desired,
+        None,
+        last,
+        PlanOptions {
+            force: args.force,
+            adopt: false,
+        },
+    )?;
+    let what = if to == 0 {
+        "before the first generation".to_string()
+    } else {
+        format!("right after generation {to}")
+    };
+    let text = plan::render_text(
+        &planned.plan,
+        &planned.desired,
+        &planned.actual,
+        printer,
+        &TextOptions {
+            target: &format!("`{}`", planned.target.display),
+            source: &format!("the state {what}"),
+            diffs: true,
+        },
+    );
+    printer.out(&format!("Rolling back to the state {what}.\n\n{text}"));
+    let summary = planned.plan.summary();
+    if summary.conflicts > 0 {
+        return Err(Error::Conflicts {
+            count: summary.conflicts,
+            command: "rollback",
+            hint: conflict_hint(args.force),
+        });
+    }
+    if !planned.plan.has_changes() || args.dry_run {
+        if args.dry_run {
+            printer.note("Dry run: nothing was changed.");
+        }
+        return Ok(ExitStatus::Success);
+    }
+    confirm(printer, args.yes, "roll back")?;
+    let context = Context {
+        command: options.command_line.clone(),
+        manifest: None,
+        rollback_to: Some(to),
+    };
+    let outcome = apply::execute(
+        &planned.plan,
+        &planned.contents(),
+        &planned.target,
+        &store,
+        &planned.last,
+        &mut RealSystem,
+        &context,
+    )
+    .map_err(|e| rename_stale(e, "the plan shown"))?;
+    printer.out(&complete_line(&outcome.counts, "Rollback"));
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,67 @@
+//! `mpm status` (two columns, like chezmoi) and `mpm verify` (exit 0 in sync, 1 not).
+
+use super::plan_from_manifest;
+use crate::Error;
+use crate::actual::Actual;
+use crate::error::ExitStatus;
+use crate::options::Options;
+use crate::plan::{Action, PlanOptions, Row};
+use crate::printer::Printer;
+
+/// First column, changed outside mpm: `M` edited, `D` deleted, `?` a file mpm did not
+/// write stands where an agent goes. Second, what apply would do: `A` add, `M`
+/// change, `D` destroy, `R` record or forget (state only), `!` conflict.
+fn columns(row: &Row, actual: &Actual, recorded: Option<crate::hash::Digest>) -> (char, char) {
+    let outside = match (recorded, actual) {
+        (Some(_), Actual::Absent) => 'D',
+        (Some(d), Actual::File { digest, .. }) if *digest != d => 'M',
+        (Some(_), Actual::Other(_)) => 'M',
+        (None, Actual::File { .. } | Actual::Other(_))
+            if matches!(row.action, Action::Conflict(_)) =>
+        {
+            '?'
+        }
+        _ => ' ',
+    };
+    let apply = match row.action {
+        Action::Create => 'A',
+        Action::Update => 'M',
+        Action::Delete => 'D',
+        Action::Record | Action::Forget => 'R',
+        Action::Conflict(_) => '!',
+        Action::NoOp => ' ',
+    };
+    (outside, apply)
+}
+
+pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
+    let planned = plan_from_manifest(options, PlanOptions::default(), printer)?;
+    let mut out = String::new();
+    for row in &planned.plan.rows {
+        let recorded = planned.last.entries.get(&row.address).map(|e| e.digest);
+        let (a, b) = columns(row, planned.actual.get(&row.address), recorded);
+        if a != ' ' || b != ' ' {
+            out.push_str(&format!("{a}{b} {}\n", row.address));
+        }
+    }
+    printer.out(&out);
+    Ok(ExitStatus::Success)
+}
+
+pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
+    let planned = plan_from_manifest(options, PlanOptions::default(), printer)?;
+    let s = planned.plan.summary();
+    let out_of_sync = s.add + s.change + s.destroy + s.conflicts;
+    if out_of_sync == 0 {
+        return Ok(ExitStatus::Success);
+    }
+    printer.note(&format!(
+        "{out_of_sync} path{} out of sync with `{}`; `mpm plan` shows what apply would do",
+        if out_of_sync == 1 { " is" } else { "s are" },
+        planned
+            .loaded
+            .as_ref()
+            .map_or("the manifest", |l| l.display.as_str())
+    ));
+    Ok(ExitStatus::Failure)
+}

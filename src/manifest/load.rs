@@ -1,0 +1,246 @@
+//! Finding, reading and parsing `mpm.yaml`, and turning serde_yaml's errors into
+//! errors that name `file:line:column`, show the line, and hint at the fix.
+
+use super::{Manifest, NOT_YET};
+use crate::error::{Diagnose, Location};
+use crate::hash::Digest;
+use crate::paths;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "mpm.yaml";
+
+/// A manifest as read: the typed value and what errors need to point back into it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub manifest: Manifest,
+    /// Absolute path.
+    pub path: PathBuf,
+    /// The directory paths in the manifest are relative to.
+    pub dir: PathBuf,
+    /// The path as shown to the user (relative to the working directory).
+    pub display: String,
+    pub source: String,
+    pub digest: Digest,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("no `{FILE_NAME}` in `{}` or any parent directory", dir.display())]
+    NotFound { dir: PathBuf },
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        location: Option<Location>,
+        hint: Option<String>,
+    },
+}
+
+impl Diagnose for ManifestError {
+    fn location(&self) -> Option<&Location> {
+        match self {
+            ManifestError::Invalid { location, .. } => location.as_ref(),
+            ManifestError::NotFound { .. } => None,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            ManifestError::NotFound { .. } => {
+                Some("run `mpm init` to write one, or pass `--manifest FILE`".into())
+            }
+            ManifestError::Invalid { hint, .. } => hint.clone(),
+        }
+    }
+}
+
+/// The nearest `mpm.yaml`: in `start` or the closest parent.
+pub fn find(start: &Path) -> Result<PathBuf, ManifestError> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| ManifestError::NotFound {
+            dir: start.to_path_buf(),
+        })
+}
+
+/// Reads and parses the manifest at `path` (absolute).
+pub fn load(path: &Path, cwd: &Path) -> Result<Loaded, crate::Error> {
+    let bytes = fs_err::read(path)?;
+    let display = paths::display(path, cwd);
+    let source = String::from_utf8(bytes).map_err(|_| ManifestError::Invalid {
+        message: format!("`{display}` is not UTF-8 text"),
+        location: None,
+        hint: Some("save the manifest as UTF-8".into()),
+    })?;
+    let manifest = parse(&source, &display)?;
+    Ok(Loaded {
+        manifest,
+        dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        display,
+        digest: Digest::of(source.as_bytes()),
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parses manifest text; `file` names it in errors.
+pub fn parse(source: &str, file: &str) -> Result<Manifest, ManifestError> {
+    if source
+        .trim()
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(ManifestError::Invalid {
+            message: format!("`{file}` is empty"),
+            location: None,
+            hint: Some("start from `mpm init`, or write `version: 1` and an `agents:` map".into()),
+        });
+    }
+    serde_yaml::from_str(source).map_err(|e| from_yaml_error(&e, source, file))
+}
+
+impl Loaded {
+    /// An error about the value at `path` (keys from the top, like
+    /// `["agents", "qa", "template"]`), pointing at it in the file.
+    pub fn error_at(
+        &self,
+        path: &[&str],
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> ManifestError {
+        let location = super::locate(&self.source, path).map(|(line, column)| {
+            Location::in_source(self.display.clone(), &self.source, line, column)
+        });
+        ManifestError::Invalid {
+            message: message.into(),
+            location,
+            hint,
+        }
+    }
+
+    /// A path written in the manifest, made absolute.
+    pub fn resolve(&self, relative: &str) -> PathBuf {
+        paths::normalize(&self.dir.join(relative))
+    }
+}
+
+fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestError {
+    let location = e
+        .location()
+        .map(|l| Location::in_source(file, source, l.line(), l.column()));
+    let mut text = e.to_string();
+    if let Some(l) = e.location() {
+        let suffix = format!(" at line {} column {}", l.line(), l.column());
+        if let Some(i) = text.find(&suffix) {
+            text.truncate(i);
+        }
+    }
+    // serde_yaml puts the key path first: `agents.qa: unknown field ...`
+    let (context, detail) = match text.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') && !path.is_empty() => {
+            (Some(path.to_string()), rest.to_string())
+        }
+        _ => (None, text.clone()),
+    };
+    let within = context
+        .as_deref()
+        .map(|c| format!(" in `{c}`"))
+        .unwrap_or_default();
+    let (message, hint) = if let Some(rest) = detail.strip_prefix("unknown field ") {
+        let (key, expected) = split_expected(rest);
+        let hint = if NOT_YET.contains(&key.as_str()) {
+            Some(format!(
+                "`{key}` is planned for a later version of mpm and not supported yet; remove it for now"
+            ))
+        } else {
+            suggest(&key, &expected)
+        };
+        (format!("unknown key `{key}`{within}"), hint)
+    } else if let Some(rest) = detail.strip_prefix("unknown variant ") {
+        let (value, expected) = split_expected(rest);
+        (
+            format!("unknown value `{value}`{within}"),
+            suggest(&value, &expected),
+        )
+    } else if let Some(rest) = detail.strip_prefix("missing field ") {
+        let key = rest.trim_matches('`').to_string();
+        let hint = (key == "version").then(|| "add `version: 1` as the first line".to_string());
+        (format!("missing key `{key}`{within}"), hint)
+    } else {
+        (format!("{detail}{within}"), None)
+    };
+    ManifestError::Invalid {
+        message,
+        location,
+        hint,
+    }
+}
+
+/// Splits "`x`, expected one of `a`, `b`" into ("x", ["a", "b"]).
+fn split_expected(rest: &str) -> (String, Vec<String>) {
+    let mut ticks = rest.split('`').skip(1).step_by(2).map(str::to_string);
+    let first = ticks.next().unwrap_or_default();
+    (first, ticks.collect())
+}
+
+fn suggest(word: &str, candidates: &[String]) -> Option<String> {
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, c)) => Some(format!("did you mean `{c}`?")),
+        None if !candidates.is_empty() => Some(format!(
+            "expected one of {}",
+            candidates
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(source: &str) -> String {
+        let e = parse(source, "mpm.yaml").unwrap_err();
+        crate::Error::from(e).render()
+    }
+
+    #[test]
+    fn unknown_keys_get_a_did_you_mean_and_a_caret() {
+        assert_eq!(
+            err("version: 1\nagents:\n  qa:\n    templat: t.json\n"),
+            "error: unknown key `templat` in `agents.qa`\n --> mpm.yaml:4:5\n  |\n4 |     templat: t.json\n  |     ^^^^^^^\nhint: did you mean `template`?\n"
+        );
+    }
+
+    #[test]
+    fn keys_of_later_versions_say_so() {
+        assert!(err("version: 1\nenvironment:\n  A: 1\n").contains("planned for a later version"));
+    }
+
+    #[test]
+    fn a_name_given_twice_is_refused() {
+        assert!(
+            err("version: 1\nagents:\n  qa: {prompt: x}\n  qa: {prompt: y}\n")
+                .contains("agent `qa` is defined twice")
+        );
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let e = err("version: 1\nagents:\n  qa:\n    template: t.json\n    model: sonnet-4.5\n");
+        assert!(e.contains("unknown model `sonnet-4.5`"), "{e}");
+        assert!(e.contains("mpm.yaml:5:12"), "{e}");
+        assert!(err("version: 2\n").contains("unsupported manifest version 2"));
+        assert!(err("agents: {}\n").contains("missing key `version`"));
+        assert!(err("# nothing\n").contains("is empty"));
+    }
+}

@@ -1,0 +1,91 @@
+//! Resolved settings: the global arguments joined with the environment, once, so
+//! that commands never read raw flags or `env::var` themselves.
+
+use crate::Error;
+use crate::cli::GlobalArgs;
+use crate::manifest::{self, Loaded, TargetSpec};
+use crate::state::parse_duration;
+use crate::target::{Env, Target};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub env: Env,
+    /// `--manifest`, made absolute.
+    pub manifest: Option<PathBuf>,
+    pub target: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub lock_timeout: Duration,
+    /// The command line, recorded in generations and the lock file.
+    pub command_line: String,
+}
+
+impl Options {
+    pub fn resolve(global: &GlobalArgs, command_line: String) -> Result<Options, Error> {
+        let env = Env::from_process()?;
+        let lock_timeout = parse_duration(&global.lock_timeout)
+            .map_err(|e| Error::usage(format!("invalid `--lock-timeout`: {e}"), None))?;
+        Ok(Options {
+            manifest: global
+                .manifest
+                .as_ref()
+                .map(|m| crate::paths::normalize(&env.cwd.join(m))),
+            target: global.target.clone(),
+            state_dir: global.state_dir.clone(),
+            lock_timeout,
+            command_line,
+            env,
+        })
+    }
+
+    /// The manifest path: `--manifest`, else the nearest `mpm.yaml`.
+    pub fn manifest_path(&self) -> Result<PathBuf, Error> {
+        match &self.manifest {
+            Some(path) if path.is_file() => Ok(path.clone()),
+            Some(path) => Err(Error::usage(
+                format!(
+                    "manifest `{}` not found",
+                    crate::paths::display(path, &self.env.cwd)
+                ),
+                Some("check the `--manifest` path, or run `mpm init`".to_string()),
+            )),
+            None => Ok(manifest::find(&self.env.cwd)?),
+        }
+    }
+
+    pub fn load_manifest(&self) -> Result<Loaded, Error> {
+        manifest::load(&self.manifest_path()?, &self.env.cwd)
+    }
+
+    pub fn target(&self, loaded: &Loaded) -> Result<Target, Error> {
+        Ok(Target::resolve(
+            &loaded.manifest.target,
+            &loaded.dir,
+            self.target.as_deref(),
+            self.state_dir.as_deref(),
+            &self.env,
+        )?)
+    }
+
+    /// The target for commands that need no manifest (history, rollback): `--target`,
+    /// else the manifest's.
+    pub fn target_without_manifest(&self) -> Result<(Target, Option<Loaded>), Error> {
+        if self.target.is_some() {
+            let loaded = self
+                .manifest_path()
+                .ok()
+                .and_then(|p| manifest::load(&p, &self.env.cwd).ok());
+            let t = Target::resolve(
+                &TargetSpec::Project,
+                &self.env.cwd,
+                self.target.as_deref(),
+                self.state_dir.as_deref(),
+                &self.env,
+            )?;
+            return Ok((t, loaded));
+        }
+        let loaded = self.load_manifest()?;
+        Ok((self.target(&loaded)?, Some(loaded)))
+    }
+}

@@ -1,0 +1,160 @@
+//! The plan as JSON: a versioned contract (`format_version`), shaped like
+//! `terraform show -json`: `resource_changes[].change.actions`. Minor versions only
+//! add keys.
+
+use super::{Action, Conflict, Drift, Plan, Seen, Takeover};
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanJson {
+    pub format_version: String,
+    pub mpm_version: String,
+    pub target: String,
+    pub resource_changes: Vec<ResourceChange>,
+    pub conflicts: Vec<ConflictJson>,
+    pub drift: Vec<DriftJson>,
+    pub summary: SummaryJson,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceChange {
+    /// `agents/qa.md`
+    pub address: String,
+    /// `agent_file`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub agent: Option<String>,
+    pub change: ChangeJson,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeJson {
+    /// `["create"]`, `["update"]`, `["delete"]`, `["no-op"]`, `["record"]`, `["forget"]`
+    pub actions: Vec<String>,
+    pub before: Option<FileJson>,
+    pub after: Option<FileJson>,
+    /// `forced` or `adopted` when the change overwrites a file that is not mpm's latest.
+    pub takeover: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileJson {
+    pub sha256: String,
+    pub mode: String,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictJson {
+    pub address: String,
+    pub agent: Option<String>,
+    /// `edited`, `unmanaged`, `edited_removed`, `protected`, `not_a_file`
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftJson {
+    pub address: String,
+    /// `deleted`
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryJson {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub record: usize,
+    pub conflicts: usize,
+}
+
+fn file(seen: Option<Seen>, version: &Option<String>) -> Option<FileJson> {
+    seen.map(|s| FileJson {
+        sha256: s.digest.hex(),
+        mode: format!("{:04o}", s.mode),
+        version: version.clone(),
+    })
+}
+
+pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
+    let mut resource_changes = Vec::new();
+    let mut conflicts = Vec::new();
+    for row in &plan.rows {
+        let action = match row.action {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Record => "record",
+            Action::Forget => "forget",
+            Action::NoOp => "no-op",
+            Action::Conflict(kind) => {
+                conflicts.push(ConflictJson {
+                    address: row.address.to_string(),
+                    agent: row.agent.clone(),
+                    kind: match kind {
+                        Conflict::Edited => "edited",
+                        Conflict::Unmanaged => "unmanaged",
+                        Conflict::EditedRemoved => "edited_removed",
+                        Conflict::Protected => "protected",
+                        Conflict::NotAFile(_) => "not_a_file",
+                    }
+                    .into(),
+                });
+                continue;
+            }
+        };
+        let after = if matches!(row.action, Action::Delete) {
+            None
+        } else {
+            file(row.after, &row.version_after)
+        };
+        resource_changes.push(ResourceChange {
+            address: row.address.to_string(),
+            kind: "agent_file".into(),
+            agent: row.agent.clone(),
+            change: ChangeJson {
+                actions: vec![action.into()],
+                before: file(row.before, &row.version_before),
+                after,
+                takeover: row.takeover.map(|t| match t {
+                    Takeover::Forced => "forced".into(),
+                    Takeover::Adopted => "adopted".into(),
+                }),
+            },
+        });
+    }
+    let drift = plan
+        .rows
+        .iter()
+        .filter(|r| r.drift == Some(Drift::Deleted))
+        .map(|r| DriftJson {
+            address: r.address.to_string(),
+            kind: "deleted".into(),
+        })
+        .collect();
+    let s = plan.summary();
+    PlanJson {
+        format_version: FORMAT_VERSION.into(),
+        mpm_version: env!("CARGO_PKG_VERSION").into(),
+        target: target.into(),
+        resource_changes,
+        conflicts,
+        drift,
+        summary: SummaryJson {
+            add: s.add,
+            change: s.change,
+            destroy: s.destroy,
+            record: s.record,
+            conflicts: s.conflicts,
+        },
+    }
+}

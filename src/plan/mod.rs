@@ -1,0 +1,334 @@
+//! The plan: a pure function of the three states (desired, actual, last applied).
+//! No I/O here; every row of the three-state table in `architecture.md` is a case of
+//! [`diff`], tested with plain values.
+
+mod json;
+pub mod saved;
+mod text;
+
+pub use json::{PlanJson, to_json};
+pub use saved::{SavedPlan, StalePlan};
+pub use text::{TextOptions, render_text};
+
+use crate::actual::{Actual, ActualState, OtherKind};
+use crate::address::Address;
+use crate::desired::{DesiredResource, DesiredState};
+use crate::hash::Digest;
+use crate::state::{Entry, LastApplied};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// What apply will do at one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Write a file where there is none.
+    Create,
+    /// Replace a file.
+    Update,
+    /// Remove a file mpm wrote.
+    Delete,
+    /// The file already holds the desired bytes: record it as mpm's, write nothing.
+    Record,
+    /// Drop mpm's record of a path, leave the disk as it is (the file is gone, or a
+    /// rollback hands it back to its owner).
+    Forget,
+    NoOp,
+    /// Stops the apply before any write.
+    Conflict(Conflict),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conflict {
+    /// mpm wrote the file; it was edited since, and mpm would change it.
+    Edited,
+    /// A file mpm did not write is where an agent goes.
+    Unmanaged,
+    /// mpm wrote the file, it was edited since, and mpm would delete it.
+    EditedRemoved,
+    /// The agent is protected, and the plan would delete it.
+    Protected,
+    /// A directory or symbolic link is where a file goes.
+    NotAFile(OtherKind),
+}
+
+/// Why a row overwrites something that is not mpm's latest version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Takeover {
+    /// `--force`: a hand edit is overwritten (its bytes are kept for rollback).
+    Forced,
+    /// `--adopt`: a file mpm did not write becomes mpm's.
+    Adopted,
+}
+
+/// What the plan knew about a file: enough to act, and to check nothing moved since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub digest: Digest,
+    pub mode: u32,
+}
+
+/// A change noticed outside mpm that does not block the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Drift {
+    /// mpm's file was deleted by someone else.
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub address: Address,
+    pub action: Action,
+    /// What is on disk now (`None`: absent).
+    pub before: Option<Seen>,
+    /// What will be there (`None`: absent or untouched).
+    pub after: Option<Seen>,
+    /// The agent, and its version before and after.
+    pub agent: Option<String>,
+    pub version_before: Option<String>,
+    pub version_after: Option<String>,
+    pub source: Option<String>,
+    /// Whether mpm owns the path afterwards.
+    pub manage: bool,
+    pub protect: bool,
+    pub takeover: Option<Takeover>,
+    pub drift: Option<Drift>,
+}
+
+impl Row {
+    pub fn writes(&self) -> bool {
+        matches!(self.action, Action::Create | Action::Update)
+    }
+
+    pub fn changes_state(&self) -> bool {
+        !matches!(self.action, Action::NoOp | Action::Conflict(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PlanOptions {
+    /// Overwrite or delete files edited outside mpm, and files mpm did not write.
+    pub force: bool,
+    /// Take over files mpm did not write that stand where an agent goes.
+    pub adopt: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub rows: Vec<Row>,
+    /// The state log's serial and lineage the plan was made against.
+    pub serial: u64,
+    pub lineage: Option<String>,
+    /// A killed run left an uncommitted generation; the next apply resolves it.
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    /// State-only rows (record, forget).
+    pub record: usize,
+    pub conflicts: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for row in &self.rows {
+            match row.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::Record | Action::Forget => s.record += 1,
+                Action::Conflict(_) => s.conflicts += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    /// Whether an apply would write anything (files or state).
+    pub fn has_changes(&self) -> bool {
+        self.rows.iter().any(Row::changes_state)
+    }
+
+    /// Whether files would change (what `verify` and `--detailed-exitcode` report).
+    pub fn changes_files(&self) -> bool {
+        self.rows
+            .iter()
+            .any(|r| matches!(r.action, Action::Create | Action::Update | Action::Delete))
+    }
+
+    pub fn conflicts(&self) -> impl Iterator<Item = &Row> {
+        self.rows
+            .iter()
+            .filter(|r| matches!(r.action, Action::Conflict(_)))
+    }
+}
+
+fn seen(actual: &Actual) -> Option<Seen> {
+    match actual {
+        Actual::File { digest, mode } => Some(Seen {
+            digest: *digest,
+            mode: *mode,
+        }),
+        _ => None,
+    }
+}
+
+/// Diffs the three states into a plan. Pure.
+pub fn diff(
+    desired: &DesiredState,
+    actual: &ActualState,
+    last: &LastApplied,
+    options: PlanOptions,
+) -> Plan {
+    // A killed run's intended results count as mpm's own: a file that matches them
+    // was written by mpm.
+    let pending: std::collections::BTreeMap<&Address, Option<Digest>> = last
+        .pending
+        .iter()
+        .flat_map(|g| g.changes.iter())
+        .map(|c| (&c.address, c.after.map(|v| v.digest)))
+        .collect();
+    let addresses: BTreeSet<&Address> = desired
+        .resources
+        .keys()
+        .chain(desired.retired.keys())
+        .chain(last.entries.keys())
+        .chain(pending.keys().copied())
+        .collect();
+    let rows = addresses
+        .into_iter()
+        .filter_map(|address| {
+            let entry = last.entries.get(address);
+            let pending_digest = pending.get(address).copied().flatten();
+            row(
+                address,
+                desired.resources.get(address),
+                desired.retired.get(address).map(|r| r.protect),
+                actual.get(address),
+                entry,
+                pending_digest,
+                options,
+            )
+        })
+        .collect();
+    Plan {
+        rows,
+        serial: last.serial,
+        lineage: last.lineage.clone(),
+        pending: last.pending.is_some(),
+    }
+}
+
+fn row(
+    address: &Address,
+    desired: Option<&DesiredResource>,
+    retired_protect: Option<bool>,
+    actual: &Actual,
+    entry: Option<&Entry>,
+    pending: Option<Digest>,
+    options: PlanOptions,
+) -> Option<Row> {
+    let before = seen(actual);
+    let ours = |d: Digest| entry.is_some_and(|e| e.digest == d) || pending == Some(d);
+    let mut row = Row {
+        address: address.clone(),
+        action: Action::NoOp,
+        before,
+        after: None,
+        agent: desired
+            .map(|d| d.owner.agent.clone())
+            .or_else(|| entry.and_then(|e| e.agent.clone())),
+        version_before: entry.and_then(|e| e.version.clone()),
+        version_after: desired.and_then(|d| d.owner.version.clone()),
+        source: desired.map(|d| d.owner.source.clone()),
+        manage: desired.is_some_and(|d| d.manage),
+        protect: desired.map_or_else(
+            || retired_protect.unwrap_or_else(|| entry.is_some_and(|e| e.protect)),
+            |d| d.protect,
+        ),
+        takeover: None,
+        drift: None,
+    };
+    if let Actual::Other(kind) = actual {
+        // never written through, never removed: only reported when mpm would act here
+        if desired.is_some() || entry.is_some() {
+            row.action = Action::Conflict(Conflict::NotAFile(*kind));
+            return Some(row);
+        }
+        return None;
+    }
+    match desired {
+        Some(d) => {
+            row.after = Some(Seen {
+                digest: d.digest,
+                mode: d.mode,
+            });
+            row.action = match before {
+                None => {
+                    if entry.is_some() {
+                        row.drift = Some(Drift::Deleted);
+                    }
+                    Action::Create
+                }
+                // the bytes are right; only the mode differs, and rewriting loses nothing
+                Some(b) if b.digest == d.digest && b.mode != d.mode && d.manage => Action::Update,
+                Some(b) if b.digest == d.digest => match (d.manage, entry) {
+                    (true, Some(e))
+                        if e.digest == d.digest
+                            && e.mode == d.mode
+                            && e.protect == d.protect
+                            && e.version == d.owner.version =>
+                    {
+                        Action::NoOp
+                    }
+                    (true, _) => Action::Record,
+                    (false, Some(_)) => Action::Forget,
+                    (false, None) => Action::NoOp,
+                },
+                Some(b) if ours(b.digest) => Action::Update,
+                Some(_) if options.force => {
+                    row.takeover = Some(Takeover::Forced);
+                    Action::Update
+                }
+                Some(_) if entry.is_none() && options.adopt => {
+                    row.takeover = Some(Takeover::Adopted);
+                    Action::Update
+                }
+                Some(_) if entry.is_some() => Action::Conflict(Conflict::Edited),
+                Some(_) => Action::Conflict(Conflict::Unmanaged),
+            };
+        }
+        None => {
+            if entry.is_none() && !before.is_some_and(|b| pending == Some(b.digest)) {
+                // not ours: never touched
+                return None;
+            }
+            row.action = match before {
+                None if entry.is_some() => {
+                    row.drift = Some(Drift::Deleted);
+                    Action::Forget
+                }
+                None => return None,
+                Some(_) if row.protect => Action::Conflict(Conflict::Protected),
+                Some(b) if ours(b.digest) => Action::Delete,
+                Some(_) if options.force => {
+                    row.takeover = Some(Takeover::Forced);
+                    Action::Delete
+                }
+                Some(_) => Action::Conflict(Conflict::EditedRemoved),
+            };
+        }
+    }
+    Some(row)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+//! A saved plan (`mpm plan --out FILE`): the plan, the exact bytes it will write, and
+//! what it was made from, so that `mpm apply FILE` applies exactly it, or refuses,
+//! naming every input or path that changed since.
+
+use super::{Plan, PlanOptions};
+use crate::desired::Input;
+use crate::hash::Digest;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const SAVED_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedPlan {
+    pub format_version: u32,
+    pub mpm_version: String,
+    /// Absolute.
+    pub target: PathBuf,
+    pub state_dir: PathBuf,
+    pub options: PlanOptions,
+    /// For a saved rollback: the generation it restores.
+    pub rollback_to: Option<u64>,
+    /// The manifest the plan was made from (absolute path, digest).
+    pub manifest: Option<SavedInput>,
+    /// Every file the desired state was read from.
+    pub inputs: Vec<SavedInput>,
+    pub plan: Plan,
+    /// The bytes of every file the plan writes, by digest (agent files are text).
+    pub contents: BTreeMap<Digest, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedInput {
+    pub path: PathBuf,
+    pub display: String,
+    pub sha256: Digest,
+}
+
+impl From<&Input> for SavedInput {
+    fn from(i: &Input) -> Self {
+        SavedInput {
+            path: i.path.clone(),
+            display: i.display.clone(),
+            sha256: i.digest,
+        }
+    }
+}
+
+/// Why a saved plan cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StalePlan(pub Vec<String>);
+
+impl SavedPlan {
+    /// Inputs that changed since the plan was made, named.
+    pub fn changed_inputs(&self) -> Vec<String> {
+        self.inputs
+            .iter()
+            .filter_map(|i| match fs_err::read(&i.path) {
+                Ok(bytes) if Digest::of(&bytes) == i.sha256 => None,
+                Ok(_) => Some(format!("`{}` changed", i.display)),
+                Err(_) => Some(format!("`{}` is gone", i.display)),
+            })
+            .collect()
+    }
+
+    pub fn read(path: &Path) -> Result<SavedPlan, crate::Error> {
+        let text = fs_err::read_to_string(path)?;
+        let shown = path.display();
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            crate::Error::usage(
+                format!("`{shown}` is not a saved mpm plan: {e}"),
+                Some("make one with `mpm plan --out FILE`".to_string()),
+            )
+        })?;
+        match value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(v) if v == u64::from(SAVED_FORMAT) => {}
+            Some(v) => {
+                return Err(crate::Error::usage(
+                    format!(
+                        "`{shown}` is a saved plan of format {v}; this mpm reads format {SAVED_FORMAT}"
+                    ),
+                    Some("make the plan again with this mpm".to_string()),
+                ));
+            }
+            None => {
+                return Err(crate::Error::usage(
+                    format!("`{shown}` is not a saved mpm plan"),
+                    Some("make one with `mpm plan --out FILE`".to_string()),
+                ));
+            }
+        }
+        serde_json::from_value(value).map_err(|e| {
+            crate::Error::usage(
+                format!("`{shown}` is not a valid saved plan: {e}"),
+                Some("make the plan again".to_string()),
+            )
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! What the state log records: entries, file versions, generations.
+
+use crate::address::Address;
+use crate::hash::Digest;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A managed path as last applied (chezmoi's `EntryState`: a digest, never contents;
+/// contents live in `blobs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub digest: Digest,
+    pub mode: u32,
+    pub size: u64,
+    pub agent: Option<String>,
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
+}
+
+/// One version of a file: its bytes are the blob `digest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileVersion {
+    pub digest: Digest,
+    pub mode: u32,
+}
+
+/// What a generation did to one path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Address,
+    /// create, update, delete, record or forget.
+    pub action: String,
+    /// The file before (its pre-image), `None` when absent.
+    pub before: Option<FileVersion>,
+    /// The file after, `None` when absent.
+    pub after: Option<FileVersion>,
+    /// Whether mpm owns the path after this generation.
+    pub managed: bool,
+    pub agent: Option<String>,
+    pub version_before: Option<String>,
+    pub version_after: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// State-only rows: files recorded or forgotten without a write.
+    pub recorded: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    pub commit: String,
+    pub dirty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestInfo {
+    pub path: String,
+    pub sha256: Digest,
+    pub git: Option<GitInfo>,
+}
+
+/// One numbered step of history. History only moves forward: a rollback is a new
+/// generation too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generation {
+    pub id: u64,
+    pub parent: Option<u64>,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The command line, like `mpm apply -y`.
+    pub command: String,
+    /// For a rollback: the generation whose state it restored (0 = before the first).
+    pub rollback_to: Option<u64>,
+    pub manifest: Option<ManifestInfo>,
+    pub counts: Counts,
+    pub changes: Vec<Change>,
+}
+
+/// The managed paths after a generation.
+pub type Entries = BTreeMap<Address, Entry>;
