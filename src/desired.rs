@@ -507,7 +507,7 @@ fn from_file(
         agent: n.to_string(),
         message: format!("`{shown}`: {}", p.0),
         hint: Some(
-            "fix the file; `reference` of the frontmatter: name, description, model, tools, color"
+            "fix the file; Claude Code reads `name`, `description`, `model`, `tools` and `color` from its frontmatter"
                 .into(),
         ),
     })?;

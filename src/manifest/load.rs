@@ -167,6 +167,23 @@ fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestE
         let key = rest.trim_matches('`').to_string();
         let hint = (key == "version").then(|| "add `version: 1` as the first line".to_string());
         (format!("missing key `{key}`{within}"), hint)
+    } else if [
+        "did not find expected",
+        "while parsing",
+        "while scanning",
+        "found character",
+        "mapping values are not allowed",
+        "could not find expected",
+        "found unexpected",
+        "tab character",
+    ]
+    .iter()
+    .any(|s| detail.contains(s))
+    {
+        (
+            format!("{detail}{within}"),
+            Some("check the indentation and quoting around that line".to_string()),
+        )
     } else {
         (format!("{detail}{within}"), None)
     };

@@ -322,12 +322,7 @@ impl<'de> Deserialize<'de> for Agents {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Agents, A::Error> {
                 let mut agents = BTreeMap::new();
-                while let Some(name) = map.next_key::<AgentName>()? {
-                    if agents.contains_key(&name) {
-                        return Err(de::Error::custom(format!(
-                            "agent `{name}` is defined twice"
-                        )));
-                    }
+                while let Some(name) = map.next_key_seed(NewName(&agents))? {
                     let spec = map.next_value::<AgentSpec>()?;
                     agents.insert(name, spec);
                 }
@@ -335,6 +330,31 @@ impl<'de> Deserialize<'de> for Agents {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// Reads an agent name that is not in the map yet; the error is raised while the
+/// deserializer points at the second occurrence.
+struct NewName<'a>(&'a BTreeMap<AgentName, AgentSpec>);
+
+impl<'de> de::DeserializeSeed<'de> for NewName<'_> {
+    type Value = AgentName;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<AgentName, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for NewName<'_> {
+    type Value = AgentName;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an agent name")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<AgentName, E> {
+        let name = AgentName::parse(s).map_err(E::custom)?;
+        if self.0.contains_key(&name) {
+            return Err(E::custom(format!("agent `{name}` is defined twice")));
+        }
+        Ok(name)
     }
 }
 

@@ -1,0 +1,316 @@
+//! Bad input: each error's text pinned, exit code 1, no panic, nothing on disk
+//! changed (`.failure()` compares the whole tree before and after).
+
+use crate::harness::Test;
+
+#[test]
+fn malformed_yaml() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n   template: x\n    model: y\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: mapping values are not allowed in this context
+             --> mpm.yaml:5:10
+              |
+            5 |     model: y
+              |          ^
+            hint: check the indentation and quoting around that line
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn unknown_key_with_did_you_mean() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n    templat: templates/qa.json\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: unknown key `templat` in `agents.qa`
+             --> mpm.yaml:4:5
+              |
+            4 |     templat: templates/qa.json
+              |     ^^^^^^^
+            hint: did you mean `template`?
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn unknown_top_level_key_of_a_later_version() {
+    Test::new()
+        .manifest("version: 1\nbudget:\n  daily_usd: 5\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: unknown key `budget`
+             --> mpm.yaml:2:1
+              |
+            2 | budget:
+              | ^^^^^^
+            hint: `budget` is planned for a later version of mpm and not supported yet; remove it for now
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn missing_template() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n    template: templates/nope.json\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: template `templates/nope.json` not found
+             --> mpm.yaml:4:15
+              |
+            4 |     template: templates/nope.json
+              |               ^^^^^^^^^^^^^^^^^^^
+            hint: paths in the manifest are relative to its directory, `[TMP]`
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn template_that_is_not_json() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n    template: templates/qa.json\n")
+        .write(
+            "templates/qa.json",
+            "{\n  \"agent_version\": \"1.0.0\",\n}\n",
+        )
+        .args(&["plan"])
+        .stderr(
+            "
+            error: template `templates/qa.json` is not valid JSON: trailing comma
+             --> templates/qa.json:3:1
+              |
+            3 | }
+              | ^
+            hint: fix the JSON syntax; `jq . FILE` shows the same error
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn template_that_violates_the_schema_reports_every_pointer() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n    template: templates/qa.json\n")
+        .write(
+            "templates/qa.json",
+            r#"{"agent_version": "1.2", "metadata": {"description": 7}, "capabilities": {"tools": "Read"}}"#,
+        )
+        .args(&["plan"])
+        .stderr(
+            r#"
+            error: template `templates/qa.json` does not match the claude-mpm template schema (3 problems)
+              caused by: templates/qa.json: `/agent_version`: "1.2" does not match "^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
+              caused by: templates/qa.json: `/metadata/description`: 7 is not of type "string"
+              caused by: templates/qa.json: `/capabilities/tools`: "Read" is not of type "array"
+            hint: `schema/agent-template.schema.json` describes the format mpm reads
+            "#,
+        )
+        .failure();
+}
+
+#[test]
+fn template_model_claude_code_does_not_know() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  prompt-engineer:\n    template: templates/pe.json\n")
+        .write(
+            "templates/pe.json",
+            r#"{"agent_version": "1.0.0", "metadata": {"description": "d"}, "capabilities": {"model": "sonnet-4.5"}, "instructions": "x"}"#,
+        )
+        .args(&["plan"])
+        .stderr(
+            "
+            error: template `templates/pe.json`: `/capabilities/model` is `sonnet-4.5`, which Claude Code would accept without a word and never use as meant (unknown model `sonnet-4.5`: Claude Code knows `sonnet`, `opus`, `haiku`, `inherit` or a full model id like `claude-sonnet-4-5`)
+            hint: set `model: sonnet` for agent `prompt-engineer` in mpm.yaml; that overrides the template's value
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_manifest_override_accepts_such_a_template() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  prompt-engineer:\n    template: templates/pe.json\n    model: sonnet\n")
+        .write(
+            "templates/pe.json",
+            r#"{"agent_version": "1.0.0", "metadata": {"description": "d"}, "capabilities": {"model": "sonnet-4.5"}, "instructions": "x"}"#,
+        )
+        .args(&["plan"])
+        .stdout_has("Plan: 1 to add, 0 to change, 0 to destroy.")
+        .success();
+}
+
+fn bad_name(name: &str, column: usize) {
+    let line = format!("  {name:?}:");
+    Test::new()
+        .manifest(&format!("version: 1\nagents:\n{line}\n    prompt: x\n    description: d\n"))
+        .args(&["plan"])
+        .stderr_has(&format!("error: `{name}` is not a valid agent name: use lower-case letters, digits and single hyphens, like `data-engineer` in `agents`\n --> mpm.yaml:3:{column}\n"))
+        .failure();
+}
+
+#[test]
+fn bad_agent_names() {
+    bad_name("../x", 3);
+    bad_name("A B", 3);
+    bad_name("x:y", 3);
+}
+
+#[test]
+fn duplicate_names() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa: {prompt: x, description: d}\n  qa: {prompt: y, description: d}\n")
+        .args(&["plan"])
+        .stderr_has("error: agent `qa` is defined twice in `agents`\n --> mpm.yaml:4:3\n")
+        .failure();
+}
+
+#[test]
+fn two_sources_for_one_agent() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n    prompt: x\n    description: d\n    file: a.md\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: agent `qa` has more than one source (`file` and `prompt`)
+             --> mpm.yaml:4:13
+              |
+            4 |     prompt: x
+              |             ^
+            hint: keep exactly one of `template:`, `file:` or `prompt:`
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn version_requirement_not_met() {
+    Test::new()
+        .template("qa", "3.4.0", "Test.")
+        .manifest(
+            "version: 1\nagents:\n  qa:\n    template: templates/qa.json\n    version: '>=3.5'\n",
+        )
+        .args(&["plan"])
+        .stderr(
+            "
+            error: agent `qa` requires version `>=3.5`, but `templates/qa.json` has version 3.4.0
+             --> mpm.yaml:5:14
+              |
+            5 |     version: '>=3.5'
+              |              ^^^^^^^
+            hint: update the template, or change the agent's `version:` requirement
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn target_that_is_a_file() {
+    Test::new()
+        .manifest("version: 1\ntarget: {path: out}\nagents:\n  qa: {prompt: x, description: d}\n")
+        .write("out", "I am a file\n")
+        .args(&["apply", "-y"])
+        .stderr(
+            "
+            error: the target `out` is not a directory
+            hint: point `target:` in mpm.yaml or `--target` at a directory (or at a path that does not exist yet)
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn symlink_in_the_target_leading_outside() {
+    let t = Test::new().manifest("version: 1\nagents:\n  qa: {prompt: x, description: d}\n");
+    std::fs::create_dir_all(t.path("elsewhere")).unwrap();
+    std::fs::create_dir_all(t.path(".claude")).unwrap();
+    std::os::unix::fs::symlink(t.path("elsewhere"), t.path(".claude/agents")).unwrap();
+    t.args(&["apply", "-y"])
+        .stderr_has("error: `.claude/agents` is a symbolic link to `")
+        .stderr_has("`, outside the target `.claude`\nhint: mpm never writes through a link that leaves the target; replace the link with a directory\n")
+        .failure();
+}
+
+#[test]
+fn symlink_where_an_agent_goes_is_a_conflict_even_forced() {
+    let t = Test::new().manifest("version: 1\nagents:\n  qa: {prompt: x, description: d}\n");
+    std::fs::create_dir_all(t.path(".claude/agents")).unwrap();
+    std::fs::write(t.path("secret"), "keep").unwrap();
+    std::os::unix::fs::symlink(t.path("secret"), t.path(".claude/agents/qa.md")).unwrap();
+    let ran = t
+        .args(&["apply", "-y", "--force"])
+        .stdout_has("! agents/qa.md  is a symbolic link, not a file")
+        .stderr_has("error: 1 conflict stops the apply; nothing was changed")
+        .failure();
+    assert_eq!(ran.read("secret"), "keep");
+}
+
+#[test]
+fn ready_file_the_client_would_skip() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  notes:\n    file: notes.md\n")
+        .write("notes.md", "name: notes\n---\nno frontmatter start\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: agent `notes`: `notes.md`: the file does not start with a `---` line: Claude Code would skip it silently
+            hint: fix the file; Claude Code reads `name`, `description`, `model`, `tools` and `color` from its frontmatter
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn several_problems_are_all_reported() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  a:\n    template: nope.json\n  b:\n    file: nope.md\n")
+        .args(&["plan"])
+        .stderr_has("error: template `nope.json` not found")
+        .stderr_has("error: agent file `nope.md` not found")
+        .stderr_has("error: 2 problems; nothing was changed")
+        .failure();
+}
+
+#[test]
+fn no_manifest() {
+    Test::new()
+        .args(&["plan"])
+        .stderr(
+            "
+            error: no `mpm.yaml` in `[TMP]` or any parent directory
+            hint: run `mpm init` to write one, or pass `--manifest FILE`
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn usage_errors_exit_1() {
+    Test::new()
+        .args(&["plan", "--bogus"])
+        .stderr_has("unexpected argument '--bogus'")
+        .failure();
+}
+
+#[test]
+fn not_utf8_and_empty_manifests() {
+    Test::new()
+        .write("mpm.yaml", "")
+        .args(&["plan"])
+        .stderr_has("error: `mpm.yaml` is empty")
+        .failure();
+    let t = Test::new();
+    std::fs::write(t.path("mpm.yaml"), b"version: 1\n\xff\xfe\n").unwrap();
+    t.args(&["plan"])
+        .stderr_has("error: `mpm.yaml` is not UTF-8 text")
+        .failure();
+}

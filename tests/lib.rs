@@ -1,0 +1,16 @@
+//! Integration tests: the real `mpm` binary in temp directories. One test binary
+//! (faster to link); one module per area.
+
+mod harness;
+
+mod apply;
+mod claude_mpm;
+mod crash;
+mod errors;
+mod examples;
+mod init;
+mod lock;
+mod plan;
+mod real_client;
+mod rollback;
+mod schema;
