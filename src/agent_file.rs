@@ -298,8 +298,22 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
     if !closed {
         return Err(problem("the frontmatter has no closing `---` line"));
     }
-    let value: serde_yaml::Value = serde_yaml::from_str(&yaml)
-        .map_err(|e| FileProblem(format!("the frontmatter is not valid YAML: {e}")))?;
+    let value: serde_yaml::Value = serde_yaml::from_str(&yaml).map_err(|e| {
+        let quote = if e.to_string().contains("mapping values are not allowed") {
+            " (quote a value that contains `: `; Claude Code guesses at such a line, other readers refuse it)"
+        } else {
+            ""
+        };
+        // serde_yaml counts lines from the frontmatter; the file has `---` above it
+        let mut message = e.to_string();
+        let at = e.location().map(|l| {
+            if let Some(i) = message.find(&format!(" at line {} column {}", l.line(), l.column())) {
+                message.truncate(i);
+            }
+            format!(" at line {} column {}", l.line() + 1, l.column())
+        });
+        FileProblem(format!("the frontmatter is not valid YAML{}: {message}{quote}", at.unwrap_or_default()))
+    })?;
     let map = match value {
         serde_yaml::Value::Mapping(m) => m,
         serde_yaml::Value::Null => serde_yaml::Mapping::new(),

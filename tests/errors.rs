@@ -314,3 +314,13 @@ fn not_utf8_and_empty_manifests() {
         .stderr_has("error: `mpm.yaml` is not UTF-8 text")
         .failure();
 }
+
+#[test]
+fn ready_file_with_an_unquoted_colon() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  notes:\n    file: notes.md\n")
+        .write("notes.md", "---\nname: notes\ndescription: Notes: keep them\n---\nBody\n")
+        .args(&["plan"])
+        .stderr_has("error: agent `notes`: `notes.md`: the frontmatter is not valid YAML at line 3 column 19: mapping values are not allowed in this context (quote a value that contains `: `;")
+        .failure();
+}

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Helper for scripts/bench: generates benchmark inputs, times processes, reports.
+
+Subcommands (all output deterministic except the timings):
+  gen DIR N                 write DIR/mpm.yaml and DIR/templates/agent_NNNNN.json (N agents)
+  change DIR N K            change the instructions of K templates (spread over 1..N)
+  restore DIR N K           write those K templates back as `gen` made them
+  mutate-files DIR K        change K files in DIR (sorted names, spread), same size
+  time OUT LABEL -- CMD...  run CMD (stdout to /dev/null), append "LABEL wall_ms rss_kb" to OUT;
+                            exits non-zero (and shows stderr) when CMD fails
+  report RESULTS            print the Markdown table and the PASS/FAIL lines
+"""
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+SCHEMA_VERSION = "1.3.0"
+WORDS = (
+    "agent code test review change file module function error build deploy "
+    "state plan apply target manifest template render hash diff commit branch "
+    "issue report check verify config option flag path folder record history "
+    "clear small exact safe fast careful simple minimal explicit honest"
+).split()
+TYPES = ["engineer", "qa", "research", "ops", "security", "documentation"]
+COLORS = ["blue", "green", "red", "yellow", "purple", "cyan"]
+TOOLSETS = [["Read", "Grep"], ["Read", "Write", "Edit", "Bash"], ["Read", "Grep", "Glob", "LS"]]
+
+
+def sentence(rng, lo=8, hi=16):
+    words = [rng.choice(WORDS) for _ in range(rng.randint(lo, hi))]
+    return " ".join(words).capitalize() + "."
+
+
+def instructions(i, changed=False):
+    """~1.8 KB of markdown, deterministic in i."""
+    rng = random.Random(i)
+    parts = [f"# Agent {i}\n"]
+    parts.append(" ".join(sentence(rng) for _ in range(3)) + "\n")
+    section = 0
+    while sum(len(p) for p in parts) < 1700:
+        section += 1
+        parts.append(f"\n## Section {section}\n")
+        for n in range(1, 4):
+            parts.append(f"{n}. {sentence(rng)}\n")
+        parts.append(" ".join(sentence(rng) for _ in range(2)) + "\n")
+    if changed:
+        # a one-line edit in the middle plus one appended line: a small diff
+        mid = len(parts) // 2
+        parts[mid] = parts[mid].rstrip("\n") + " (revised for the benchmark)\n"
+        parts.append("\nRevision: this template was changed by the benchmark.\n")
+    return "".join(parts)
+
+
+def template(i, changed=False):
+    import json
+
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "agent_id": f"agent-{i:05d}",
+        "agent_version": "1.0.0",
+        "agent_type": TYPES[i % len(TYPES)],
+        "metadata": {
+            "name": f"Agent {i:05d}",
+            "description": f"When to use agent {i}: {sentence(random.Random(-i), 6, 10)}",
+            "color": COLORS[i % len(COLORS)],
+        },
+        "capabilities": {"model": "sonnet", "tools": TOOLSETS[i % len(TOOLSETS)]},
+        "instructions": instructions(i, changed),
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def tpath(d, i):
+    return os.path.join(d, "templates", f"agent_{i:05d}.json")
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def changed_indices(n, k):
+    k = min(k, n)
+    return sorted({1 + (j * n) // k for j in range(k)})
+
+
+def gen(d, n):
+    os.makedirs(os.path.join(d, "templates"), exist_ok=True)
+    lines = ["version: 1", "target: { path: out/.claude }", "agents:"]
+    for i in range(1, n + 1):
+        write(tpath(d, i), template(i))
+        lines.append(f"  agent-{i:05d}:")
+        lines.append(f"    template: templates/agent_{i:05d}.json")
+    write(os.path.join(d, "mpm.yaml"), "\n".join(lines) + "\n")
+
+
+def change(d, n, k, changed):
+    for i in changed_indices(n, k):
+        write(tpath(d, i), template(i, changed))
+
+
+def mutate_files(d, k):
+    names = sorted(os.listdir(d))
+    for j in changed_indices(len(names), k):
+        path = os.path.join(d, names[j - 1])
+        with open(path, "r+b") as f:
+            data = bytearray(f.read())
+            mid = len(data) // 2
+            data[mid] = ord("X") if data[mid] != ord("X") else ord("Y")
+            f.seek(0)
+            f.write(data)
+
+
+def time_cmd(out, label, cmd):
+    with open(os.devnull, "wb") as devnull, open(out + ".stderr", "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=devnull, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = (time.perf_counter() - start) * 1000.0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.stderr.write(f"bench: `{' '.join(cmd)}` exited {proc.returncode}:\n")
+        with open(out + ".stderr", "r", errors="replace") as f:
+            sys.stderr.write(f.read()[-4000:])
+        sys.exit(1)
+    with open(out, "a") as f:
+        f.write(f"{label} {wall:.3f} {usage.ru_maxrss}\n")
+
+
+# (row label, mpm measurement, floor measurement)
+ROWS = [
+    ("cold apply", "mpm_cold_apply", "floor_cold"),
+    ("no-change plan", "mpm_nochange_plan", "floor_nochange"),
+    ("no-change apply", "mpm_nochange_apply", "floor_nochange"),
+    ("plan, 10 changed", "mpm_plan_10", "floor_10"),
+    ("(cold apply vs rsync --fsync)", "mpm_cold_apply", "floor_cold_fsync"),
+]
+
+
+def report(path):
+    samples = {}  # (n, label) -> [(ms, kb)]
+    ns = []
+    with open(path) as f:
+        for line in f:
+            n, label, ms, kb = line.split()
+            n = int(n)
+            if n not in ns:
+                ns.append(n)
+            samples.setdefault((n, label), []).append((float(ms), int(kb)))
+
+    def med(n, label):
+        s = samples.get((n, label))
+        return statistics.median(x[0] for x in s) if s else None
+
+    def runs(n, label):
+        return len(samples.get((n, label), []))
+
+    def fmt(x, digits=1):
+        return "—" if x is None else f"{x:.{digits}f}"
+
+    head = ["measurement"]
+    for n in ns:
+        head += [f"N={n} mpm ms", f"N={n} floor ms", f"N={n} ratio"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, m, fl in ROWS:
+        if not any((n, fl) in samples for n in ns):
+            continue
+        row = [name]
+        for n in ns:
+            a, b = med(n, m), med(n, fl)
+            row += [fmt(a), fmt(b), "—" if a is None or not b else f"{a / b:.2f}×"]
+        out.append("| " + " | ".join(row) + " |")
+    # peak RSS and per-agent cost span the three columns of each N
+    rss_row = ["mpm peak RSS, MB (max of all mpm runs)"]
+    per_row = ["per-agent cost, cold apply ms / N"]
+    for n in ns:
+        kb = [kb for (nn, label), s in samples.items() if nn == n and label.startswith("mpm_") for _, kb in s]
+        rss_row += [fmt(max(kb) / 1024 if kb else None), "", ""]
+        c = med(n, "mpm_cold_apply")
+        per_row += [fmt(c / n if c is not None else None, 3), "", ""]
+    out.append("| " + " | ".join(rss_row) + " |")
+    out.append("| " + " | ".join(per_row) + " |")
+    print("\n".join(out))
+    print()
+    print("Runs per cell (median taken): " + ", ".join(
+        f"N={n}: {runs(n, 'mpm_cold_apply')}" for n in ns))
+    print()
+
+    # targets
+    verdicts = []
+
+    def verdict(ok):
+        return "PASS" if ok else "FAIL"
+
+    if 1000 in ns:
+        a, b = med(1000, "mpm_nochange_plan"), med(1000, "floor_nochange")
+        verdicts.append(f"- {verdict(a <= 2 * b)}: no-change plan of 1000 agents ≤ 2× the rsync floor "
+                        f"({a:.1f} ms vs 2 × {b:.1f} = {2 * b:.1f} ms; ratio {a / b:.2f}×)")
+        c = med(1000, "mpm_cold_apply")
+        verdicts.append(f"- {verdict(c <= 500)}: cold apply of 1000 agents ≤ 0.5 s including every fsync "
+                        f"({c:.1f} ms)")
+    else:
+        verdicts.append("- n/a: the 1000-agent targets (N=1000 was not run)")
+    if 10000 in ns:
+        kb = [kb for (nn, label), s in samples.items() if nn == 10000 and label.startswith("mpm_") for _, kb in s]
+        mb = max(kb) / 1024
+        verdicts.append(f"- {verdict(mb <= 50)}: peak RSS ≤ 50 MB at 10 000 agents ({mb:.1f} MB, "
+                        "max over every mpm run at N=10000)")
+    else:
+        verdicts.append("- n/a: peak RSS at 10 000 agents (N=10000 was not run)")
+    big = [n for n in ns if n >= 1000]
+    if len(big) >= 2:
+        lo, hi = min(big), max(big)
+        worst = []
+        for name, m, _ in ROWS[:4]:
+            a, b = med(lo, m), med(hi, m)
+            worst.append((b / a / (hi / lo), name, a / lo, b / hi))
+        w = max(worst)
+        detail = "; ".join(f"{name}: {a:.3f} → {b:.3f} ms/agent" for _, name, a, b in worst)
+        verdicts.append(f"- {verdict(w[0] <= 1.5)}: cost linear in N (per-agent cost at N={hi} within 1.5× of "
+                        f"N={lo} for every mpm row; worst {w[1]} at {w[0]:.2f}×) — {detail}")
+    else:
+        verdicts.append("- n/a: linearity (needs two N ≥ 1000)")
+    print("Targets:")
+    print("\n".join(verdicts))
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    cmd = argv[1]
+    if cmd == "gen":
+        gen(argv[2], int(argv[3]))
+    elif cmd == "change":
+        change(argv[2], int(argv[3]), int(argv[4]), True)
+    elif cmd == "restore":
+        change(argv[2], int(argv[3]), int(argv[4]), False)
+    elif cmd == "mutate-files":
+        mutate_files(argv[2], int(argv[3]))
+    elif cmd == "time":
+        if argv[4] != "--":
+            sys.exit("usage: time OUT LABEL -- CMD...")
+        time_cmd(argv[2], argv[3], argv[5:])
+    elif cmd == "report":
+        report(argv[2])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
