@@ -116,19 +116,23 @@ def mutate_files(d, k):
 
 
 def time_cmd(out, label, cmd):
+    """Wall clock by perf_counter around the whole process; peak RSS by GNU time's %M
+    (a child of Python would inherit Python's RSS high-water mark through exec)."""
+    rss_file = out + ".rss"
+    full = ["/usr/bin/time", "-q", "-o", rss_file, "-f", "%M"] + cmd
     with open(os.devnull, "wb") as devnull, open(out + ".stderr", "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=devnull, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        code = subprocess.call(full, stdout=devnull, stderr=err)
         wall = (time.perf_counter() - start) * 1000.0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.stderr.write(f"bench: `{' '.join(cmd)}` exited {proc.returncode}:\n")
+    if code != 0:
+        sys.stderr.write(f"bench: `{' '.join(cmd)}` exited {code}:\n")
         with open(out + ".stderr", "r", errors="replace") as f:
             sys.stderr.write(f.read()[-4000:])
         sys.exit(1)
+    with open(rss_file) as f:
+        kb = int(f.read().split()[-1])
     with open(out, "a") as f:
-        f.write(f"{label} {wall:.3f} {usage.ru_maxrss}\n")
+        f.write(f"{label} {wall:.3f} {kb}\n")
 
 
 # (row label, mpm measurement, floor measurement)
@@ -138,6 +142,7 @@ ROWS = [
     ("no-change apply", "mpm_nochange_apply", "floor_nochange"),
     ("plan, 10 changed", "mpm_plan_10", "floor_10"),
     ("(cold apply vs rsync --fsync)", "mpm_cold_apply", "floor_cold_fsync"),
+    ("(rsync fixed cost: empty dirs)", None, "floor_empty"),
 ]
 
 
@@ -171,7 +176,7 @@ def report(path):
             continue
         row = [name]
         for n in ns:
-            a, b = med(n, m), med(n, fl)
+            a, b = (med(n, m) if m else None), med(n, fl)
             row += [fmt(a), fmt(b), "—" if a is None or not b else f"{a / b:.2f}×"]
         out.append("| " + " | ".join(row) + " |")
     # peak RSS and per-agent cost span the three columns of each N
@@ -186,8 +191,22 @@ def report(path):
     out.append("| " + " | ".join(per_row) + " |")
     print("\n".join(out))
     print()
-    print("Runs per cell (median taken): " + ", ".join(
-        f"N={n}: {runs(n, 'mpm_cold_apply')}" for n in ns))
+    print("Spread, ms (min / median / max of the runs):")
+    print()
+    labels = []
+    for _, m, fl in ROWS:
+        for x in (m, fl):
+            if x and x not in labels:
+                labels.append(x)
+    head = ["command"] + [f"N={n}" for n in ns]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label in labels:
+        row = [label]
+        for n in ns:
+            s = sorted(x[0] for x in samples.get((n, label), []))
+            row.append(f"{s[0]:.1f} / {statistics.median(s):.1f} / {s[-1]:.1f}" if s else "—")
+        out.append("| " + " | ".join(row) + " |")
+    print("\n".join(out))
     print()
 
     # targets
@@ -200,6 +219,14 @@ def report(path):
         a, b = med(1000, "mpm_nochange_plan"), med(1000, "floor_nochange")
         verdicts.append(f"- {verdict(a <= 2 * b)}: no-change plan of 1000 agents ≤ 2× the rsync floor "
                         f"({a:.1f} ms vs 2 × {b:.1f} = {2 * b:.1f} ms; ratio {a / b:.2f}×)")
+        e, e0 = med(1000, "floor_empty"), med(40, "mpm_nochange_plan") if 40 in ns else None
+        if e is not None:
+            note = (f"  - for context: rsync alone costs {e:.1f} ms on two empty dirs (mostly its 20 ms "
+                    f"exit-polling sleeps), so its per-file work at N=1000 is {b - e:.1f} ms")
+            if e0 is not None:
+                note += (f"; mpm's no-change plan costs {e0:.1f} ms at N=40, so its per-agent work "
+                         f"from 40 to 1000 is {a - e0:.1f} ms")
+            verdicts.append(note)
         c = med(1000, "mpm_cold_apply")
         verdicts.append(f"- {verdict(c <= 500)}: cold apply of 1000 agents ≤ 0.5 s including every fsync "
                         f"({c:.1f} ms)")

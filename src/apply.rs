@@ -11,7 +11,7 @@ use crate::actual;
 use crate::hash::Digest;
 use crate::plan::{Action, Plan, Row};
 use crate::state::{
-    Change, Counts, Entries, Entry, FileVersion, Generation, LastApplied, ManifestInfo, StateStore,
+    Change, Counts, Entries, FileVersion, Generation, LastApplied, ManifestInfo, StateStore,
 };
 use crate::system::{FileWrite, System};
 use crate::target::Target;
@@ -107,7 +107,7 @@ pub fn execute(
     system.commit_files(&writes, &removals)?;
 
     // 4. commit
-    let entries = entries_after(&last.entries, &rows, contents);
+    let entries = entries_after(&last.entries, &rows);
     store.commit(&generation, &entries, &last.entries)?;
     Ok(Outcome {
         generation: Some(id),
@@ -176,7 +176,8 @@ fn change_of(row: &Row) -> Change {
         action: action.into(),
         before: version(row.before),
         after,
-        managed: row.manage && !matches!(row.action, Action::Delete | Action::Forget),
+        managed: row.entry_after.is_some()
+            && !matches!(row.action, Action::Delete | Action::Forget),
         agent: row.agent.clone(),
         version_before: row.version_before.clone(),
         version_after: row.version_after.clone(),
@@ -193,27 +194,12 @@ fn counts_of(plan: &Plan) -> Counts {
     }
 }
 
-fn entries_after(
-    previous: &Entries,
-    rows: &[&Row],
-    contents: &BTreeMap<Digest, Arc<[u8]>>,
-) -> Entries {
+fn entries_after(previous: &Entries, rows: &[&Row]) -> Entries {
     let mut entries = previous.clone();
     for row in rows {
-        match (row.action, row.after) {
-            (Action::Create | Action::Update | Action::Record, Some(after)) if row.manage => {
-                let size = contents.get(&after.digest).map_or(0, |c| c.len() as u64);
-                entries.insert(
-                    row.address.clone(),
-                    Entry {
-                        digest: after.digest,
-                        mode: after.mode,
-                        size,
-                        agent: row.agent.clone(),
-                        version: row.version_after.clone(),
-                        protect: row.protect,
-                    },
-                );
+        match (&row.entry_after, row.action) {
+            (Some(entry), Action::Create | Action::Update | Action::Record) => {
+                entries.insert(row.address.clone(), entry.clone());
             }
             _ => {
                 entries.remove(&row.address);

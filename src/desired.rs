@@ -33,10 +33,22 @@ pub struct DesiredResource {
     pub digest: Digest,
     pub mode: u32,
     pub owner: Owner,
-    /// Whether mpm owns the path afterwards. False only when a rollback puts back a
-    /// file that was someone else's before mpm took it over.
-    pub manage: bool,
+    /// What the state log records for the path afterwards.
+    pub record: Record,
     pub protect: bool,
+}
+
+/// What mpm records about a path once it holds the desired bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// These bytes, as mpm's own (every apply).
+    Written,
+    /// Nothing: the path goes back to whoever had it before mpm (a rollback of a
+    /// takeover).
+    Released,
+    /// This earlier entry (undoing a generation that overwrote a hand edit: the
+    /// edit comes back, and so does mpm's knowledge that it was edited).
+    As(crate::state::Entry),
 }
 
 impl DesiredResource {
@@ -46,7 +58,7 @@ impl DesiredResource {
             content: content.into(),
             mode: FILE_MODE,
             owner,
-            manage: true,
+            record: Record::Written,
             protect,
         }
     }
@@ -624,10 +636,99 @@ fn from_inline(
     ))
 }
 
-/// The desired state of a rollback: the managed paths as they were right after
-/// generation `to` (0: before the first). A path mpm took over after `to` gets back
-/// the bytes it had before (its pre-image) and is handed back (`manage: false`).
-pub fn from_history(
+fn blob(
+    store: &crate::state::StateStore,
+    digest: &Digest,
+    address: &Address,
+) -> Result<Arc<[u8]>, Error> {
+    match store.blob(digest)? {
+        Some(bytes) => Ok(bytes.into()),
+        None => Err(crate::state::StateError::Corrupt {
+            dir: std::path::PathBuf::from("state log"),
+            detail: format!(
+                "the bytes of `{address}` ({}) are missing; were they pruned?",
+                digest.short()
+            ),
+        }
+        .into()),
+    }
+}
+
+fn from_entry(
+    store: &crate::state::StateStore,
+    address: &Address,
+    entry: &crate::state::Entry,
+    source: &str,
+) -> Result<DesiredResource, Error> {
+    Ok(DesiredResource {
+        content: blob(store, &entry.digest, address)?,
+        digest: entry.digest,
+        mode: entry.mode,
+        owner: Owner {
+            agent: entry.agent.clone().unwrap_or_default(),
+            version: entry.version.clone(),
+            source: source.to_string(),
+        },
+        record: Record::Written,
+        protect: entry.protect,
+    })
+}
+
+/// The desired state that undoes generation `latest`: every path it touched goes
+/// back to its pre-image, byte for byte (a hand edit that `--force` overwrote
+/// included), and mpm's records go back to what they were before it.
+pub fn undo(
+    store: &crate::state::StateStore,
+    latest: &crate::state::Generation,
+    last: &crate::state::LastApplied,
+) -> Result<DesiredState, Error> {
+    let previous = store.snapshot(latest.parent.unwrap_or(0))?;
+    let mut state = DesiredState::default();
+    for (address, entry) in &last.entries {
+        state.resources.insert(
+            address.clone(),
+            from_entry(store, address, entry, "the current generation")?,
+        );
+    }
+    for change in &latest.changes {
+        state.resources.remove(&change.address);
+        let Some(before) = change.before else {
+            continue;
+        };
+        let recorded = previous.get(&change.address);
+        let owner = Owner {
+            agent: change
+                .agent
+                .clone()
+                .or_else(|| recorded.and_then(|e| e.agent.clone()))
+                .unwrap_or_default(),
+            version: change.version_before.clone(),
+            source: format!("before generation {}", latest.id),
+        };
+        let record = match recorded {
+            Some(e) if e.digest == before.digest && e.mode == before.mode => Record::Written,
+            Some(e) => Record::As(e.clone()),
+            None => Record::Released,
+        };
+        state.resources.insert(
+            change.address.clone(),
+            DesiredResource {
+                content: blob(store, &before.digest, &change.address)?,
+                digest: before.digest,
+                mode: before.mode,
+                owner,
+                protect: recorded.is_some_and(|e| e.protect),
+                record,
+            },
+        );
+    }
+    Ok(state)
+}
+
+/// The desired state of `rollback --to N`: the managed paths as mpm wrote them right
+/// after generation `to` (0: before the first). A path mpm took over after `to` gets
+/// back the bytes it had before (its pre-image) and is handed back.
+pub fn restore(
     store: &crate::state::StateStore,
     to: u64,
     last: &crate::state::LastApplied,
@@ -639,42 +740,15 @@ pub fn from_history(
         .filter(|g| g.id > to)
         .collect();
     let mut state = DesiredState::default();
-    let blob = |digest: &Digest, address: &Address| -> Result<Arc<[u8]>, Error> {
-        match store.blob(digest)? {
-            Some(bytes) => Ok(bytes.into()),
-            None => Err(crate::state::StateError::Corrupt {
-                dir: std::path::PathBuf::from("state log"),
-                detail: format!(
-                    "the bytes of `{address}` ({}) are missing; were they pruned?",
-                    digest.short()
-                ),
-            }
-            .into()),
-        }
-    };
     let source = if to == 0 {
         "before generation 1".to_string()
     } else {
         format!("generation {to}")
     };
     for (address, entry) in &snapshot {
-        let content = blob(&entry.digest, address)?;
-        let owner = Owner {
-            agent: entry.agent.clone().unwrap_or_default(),
-            version: entry.version.clone(),
-            source: source.clone(),
-        };
-        state.resources.insert(
-            address.clone(),
-            DesiredResource {
-                content,
-                digest: entry.digest,
-                mode: entry.mode,
-                owner,
-                manage: true,
-                protect: entry.protect,
-            },
-        );
+        state
+            .resources
+            .insert(address.clone(), from_entry(store, address, entry, &source)?);
     }
     let mut touched: Vec<&Address> = last.entries.keys().collect();
     touched.extend(
@@ -683,7 +757,7 @@ pub fn from_history(
             .flat_map(|g| g.changes.iter().map(|c| &c.address)),
     );
     for address in touched {
-        if snapshot.contains_key(address) || state.resources.contains_key(address) {
+        if state.resources.contains_key(address) {
             continue;
         }
         // the first later generation that touched it knows what was there right after `to`
@@ -697,15 +771,14 @@ pub fn from_history(
                 version: None,
                 source: "its owner before mpm".into(),
             };
-            let content = blob(&before.digest, address)?;
             state.resources.insert(
                 address.clone(),
                 DesiredResource {
-                    content,
+                    content: blob(store, &before.digest, address)?,
                     digest: before.digest,
                     mode: before.mode,
                     owner,
-                    manage: false,
+                    record: Record::Released,
                     protect: false,
                 },
             );

@@ -54,15 +54,15 @@ pub trait Diagnose {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Manifest(#[from] crate::manifest::ManifestError),
+    Manifest(Box<crate::manifest::ManifestError>),
     #[error(transparent)]
-    Template(#[from] crate::template::TemplateError),
+    Template(Box<crate::template::TemplateError>),
     #[error(transparent)]
-    Agent(#[from] crate::desired::AgentError),
+    Agent(Box<crate::desired::AgentError>),
     #[error(transparent)]
-    Target(#[from] crate::target::TargetError),
+    Target(Box<crate::target::TargetError>),
     #[error(transparent)]
-    State(#[from] crate::state::StateError),
+    State(Box<crate::state::StateError>),
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
@@ -87,6 +87,25 @@ pub enum Error {
     #[error("{0}")]
     Cancelled(String),
 }
+
+/// Domain errors are boxed so that `Result<_, Error>` stays small on the happy path.
+macro_rules! boxed_from {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        $(impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Error::$variant(Box::new(e))
+            }
+        })*
+    };
+}
+
+boxed_from!(
+    Manifest(crate::manifest::ManifestError),
+    Template(crate::template::TemplateError),
+    Agent(crate::desired::AgentError),
+    Target(crate::target::TargetError),
+    State(crate::state::StateError),
+);
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
@@ -115,11 +134,11 @@ impl Error {
 
     fn diagnose(&self) -> Option<&dyn Diagnose> {
         match self {
-            Error::Manifest(e) => Some(e),
-            Error::Template(e) => Some(e),
-            Error::Agent(e) => Some(e),
-            Error::Target(e) => Some(e),
-            Error::State(e) => Some(e),
+            Error::Manifest(e) => Some(e.as_ref()),
+            Error::Template(e) => Some(e.as_ref()),
+            Error::Agent(e) => Some(e.as_ref()),
+            Error::Target(e) => Some(e.as_ref()),
+            Error::State(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -60,10 +60,10 @@ impl Printer {
             return;
         }
         let mut lock = io::stdout().lock();
-        if let Err(e) = lock.write_all(text.as_bytes()).and_then(|()| lock.flush()) {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                self.stdout_closed.set(true);
-            }
+        if let Err(e) = lock.write_all(text.as_bytes()).and_then(|()| lock.flush())
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            self.stdout_closed.set(true);
         }
     }
 

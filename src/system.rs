@@ -213,7 +213,9 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.md")]);
-        RealSystem.commit_files(&[], &[path.clone()]).unwrap();
+        RealSystem
+            .commit_files(&[], std::slice::from_ref(&path))
+            .unwrap();
         assert!(!path.exists());
     }
 

@@ -120,10 +120,10 @@ impl Target {
         let mut dirs: Vec<&str> = Vec::new();
         let addresses: Vec<Address> = addresses.into_iter().collect();
         for a in &addresses {
-            if let Some(dir) = a.parent() {
-                if !dirs.contains(&dir) {
-                    dirs.push(dir);
-                }
+            if let Some(dir) = a.parent()
+                && !dirs.contains(&dir)
+            {
+                dirs.push(dir);
             }
         }
         for dir in dirs {

@@ -1,1 +1,142 @@
+//! kill -9 at any instant of an apply: every agent file is whole (old or new
+//! bytes), and the next `mpm apply` converges without `--force`, also when the
+//! manifest changed in between.
 
+use crate::harness::{BIN, Ran, Test, inline_manifest};
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const AGENTS: usize = 1500;
+
+fn manifest(version: &str) -> String {
+    let body = "Follow the checklist, verify each step, and report what you changed. ".repeat(25);
+    let agents: Vec<(String, String)> = (0..AGENTS)
+        .map(|i| (format!("agent-{i:04}"), format!("{version} {i} {body}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = agents
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    inline_manifest(&refs)
+}
+
+/// The exact files each manifest version renders to, from a clean apply elsewhere.
+fn rendered(version: &str) -> BTreeMap<String, Vec<u8>> {
+    let ran = Test::new()
+        .manifest(&manifest(version))
+        .args(&["apply", "-y"])
+        .success();
+    files(&ran)
+}
+
+fn files(ran: &Ran) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(ran.path(".claude/agents"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn apply_killed_after(ran: &Ran, delay: Duration) {
+    let mut child = Command::new(BIN)
+        .args(["apply", "-y"])
+        .current_dir(ran.path(""))
+        .env("HOME", ran.path("home"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+}
+
+#[test]
+fn kill_9_at_many_instants_of_a_large_apply() {
+    let v1 = rendered("v1");
+    let v2 = rendered("v2");
+    let v3 = rendered("v3");
+    // how long a whole apply of v2 over v1 takes here, to spread the kills over it
+    let probe = Test::new()
+        .manifest(&manifest("v1"))
+        .args(&["apply", "-y"])
+        .success();
+    probe
+        .then()
+        .manifest(&manifest("v2"))
+        .args(&["plan"])
+        .success();
+    let start = Instant::now();
+    probe.then().args(&["apply", "-y"]).success();
+    let whole = start.elapsed();
+
+    for (i, fraction) in [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 1.1]
+        .into_iter()
+        .enumerate()
+    {
+        let ran = Test::new()
+            .manifest(&manifest("v1"))
+            .args(&["apply", "-y"])
+            .success();
+        ran.then()
+            .manifest(&manifest("v2"))
+            .args(&["plan"])
+            .success();
+        apply_killed_after(&ran, whole.mul_f64(fraction));
+        let (now, temps): (BTreeMap<_, _>, BTreeMap<_, _>) = files(&ran)
+            .into_iter()
+            .partition(|(name, _)| name.ends_with(".md"));
+        // a killed run may leave temp files, never one Claude Code would load
+        assert!(
+            temps.keys().all(|t| t.starts_with(".mpm-tmp.")),
+            "kill #{i}: {:?}",
+            temps.keys()
+        );
+        assert_eq!(now.len(), AGENTS, "kill #{i}: an agent file is missing");
+        for (name, bytes) in &now {
+            assert!(
+                bytes == &v1[name] || bytes == &v2[name],
+                "kill #{i}: {name} is torn"
+            );
+        }
+        // half the time the manifest changes before the next run
+        let (next, expected) = if i % 2 == 0 { ("v2", &v2) } else { ("v3", &v3) };
+        let recovered = ran
+            .then()
+            .manifest(&manifest(next))
+            .args(&["apply", "-y"])
+            .success();
+        assert!(
+            !recovered.stdout.contains("Conflicts"),
+            "kill #{i}: {}",
+            recovered.stdout
+        );
+        assert_eq!(&files(&ran), expected, "kill #{i}: did not converge");
+        ran.then()
+            .args(&["plan"])
+            .stdout_has("No changes.")
+            .success();
+        let temps: Vec<_> = std::fs::read_dir(ran.path(".claude/agents"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".mpm-tmp."))
+            .collect();
+        assert!(temps.is_empty(), "kill #{i}: stray temp files left");
+        // and a rollback still brings back v1 or the previous state, byte for byte
+        ran.then().args(&["rollback", "-y"]).success();
+        let back = files(&ran);
+        assert!(
+            back == v1 || back == v2,
+            "kill #{i}: rollback after recovery is neither v1 nor v2"
+        );
+    }
+}

@@ -50,7 +50,6 @@ pub struct Test {
     stderr: Option<String>,
     stdout_has: Vec<String>,
     stderr_has: Vec<String>,
-    stdin: Option<String>,
 }
 
 impl Test {
@@ -67,7 +66,6 @@ impl Test {
             stderr: None,
             stdout_has: Vec::new(),
             stderr_has: Vec::new(),
-            stdin: None,
         }
     }
 
@@ -113,11 +111,6 @@ impl Test {
     pub fn current_dir(mut self, sub: &str) -> Test {
         self.cwd = self.dir.path().join(sub);
         std::fs::create_dir_all(&self.cwd).unwrap();
-        self
-    }
-
-    pub fn stdin(mut self, text: &str) -> Test {
-        self.stdin = Some(text.into());
         self
     }
 
@@ -170,25 +163,11 @@ impl Test {
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            });
+            .stdin(Stdio::null());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("run mpm");
-        if let Some(input) = &self.stdin {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        let output = child.wait_with_output().unwrap();
+        let output = cmd.output().expect("run mpm");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let show = || {
@@ -262,7 +241,6 @@ impl Ran {
             stderr: None,
             stdout_has: Vec::new(),
             stderr_has: Vec::new(),
-            stdin: None,
         }
     }
 

@@ -1,1 +1,194 @@
+//! The lock: one writer per target; a second command fails at once naming the
+//! holder, or waits with `--lock-timeout`; the lock dies with its process.
+//!
+//! The holder is a real `mpm apply` waiting at its confirmation prompt on a
+//! pseudo-terminal (`script`), so nothing here depends on timing.
 
+use crate::harness::{BIN, Ran, Test, inline_manifest};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Starts `mpm apply` on a pseudo-terminal; it shows the plan and waits for an
+/// answer, holding the target's lock.
+fn holder(ran: &Ran) -> Child {
+    Command::new("script")
+        .args(["-qec", &format!("{BIN} apply"), "/dev/null"])
+        .current_dir(ran.path(""))
+        .env("HOME", ran.path("home"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script(1) from util-linux")
+}
+
+/// Waits until the lock file names a holder that is not `pid`.
+fn wait_for_holder(ran: &Ran) -> String {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(ran.path(".claude/.mpm/lock")).unwrap_or_default();
+        if text.contains("command=mpm apply\n")
+            && !text.contains(&format!("pid={}\n", std::process::id()))
+        {
+            let probe = ran.then().args(&["plan"]).status(1);
+            if probe.stderr.contains("locked") {
+                return text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("pid="))
+                    .unwrap()
+                    .to_string();
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the holder never took the lock: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn applied() -> Ran {
+    let ran = Test::new()
+        .manifest(&inline_manifest(&[("alpha", "v1")]))
+        .args(&["apply", "-y"])
+        .success();
+    ran.then()
+        .manifest(&inline_manifest(&[("alpha", "v2")]))
+        .args(&["plan"])
+        .success()
+}
+
+#[test]
+fn a_second_writer_fails_at_once_naming_the_holder_and_the_lock_dies_with_kill_9() {
+    let ran = applied();
+    let mut child = holder(&ran);
+    let pid = wait_for_holder(&ran);
+    let second = ran.then().args(&["apply", "-y"]).status(1);
+    let expected_start = format!("error: the target is locked by another mpm: pid {pid} on ");
+    assert!(
+        second.stderr.starts_with(&expected_start),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("(`mpm apply`, since 20"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stderr
+            .contains("hint: wait for it to finish, or pass `--lock-timeout 60s` to wait"),
+        "{}",
+        second.stderr
+    );
+    // waiting a little, then giving up, says how long it waited
+    let waited = ran
+        .then()
+        .args(&["apply", "-y", "--lock-timeout", "300ms"])
+        .status(1);
+    assert!(
+        waited.stderr.contains("caused by: waited 0.3 s for `"),
+        "{}",
+        waited.stderr
+    );
+    // kill -9 the holder: its lock goes with it
+    Command::new("kill").args(["-9", &pid]).status().unwrap();
+    let _ = child.wait();
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout_has("Apply complete!")
+        .success();
+    assert!(ran.read(".claude/agents/alpha.md").ends_with("v2\n"));
+}
+
+#[test]
+fn a_writer_with_a_timeout_waits_for_the_holder_to_finish() {
+    let ran = applied();
+    let mut child = holder(&ran);
+    wait_for_holder(&ran);
+    let waiter = Command::new(BIN)
+        .args(["apply", "-y", "--lock-timeout", "60s"])
+        .current_dir(ran.path(""))
+        .env("HOME", ran.path("home"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // the holder's user answers "no": it exits without writing, the waiter goes on
+    child.stdin.take().unwrap().write_all(b"no\n").unwrap();
+    let _ = child.wait();
+    let out = waiter.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ran.read(".claude/agents/alpha.md").ends_with("v2\n"));
+}
+
+#[test]
+fn confirmation_on_a_terminal_accepts_only_yes() {
+    let ran = applied();
+    let mut child = holder(&ran);
+    child.stdin.take().unwrap().write_all(b"yes\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Do you want to apply these changes?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Apply complete! Agents: 0 added, 1 changed, 0 destroyed."),
+        "{text}"
+    );
+    assert!(ran.read(".claude/agents/alpha.md").ends_with("v2\n"));
+}
+
+#[test]
+fn two_applies_at_once_never_interleave() {
+    let agents: Vec<(String, String)> = (0..400)
+        .map(|i| (format!("a{i:03}"), format!("prompt {i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = agents
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let ran = Test::new()
+        .manifest(&inline_manifest(&refs))
+        .args(&["plan"])
+        .success();
+    let spawn = || {
+        Command::new(BIN)
+            .args(["apply", "-y"])
+            .current_dir(ran.path(""))
+            .env("HOME", ran.path("home"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let ok = outs.iter().filter(|o| o.status.success()).count();
+    assert!(ok >= 1);
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("locked by another mpm")
+                || err.contains("changed since the plan was made"),
+            "{err}"
+        );
+    }
+    ran.then()
+        .args(&["plan"])
+        .stdout_has("No changes.")
+        .success();
+    let history = ran.then().args(&["history"]).success();
+    assert_eq!(history.stdout.lines().count(), 1, "{}", history.stdout);
+}

@@ -1,1 +1,152 @@
+//! plan: the JSON contract, `--detailed-exitcode`, saved plans and stale plans.
 
+use crate::harness::{Test, inline_manifest};
+use mpm::plan::PlanJson;
+
+fn two() -> String {
+    inline_manifest(&[("alpha", "Do alpha."), ("beta", "Do beta.")])
+}
+
+#[test]
+fn json_is_a_versioned_contract() {
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["plan", "--json"])
+        .success();
+    // deny_unknown_fields: a key added without a format bump fails here
+    let plan: PlanJson = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(plan.format_version, "1.0");
+    assert_eq!(plan.resource_changes.len(), 2);
+    assert_eq!(plan.resource_changes[0].address, "agents/alpha.md");
+    assert_eq!(plan.resource_changes[0].kind, "agent_file");
+    assert_eq!(plan.resource_changes[0].change.actions, vec!["create"]);
+    assert!(plan.resource_changes[0].change.before.is_none());
+    assert_eq!(
+        plan.resource_changes[0].change.after.as_ref().unwrap().mode,
+        "0644"
+    );
+    assert_eq!(
+        (plan.summary.add, plan.summary.change, plan.summary.destroy),
+        (2, 0, 0)
+    );
+
+    ran.then().args(&["apply", "-y"]).success();
+    std::fs::write(ran.path(".claude/agents/beta.md"), "edited").unwrap();
+    let ran = ran.then().args(&["plan", "--json"]).status(1);
+    let plan: PlanJson = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(plan.resource_changes[0].change.actions, vec!["no-op"]);
+    assert_eq!(plan.conflicts.len(), 1);
+    assert_eq!(plan.conflicts[0].kind, "edited");
+}
+
+#[test]
+fn detailed_exitcode_is_terraforms() {
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["plan", "--detailed-exitcode"])
+        .status(2);
+    ran.then().args(&["apply", "-y"]).success();
+    ran.then()
+        .args(&["plan", "--detailed-exitcode"])
+        .stdout_has("No changes.")
+        .status(0);
+    ran.then()
+        .manifest("version: 1\nagents:\n  Bad Name: {}\n")
+        .args(&["plan", "--detailed-exitcode"])
+        .status(1);
+}
+
+#[test]
+fn a_saved_plan_is_applied_exactly_without_asking() {
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["plan", "--out", "tfplan"])
+        .stderr("Saved the plan to `tfplan`. Apply exactly it with: mpm apply tfplan\n")
+        .success();
+    // no terminal, no -y: a saved plan needs neither
+    let ran = ran
+        .then()
+        .args(&["apply", "tfplan"])
+        .stdout("Apply complete! Agents: 2 added, 0 changed, 0 destroyed.\n")
+        .success();
+    assert!(ran.read(".claude/agents/alpha.md").ends_with("Do alpha.\n"));
+    ran.then()
+        .args(&["plan"])
+        .stdout_has("No changes.")
+        .success();
+}
+
+#[test]
+fn a_stale_saved_plan_names_everything_that_changed() {
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["apply", "-y"])
+        .success();
+    let ran = ran
+        .then()
+        .manifest(&inline_manifest(&[
+            ("alpha", "Alpha v2."),
+            ("beta", "Beta v2."),
+        ]))
+        .args(&["plan", "--out", "p.json"])
+        .success();
+    std::fs::write(ran.path(".claude/agents/alpha.md"), "edited meanwhile").unwrap();
+    std::fs::write(ran.path("mpm.yaml"), two()).unwrap();
+    ran.then()
+        .args(&["apply", "p.json"])
+        .stderr(
+            "
+            error: the saved plan `p.json` is stale: 2 things changed since it was made
+              caused by: `mpm.yaml` changed
+              caused by: `agents/alpha.md` changed since the plan was made
+            hint: run `mpm plan --out FILE` again and review the new plan
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_saved_plan_is_stale_once_another_apply_ran() {
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["plan", "--out", "p.json"])
+        .success();
+    ran.then().args(&["apply", "-y"]).success();
+    ran.then()
+        .args(&["apply", "p.json"])
+        .stderr_has("error: the saved plan `p.json` is stale: 3 things changed since it was made\n")
+        .stderr_has("  caused by: the state log changed since the plan was made (serial 0 → 1)\n")
+        .stderr_has("  caused by: `agents/alpha.md` changed since the plan was made\n")
+        .failure();
+}
+
+#[test]
+fn a_plan_file_that_is_not_one() {
+    Test::new()
+        .write("p.json", "{\"hello\": 1}")
+        .args(&["apply", "p.json"])
+        .stderr(
+            "
+            error: `p.json` is not a saved mpm plan
+            hint: make one with `mpm plan --out FILE`
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn plan_output_pipes_into_head_without_a_panic() {
+    let t = Test::new().manifest(&inline_manifest(
+        &(0..300)
+            .map(|i| (Box::leak(format!("a{i}").into_boxed_str()) as &str, "x"))
+            .collect::<Vec<_>>(),
+    ));
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{} plan | head -n 1", crate::harness::BIN))
+        .current_dir(t.path(""))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -111,19 +111,19 @@ fn apply_saved(
     file: &std::path::Path,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
-    let saved = SavedPlan::read(&options.env.cwd.join(file))?;
     let shown = file.display().to_string();
-    if let Some(t) = &options.target {
-        if crate::paths::normalize(&options.env.cwd.join(t)) != saved.target {
-            return Err(Error::usage(
-                format!(
-                    "the saved plan `{shown}` is for `{}`, not `{}`",
-                    saved.target.display(),
-                    t.display()
-                ),
-                Some("drop `--target`, or make a plan for that target".to_string()),
-            ));
-        }
+    let saved = SavedPlan::read(&options.env.cwd.join(file), &shown)?;
+    if let Some(t) = &options.target
+        && crate::paths::normalize(&options.env.cwd.join(t)) != saved.target
+    {
+        return Err(Error::usage(
+            format!(
+                "the saved plan `{shown}` is for `{}`, not `{}`",
+                saved.target.display(),
+                t.display()
+            ),
+            Some("drop `--target`, or make a plan for that target".to_string()),
+        ));
     }
     let target = crate::target::Target {
         display: crate::paths::display(&saved.target, &options.env.cwd),

@@ -211,25 +211,25 @@ fn from_templates(
         };
         count += 1;
         let _ = writeln!(out, "  {name}:\n    template: {}", yaml_str(&rel(&file)));
-        if let Some(m) = &template.model {
-            if Model::parse(&m.value).is_err() {
-                let fixed = closest_model(&m.value);
-                let _ = writeln!(
-                    out,
-                    "    model: {fixed}   # the template says {:?}, which Claude Code does not know",
-                    m.value
-                );
-            }
+        if let Some(m) = &template.model
+            && Model::parse(&m.value).is_err()
+        {
+            let fixed = closest_model(&m.value);
+            let _ = writeln!(
+                out,
+                "    model: {fixed}   # the template says {:?}, which Claude Code does not know",
+                m.value
+            );
         }
-        if let Some(c) = &template.color {
-            if Color::parse(&c.value).is_err() {
-                let fixed = closest_color(&c.value);
-                let _ = writeln!(
-                    out,
-                    "    color: {fixed}   # the template says {:?}, outside Claude Code's palette",
-                    c.value
-                );
-            }
+        if let Some(c) = &template.color
+            && Color::parse(&c.value).is_err()
+        {
+            let fixed = closest_color(&c.value);
+            let _ = writeln!(
+                out,
+                "    color: {fixed}   # the template says {:?}, outside Claude Code's palette",
+                c.value
+            );
         }
         if template
             .description

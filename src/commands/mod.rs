@@ -129,7 +129,7 @@ pub fn scan_and_diff(
         wanted.entry(&change.address).or_insert(None);
     }
     target.check(wanted.keys().map(|a| (*a).clone()))?;
-    let actual = actual::scan(&target, wanted.into_iter())?;
+    let actual = actual::scan(&target, wanted)?;
     let plan = crate::plan::diff(&desired, &actual, &last, plan_options);
     Ok(Planned {
         loaded,

@@ -34,6 +34,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
     .ok_or_else(nothing)?;
     let last = store.last()?;
     let current = last.current.ok_or_else(nothing)?;
+    let latest = store.generation(current)?;
     let to = match args.to {
         Some(n) if n > current => {
             return Err(Error::usage(
@@ -42,9 +43,12 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
             ));
         }
         Some(n) => n,
-        None => store.generation(current)?.parent.unwrap_or(0),
+        None => latest.parent.unwrap_or(0),
     };
-    let desired: DesiredState = desired::from_history(&store, to, &last)?;
+    let desired: DesiredState = match args.to {
+        Some(_) => desired::restore(&store, to, &last)?,
+        None => desired::undo(&store, &latest, &last)?,
+    };
     let planned = scan_and_diff(
         None,
         target,
@@ -56,10 +60,10 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
             adopt: false,
         },
     )?;
-    let what = if to == 0 {
-        "before the first generation".to_string()
-    } else {
-        format!("right after generation {to}")
+    let what = match (args.to, to) {
+        (None, _) => format!("before generation {current}"),
+        (Some(_), 0) => "before the first generation".to_string(),
+        (Some(_), n) => format!("right after generation {n}"),
     };
     let text = plan::render_text(
         &planned.plan,

@@ -12,7 +12,7 @@ pub use text::{TextOptions, render_text};
 
 use crate::actual::{Actual, ActualState, OtherKind};
 use crate::address::Address;
-use crate::desired::{DesiredResource, DesiredState};
+use crate::desired::{DesiredResource, DesiredState, Record};
 use crate::hash::Digest;
 use crate::state::{Entry, LastApplied};
 use serde::{Deserialize, Serialize};
@@ -91,8 +91,8 @@ pub struct Row {
     pub version_before: Option<String>,
     pub version_after: Option<String>,
     pub source: Option<String>,
-    /// Whether mpm owns the path afterwards.
-    pub manage: bool,
+    /// What the state log records for the path after apply (`None`: not mpm's).
+    pub entry_after: Option<Entry>,
     pub protect: bool,
     pub takeover: Option<Takeover>,
     pub drift: Option<Drift>,
@@ -181,6 +181,22 @@ fn seen(actual: &Actual) -> Option<Seen> {
     }
 }
 
+/// The entry mpm records once the path holds `d`'s bytes.
+fn expected_entry(d: &DesiredResource) -> Option<Entry> {
+    match &d.record {
+        Record::Written => Some(Entry {
+            digest: d.digest,
+            mode: d.mode,
+            size: d.content.len() as u64,
+            agent: Some(d.owner.agent.clone()),
+            version: d.owner.version.clone(),
+            protect: d.protect,
+        }),
+        Record::Released => None,
+        Record::As(e) => Some(e.clone()),
+    }
+}
+
 /// Diffs the three states into a plan. Pure.
 pub fn diff(
     desired: &DesiredState,
@@ -249,7 +265,7 @@ fn row(
         version_before: entry.and_then(|e| e.version.clone()),
         version_after: desired.and_then(|d| d.owner.version.clone()),
         source: desired.map(|d| d.owner.source.clone()),
-        manage: desired.is_some_and(|d| d.manage),
+        entry_after: None,
         protect: desired.map_or_else(
             || retired_protect.unwrap_or_else(|| entry.is_some_and(|e| e.protect)),
             |d| d.protect,
@@ -267,6 +283,8 @@ fn row(
     }
     match desired {
         Some(d) => {
+            let expected = expected_entry(d);
+            row.entry_after = expected.clone();
             row.after = Some(Seen {
                 digest: d.digest,
                 mode: d.mode,
@@ -279,19 +297,13 @@ fn row(
                     Action::Create
                 }
                 // the bytes are right; only the mode differs, and rewriting loses nothing
-                Some(b) if b.digest == d.digest && b.mode != d.mode && d.manage => Action::Update,
-                Some(b) if b.digest == d.digest => match (d.manage, entry) {
-                    (true, Some(e))
-                        if e.digest == d.digest
-                            && e.mode == d.mode
-                            && e.protect == d.protect
-                            && e.version == d.owner.version =>
-                    {
-                        Action::NoOp
-                    }
-                    (true, _) => Action::Record,
-                    (false, Some(_)) => Action::Forget,
-                    (false, None) => Action::NoOp,
+                Some(b) if b.digest == d.digest && b.mode != d.mode && expected.is_some() => {
+                    Action::Update
+                }
+                Some(b) if b.digest == d.digest => match (&expected, entry) {
+                    (e, now) if e.as_ref() == now => Action::NoOp,
+                    (Some(_), _) => Action::Record,
+                    (None, _) => Action::Forget,
                 },
                 Some(b) if ours(b.digest) => Action::Update,
                 Some(_) if options.force => {
@@ -307,7 +319,7 @@ fn row(
             };
         }
         None => {
-            if entry.is_none() && !before.is_some_and(|b| pending == Some(b.digest)) {
+            if entry.is_none() && before.is_none_or(|b| pending != Some(b.digest)) {
                 // not ours: never touched
                 return None;
             }

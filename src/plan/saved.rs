@@ -66,9 +66,8 @@ impl SavedPlan {
             .collect()
     }
 
-    pub fn read(path: &Path) -> Result<SavedPlan, crate::Error> {
+    pub fn read(path: &Path, shown: &str) -> Result<SavedPlan, crate::Error> {
         let text = fs_err::read_to_string(path)?;
-        let shown = path.display();
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             crate::Error::usage(
                 format!("`{shown}` is not a saved mpm plan: {e}"),

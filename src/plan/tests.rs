@@ -346,7 +346,7 @@ fn a_file_written_by_a_killed_run_is_mpms_own() {
 #[test]
 fn a_rollback_hands_a_file_back_without_managing_it() {
     let mut d = desired("users");
-    d.resources.get_mut(&addr()).unwrap().manage = false;
+    d.resources.get_mut(&addr()).unwrap().record = crate::desired::Record::Released;
     // mpm wrote "ours" over the user's file; rolling back writes the user's bytes back
     assert_eq!(
         action(&d, &actual(Some("ours")), &last(Some("ours"))),

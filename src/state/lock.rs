@@ -62,7 +62,7 @@ pub fn acquire(
             Ok(()) => break,
             Err(TryLockError::WouldBlock) => {
                 if start.elapsed() >= timeout {
-                    let holder = read_holder(&path);
+                    let holder = read_holder(&path).map(Box::new);
                     return Err(StateError::Locked {
                         path,
                         holder,

@@ -29,7 +29,7 @@ pub enum StateError {
     #[error("the target is locked by another mpm{}", holder.as_ref().map(|h| format!(": {h}")).unwrap_or_default())]
     Locked {
         path: PathBuf,
-        holder: Option<Holder>,
+        holder: Option<Box<Holder>>,
         waited: Duration,
     },
     #[error("the state log `{}` was written by a newer mpm (state format {found}; this mpm reads format {FORMAT})", dir.display())]
