@@ -1,1 +1,99 @@
+//! Every example in `examples/` is applied (not just parsed), converges, and its
+//! agent files pass mpm's own check of what the client loads.
 
+use crate::harness::Test;
+use std::path::Path;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn apply_example(name: &str, expected_agents: &[&str]) {
+    let t = Test::new();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name),
+        &t.path(""),
+    );
+    let ran = t
+        .args(&["apply", "-y", "--target", "cfg"])
+        .stdout_has("Apply complete!")
+        .success();
+    ran.then()
+        .args(&["plan", "--target", "cfg"])
+        .stdout_has("No changes.")
+        .success();
+    let mut names: Vec<String> = std::fs::read_dir(ran.path("cfg/agents"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = expected_agents.iter().map(|a| format!("{a}.md")).collect();
+    assert_eq!(names, expected, "example {name}");
+    for file in &names {
+        let text = ran.read(&format!("cfg/agents/{file}"));
+        assert_eq!(
+            mpm::agent_file::check_ready_file(&text).map_err(|p| p.0),
+            Ok(file.trim_end_matches(".md").to_string())
+        );
+    }
+}
+
+#[test]
+fn example_inline() {
+    apply_example("inline", &["explainer", "reviewer"]);
+}
+
+#[test]
+fn example_claude_mpm_layout() {
+    apply_example("claude-mpm-layout", &["api-qa", "release-notes"]);
+}
+
+#[test]
+fn example_ready_files() {
+    apply_example("ready-files", &["triage"]);
+}
+
+#[test]
+fn example_overrides() {
+    apply_example("overrides", &["builder", "checker"]);
+}
+
+#[test]
+fn the_repositorys_own_manifest() {
+    let t = Test::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&root.join("templates"), &t.path("templates"));
+    std::fs::copy(root.join("mpm.yaml"), t.path("mpm.yaml")).unwrap();
+    let ran = t
+        .args(&["apply", "-y"])
+        .stdout_has("Apply complete! Agents: 8 added, 0 changed, 0 destroyed.")
+        .success();
+    let qa = ran.read(".claude/agents/qa.md");
+    assert!(qa.starts_with("---\n# managed by mpm: qa 1.0.0 from templates/qa.json; edit mpm.yaml, not this file\nname: qa\n"), "{qa}");
+}
+
+#[test]
+fn every_example_is_tested() {
+    let tested = ["inline", "claude-mpm-layout", "ready-files", "overrides"];
+    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
+        .unwrap()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert!(
+            tested.contains(&name.as_str()),
+            "examples/{name} has no test in tests/examples.rs"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 mod harness;
 
 mod apply;
-mod claude_mpm;
+pub mod claude_mpm;
 mod crash;
 mod errors;
 mod examples;

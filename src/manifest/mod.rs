@@ -80,8 +80,7 @@ impl JsonSchema for ManifestVersion {
 }
 
 /// Where the target directory is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TargetSpec {
     /// `<dir of mpm.yaml>/.claude`
     #[default]
@@ -90,6 +89,21 @@ pub enum TargetSpec {
     User,
     /// A directory, relative to the manifest.
     Path { path: String },
+}
+
+impl Serialize for TargetSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            TargetSpec::Project => s.serialize_str("project"),
+            TargetSpec::User => s.serialize_str("user"),
+            TargetSpec::Path { path } => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("path", path)?;
+                map.end()
+            }
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for TargetSpec {
