@@ -8,6 +8,8 @@ Subcommands (all output deterministic except the timings):
   mutate-files DIR K        change K files in DIR (sorted names, spread), same size
   time OUT LABEL -- CMD...  run CMD (stdout to /dev/null), append "LABEL wall_ms rss_kb" to OUT;
                             exits non-zero (and shows stderr) when CMD fails
+  probe DIR                 per-file cost of creating 300 2 KB files in a new folder of DIR,
+                            without and with fsync (how busy the file system is right now)
   report RESULTS            print the Markdown table and the PASS/FAIL lines
 """
 
@@ -113,6 +115,27 @@ def mutate_files(d, k):
             data[mid] = ord("X") if data[mid] != ord("X") else ord("Y")
             f.seek(0)
             f.write(data)
+
+
+def probe(parent):
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="mpm-bench-probe.", dir=parent)
+    try:
+        out = []
+        for fsync in (False, True):
+            start = time.perf_counter()
+            for i in range(300):
+                with open(os.path.join(d, f"{int(fsync)}.{i}"), "wb") as f:
+                    f.write(b"x" * 2048)
+                    if fsync:
+                        f.flush()
+                        os.fsync(f.fileno())
+            out.append((time.perf_counter() - start) / 300 * 1e6)
+        print(f"{out[0]:.0f} µs/file; {out[1]:.0f} µs/file")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def time_cmd(out, label, cmd):
@@ -272,6 +295,8 @@ def main(argv):
         if argv[4] != "--":
             sys.exit("usage: time OUT LABEL -- CMD...")
         time_cmd(argv[2], argv[3], argv[5:])
+    elif cmd == "probe":
+        probe(argv[2])
     elif cmd == "report":
         report(argv[2])
     else:

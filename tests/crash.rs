@@ -60,12 +60,8 @@ fn apply_killed_after(ran: &Ran, delay: Duration) {
     let _ = child.wait();
 }
 
-#[test]
-fn kill_9_at_many_instants_of_a_large_apply() {
-    let v1 = rendered("v1");
-    let v2 = rendered("v2");
-    let v3 = rendered("v3");
-    // how long a whole apply of v2 over v1 takes here, to spread the kills over it
+/// How long a whole apply of v2 over v1 takes here, to spread kills over it.
+fn time_one_apply() -> Duration {
     let probe = Test::new()
         .manifest(&manifest("v1"))
         .args(&["apply", "-y"])
@@ -77,7 +73,15 @@ fn kill_9_at_many_instants_of_a_large_apply() {
         .success();
     let start = Instant::now();
     probe.then().args(&["apply", "-y"]).success();
-    let whole = start.elapsed();
+    start.elapsed()
+}
+
+#[test]
+fn kill_9_at_many_instants_of_a_large_apply() {
+    let v1 = rendered("v1");
+    let v2 = rendered("v2");
+    let v3 = rendered("v3");
+    let whole = time_one_apply();
 
     for (i, fraction) in [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 1.1]
         .into_iter()
@@ -139,4 +143,41 @@ fn kill_9_at_many_instants_of_a_large_apply() {
             "kill #{i}: rollback after recovery is neither v1 nor v2"
         );
     }
+}
+
+#[test]
+fn a_killed_runs_leftovers_are_cleared_when_nothing_is_left_to_do() {
+    let whole = time_one_apply();
+    // find an instant at which a kill leaves temp files behind
+    let ran = [0.3, 0.4, 0.5, 0.6, 0.7, 0.45, 0.55]
+        .into_iter()
+        .find_map(|fraction| {
+            let ran = Test::new()
+                .manifest(&manifest("v1"))
+                .args(&["apply", "-y"])
+                .success();
+            ran.then()
+                .manifest(&manifest("v2"))
+                .args(&["plan"])
+                .success();
+            apply_killed_after(&ran, whole.mul_f64(fraction));
+            files(&ran)
+                .keys()
+                .any(|n| n.starts_with(".mpm-tmp."))
+                .then_some(ran)
+        })
+        .expect("no kill landed while temp files existed");
+    // back to v1: whatever the killed run did is undone or moot, and its leftovers go
+    ran.then()
+        .manifest(&manifest("v1"))
+        .args(&["apply", "-y"])
+        .success();
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout_has("No changes.")
+        .success();
+    assert!(
+        files(&ran).keys().all(|n| n.ends_with(".md")),
+        "leftovers remain"
+    );
 }

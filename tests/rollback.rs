@@ -152,3 +152,72 @@ fn prune_keeps_the_newest_generations_and_what_they_need() {
         .stderr_has("error: there is no generation 2 in the state log")
         .failure();
 }
+
+#[test]
+fn generations_record_the_manifests_git_commit_and_dirty_flag() {
+    let ran = Test::new()
+        .manifest(&inline_manifest(&[("alpha", "v1")]))
+        .args(&["plan"])
+        .success();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(ran.path(""))
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@e")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@e")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    std::fs::write(ran.path(".gitignore"), ".claude/\nhome/\n").unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "agents"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    ran.then().args(&["apply", "-y"]).success();
+    ran.then()
+        .manifest(&inline_manifest(&[("alpha", "v2")]))
+        .args(&["apply", "-y"])
+        .success();
+    let history = ran.then().args(&["history"]).success();
+    let lines: Vec<&str> = history.stdout.lines().collect();
+    assert!(
+        lines[0].contains(&format!("  git {}  ", &head[..10])),
+        "{}",
+        history.stdout
+    );
+    assert!(
+        lines[1].contains(&format!("  git {}+dirty  ", &head[..10])),
+        "{}",
+        history.stdout
+    );
+}
+
+#[test]
+fn a_state_log_of_a_newer_format_is_refused() {
+    let ran = Test::new()
+        .manifest(&inline_manifest(&[("alpha", "v1")]))
+        .args(&["apply", "-y"])
+        .success();
+    {
+        let db = sled::open(ran.path(".claude/.mpm/db")).unwrap();
+        db.open_tree("meta").unwrap().insert("format", "2").unwrap();
+        db.flush().unwrap();
+    }
+    ran.then()
+        .args(&["plan"])
+        .stderr(
+            "
+            error: the state log `[TMP]/.claude/.mpm` was written by a newer mpm (state format 2; this mpm reads format 1)
+            hint: upgrade mpm to the version that wrote this state log
+            ",
+        )
+        .failure();
+}

@@ -9,7 +9,7 @@ use crate::options::Options;
 use crate::plan::{self, PlanOptions, SavedPlan, TextOptions};
 use crate::printer::Printer;
 use crate::state::StateStore;
-use crate::system::RealSystem;
+use crate::system::{RealSystem, System};
 use std::collections::BTreeMap;
 
 pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, Error> {
@@ -46,8 +46,23 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         });
     }
     if !planned.plan.has_changes() {
-        // a killed run may have left an uncommitted generation: nothing is left of it to do
-        if let (Some(store), true) = (&planned.store, planned.last.pending.is_some()) {
+        // a killed run may have left an uncommitted generation and temp files:
+        // nothing is left of its work to do, so clear both
+        if let (Some(store), Some(pending)) = (&planned.store, &planned.last.pending) {
+            let dirs: Vec<_> = pending
+                .changes
+                .iter()
+                .filter_map(|c| {
+                    planned
+                        .target
+                        .path_of(&c.address)
+                        .parent()
+                        .map(|p| p.to_path_buf())
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            RealSystem.remove_stray_temps(&dirs)?;
             store.clear_pending()?;
         }
         return Ok(ExitStatus::Success);
