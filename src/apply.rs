@@ -80,7 +80,10 @@ pub fn execute(
     }
     store.put_blobs(blobs)?;
     let id = store.next_id()?;
-    let changes: Vec<Change> = rows.iter().map(|r| change_of(r)).collect();
+    let changes: Vec<Change> = rows
+        .iter()
+        .map(|r| change_of(r, last.pending.as_ref()))
+        .collect();
     let counts = counts_of(plan);
     let generation = Generation {
         id,
@@ -157,7 +160,11 @@ pub fn check_fresh(
     }
 }
 
-fn change_of(row: &Row) -> Change {
+/// What a generation records for a row. A run killed before it committed never
+/// became history: where it had already written a file, its pre-image is the
+/// pre-image of this generation, which absorbs it, so that undoing this generation
+/// returns to the last committed state, not to a half-applied one.
+fn change_of(row: &Row, interrupted: Option<&Generation>) -> Change {
     let version = |s: Option<crate::plan::Seen>| {
         s.map(|s| FileVersion {
             digest: s.digest,
@@ -171,10 +178,14 @@ fn change_of(row: &Row) -> Change {
         Action::Record => ("record", version(row.after)),
         _ => ("forget", version(row.before)),
     };
+    let absorbed = interrupted
+        .and_then(|g| g.changes.iter().find(|c| c.address == row.address))
+        .filter(|c| c.after.map(|a| a.digest) == row.before.map(|b| b.digest))
+        .map(|c| c.before);
     Change {
         address: row.address.clone(),
         action: action.into(),
-        before: version(row.before),
+        before: absorbed.unwrap_or_else(|| version(row.before)),
         after,
         managed: row.entry_after.is_some()
             && !matches!(row.action, Action::Delete | Action::Forget),
@@ -207,4 +218,74 @@ fn entries_after(previous: &Entries, rows: &[&Row]) -> Entries {
         }
     }
     entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::Address;
+    use crate::plan::Seen;
+
+    fn seen(text: &str) -> Seen {
+        Seen {
+            digest: Digest::of(text.as_bytes()),
+            mode: 0o644,
+        }
+    }
+
+    fn version(text: &str) -> FileVersion {
+        FileVersion {
+            digest: Digest::of(text.as_bytes()),
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn a_generation_absorbs_the_pre_images_of_a_killed_run() {
+        let address = Address::parse("agents/a.md").unwrap();
+        let killed = Generation {
+            id: 2,
+            parent: Some(1),
+            time: String::new(),
+            command: String::new(),
+            rollback_to: None,
+            manifest: None,
+            counts: Counts::default(),
+            changes: vec![Change {
+                address: address.clone(),
+                action: "update".into(),
+                before: Some(version("v1")),
+                after: Some(version("v2")),
+                managed: true,
+                agent: None,
+                version_before: None,
+                version_after: None,
+            }],
+        };
+        let row = |before: &str| Row {
+            address: address.clone(),
+            action: Action::Update,
+            before: Some(seen(before)),
+            after: Some(seen("v3")),
+            agent: None,
+            version_before: None,
+            version_after: None,
+            source: None,
+            entry_after: None,
+            protect: false,
+            takeover: None,
+            drift: None,
+        };
+        // the killed run had replaced the file: its pre-image (v1) is this one's
+        assert_eq!(
+            change_of(&row("v2"), Some(&killed)).before,
+            Some(version("v1"))
+        );
+        // it had not got to it: what is on disk is the pre-image
+        assert_eq!(
+            change_of(&row("v1"), Some(&killed)).before,
+            Some(version("v1"))
+        );
+        assert_eq!(change_of(&row("v2"), None).before, Some(version("v2")));
+    }
 }

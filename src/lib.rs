@@ -33,6 +33,16 @@ use std::process::ExitCode;
 
 /// Runs mpm with these arguments; the exit code is decided here only.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // recorded in generations and the lock file
+    let command_line = std::iter::once("mpm".into())
+        .chain(
+            args.iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
+        .collect::<Vec<String>>()
+        .join(" ");
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -49,7 +59,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         cli::ColorArg::Always => printer::ColorChoice::Always,
         cli::ColorArg::Never => printer::ColorChoice::Never,
     });
-    match commands::run(cli, &printer) {
+    match commands::run(cli, command_line, &printer) {
         Ok(status) => status.into(),
         Err(e) => {
             printer.error(&e);

@@ -22,11 +22,7 @@ use crate::state::{LastApplied, ManifestInfo, StateStore};
 use crate::target::Target;
 use std::collections::BTreeMap;
 
-pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> {
-    let command_line = std::iter::once("mpm".to_string())
-        .chain(std::env::args().skip(1))
-        .collect::<Vec<_>>()
-        .join(" ");
+pub fn run(cli: Cli, command_line: String, printer: &Printer) -> Result<ExitStatus, Error> {
     let options = Options::resolve(&cli.global, command_line)?;
     match cli.command {
         Command::Plan(args) => plan::run(&options, &args, printer),

@@ -383,8 +383,9 @@ impl StateStore {
         let all = self.generations()?;
         let drop_count = all.len().saturating_sub(keep);
         let (dropped, kept) = all.split_at(drop_count);
-        let mut live: BTreeSet<Digest> = self.last()?.entries.values().map(|e| e.digest).collect();
-        if let Some(p) = self.last()?.pending {
+        let last = self.last()?;
+        let mut live: BTreeSet<Digest> = last.entries.values().map(|e| e.digest).collect();
+        if let Some(p) = last.pending {
             live.extend(
                 p.changes
                     .iter()

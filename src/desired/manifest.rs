@@ -1,11 +1,10 @@
-//! The desired state: every managed path with the exact bytes it should hold, built
-//! from the manifest (templates merged with their base, ready files, inline agents)
-//! or, for a rollback, from the state log.
+//! The desired state from a manifest: templates merged with their BASE file and base
+//! template, ready files checked and copied, inline agents rendered.
 
+use super::{AgentError, DesiredResource, DesiredState, Input, Owner, Retired};
 use crate::Error;
 use crate::address::Address;
 use crate::agent_file::{self, Color, Frontmatter, Model, ToolList};
-use crate::error::Diagnose;
 use crate::hash::Digest;
 use crate::manifest::{AgentSpec, FrontmatterFields, Loaded};
 use crate::name::AgentName;
@@ -14,93 +13,6 @@ use crate::template::{self, BaseTemplate, Field, Template, TemplateError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-pub const FILE_MODE: u32 = 0o644;
-
-/// Who a managed path belongs to, for the plan and the state log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    pub agent: String,
-    /// The template's `agent_version`, when there is one.
-    pub version: Option<String>,
-    /// `templates/qa.json`, `agents/notes.md` or `inline`.
-    pub source: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct DesiredResource {
-    pub content: Arc<[u8]>,
-    pub digest: Digest,
-    pub mode: u32,
-    pub owner: Owner,
-    /// What the state log records for the path afterwards.
-    pub record: Record,
-    pub protect: bool,
-}
-
-/// What mpm records about a path once it holds the desired bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Record {
-    /// These bytes, as mpm's own (every apply).
-    Written,
-    /// Nothing: the path goes back to whoever had it before mpm (a rollback of a
-    /// takeover).
-    Released,
-    /// This earlier entry (undoing a generation that overwrote a hand edit: the
-    /// edit comes back, and so does mpm's knowledge that it was edited).
-    As(crate::state::Entry),
-}
-
-impl DesiredResource {
-    pub fn new(content: Vec<u8>, owner: Owner, protect: bool) -> Self {
-        DesiredResource {
-            digest: Digest::of(&content),
-            content: content.into(),
-            mode: FILE_MODE,
-            owner,
-            record: Record::Written,
-            protect,
-        }
-    }
-}
-
-/// An agent declared with `enabled: false`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Retired {
-    pub agent: String,
-    pub protect: bool,
-}
-
-/// A file the desired state was built from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Input {
-    pub path: PathBuf,
-    pub display: String,
-    pub digest: Digest,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct DesiredState {
-    pub resources: BTreeMap<Address, DesiredResource>,
-    pub retired: BTreeMap<Address, Retired>,
-    pub inputs: Vec<Input>,
-    pub warnings: Vec<String>,
-}
-
-/// A problem with one agent that is not at a place in the manifest.
-#[derive(Debug, thiserror::Error)]
-#[error("agent `{agent}`: {message}")]
-pub struct AgentError {
-    pub agent: String,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl Diagnose for AgentError {
-    fn hint(&self) -> Option<String> {
-        self.hint.clone()
-    }
-}
 
 /// Reads each input file once, however many agents use it.
 struct Sources<'a> {
@@ -381,14 +293,14 @@ fn from_template(
             .into());
         }
     };
-    let model = match fields.model {
-        Some(m) => Some(m),
-        None => checked(t, name, &t.model, "model", Model::parse, "sonnet")?,
-    };
-    let color = match fields.color {
-        Some(c) => Some(c),
-        None => checked(t, name, &t.color, "color", Color::parse, "blue")?,
-    };
+    // the manifest's fields win; the template fills the rest, checked
+    let mut fields = fields;
+    if fields.model.is_none() {
+        fields.model = checked(t, name, &t.model, "model", Model::parse, "sonnet")?;
+    }
+    if fields.color.is_none() {
+        fields.color = checked(t, name, &t.color, "color", Color::parse, "blue")?;
+    }
     let tool_list = |f: &Option<Field<Vec<String>>>| -> Result<Option<ToolList>, TemplateError> {
         let Some(f) = f else { return Ok(None) };
         ToolList::parse(f.value.clone())
@@ -401,14 +313,12 @@ fn from_template(
                 hint: format!("set `tools:` for agent `{n}` in mpm.yaml"),
             })
     };
-    let tools = match fields.tools {
-        Some(x) => Some(x),
-        None => tool_list(&t.tools)?,
-    };
-    let disallowed_tools = match fields.disallowed_tools {
-        Some(x) => Some(x),
-        None => tool_list(&t.disallowed_tools)?,
-    };
+    if fields.tools.is_none() {
+        fields.tools = tool_list(&t.tools)?;
+    }
+    if fields.disallowed_tools.is_none() {
+        fields.disallowed_tools = tool_list(&t.disallowed_tools)?;
+    }
     let base_md = match t.base_file() {
         Some(p) => Some(sources.base_file(&p)?),
         None => None,
@@ -428,22 +338,7 @@ fn from_template(
             t.display
         ));
     }
-    let frontmatter = Frontmatter {
-        name: name.clone(),
-        description,
-        model,
-        tools,
-        disallowed_tools,
-        color,
-        permission_mode: fields.permission_mode,
-        max_turns: fields.max_turns,
-        skills: fields.skills,
-        effort: fields.effort,
-        memory: fields.memory,
-        background: fields.background,
-        isolation: fields.isolation,
-        initial_prompt: fields.initial_prompt,
-    };
+    let frontmatter = frontmatter(name, description, fields);
     let source = sources.source_name(&t.path);
     let version = version.map(|v| v.to_string());
     let comment = format!(
@@ -468,6 +363,25 @@ fn from_template(
         },
         spec.protect,
     ))
+}
+
+fn frontmatter(name: &AgentName, description: String, f: FrontmatterFields) -> Frontmatter {
+    Frontmatter {
+        name: name.clone(),
+        description,
+        model: f.model,
+        tools: f.tools,
+        disallowed_tools: f.disallowed_tools,
+        color: f.color,
+        permission_mode: f.permission_mode,
+        max_turns: f.max_turns,
+        skills: f.skills,
+        effort: f.effort,
+        memory: f.memory,
+        background: f.background,
+        isolation: f.isolation,
+        initial_prompt: f.initial_prompt,
+    }
 }
 
 fn manifest_name(loaded: &Loaded) -> String {
@@ -595,22 +509,7 @@ fn from_inline(
         }
     };
     let fields = spec.frontmatter().or(defaults.clone());
-    let frontmatter = Frontmatter {
-        name: name.clone(),
-        description,
-        model: fields.model,
-        tools: fields.tools,
-        disallowed_tools: fields.disallowed_tools,
-        color: fields.color,
-        permission_mode: fields.permission_mode,
-        max_turns: fields.max_turns,
-        skills: fields.skills,
-        effort: fields.effort,
-        memory: fields.memory,
-        background: fields.background,
-        isolation: fields.isolation,
-        initial_prompt: fields.initial_prompt,
-    };
+    let frontmatter = frontmatter(name, description, fields);
     let comment = format!(
         "managed by mpm: {n} (inline); edit {}, not this file",
         manifest_name(loaded)
@@ -634,155 +533,4 @@ fn from_inline(
         },
         spec.protect,
     ))
-}
-
-fn blob(
-    store: &crate::state::StateStore,
-    digest: &Digest,
-    address: &Address,
-) -> Result<Arc<[u8]>, Error> {
-    match store.blob(digest)? {
-        Some(bytes) => Ok(bytes.into()),
-        None => Err(crate::state::StateError::Corrupt {
-            dir: std::path::PathBuf::from("state log"),
-            detail: format!(
-                "the bytes of `{address}` ({}) are missing; were they pruned?",
-                digest.short()
-            ),
-        }
-        .into()),
-    }
-}
-
-fn from_entry(
-    store: &crate::state::StateStore,
-    address: &Address,
-    entry: &crate::state::Entry,
-    source: &str,
-) -> Result<DesiredResource, Error> {
-    Ok(DesiredResource {
-        content: blob(store, &entry.digest, address)?,
-        digest: entry.digest,
-        mode: entry.mode,
-        owner: Owner {
-            agent: entry.agent.clone().unwrap_or_default(),
-            version: entry.version.clone(),
-            source: source.to_string(),
-        },
-        record: Record::Written,
-        protect: entry.protect,
-    })
-}
-
-/// The desired state that undoes generation `latest`: every path it touched goes
-/// back to its pre-image, byte for byte (a hand edit that `--force` overwrote
-/// included), and mpm's records go back to what they were before it.
-pub fn undo(
-    store: &crate::state::StateStore,
-    latest: &crate::state::Generation,
-    last: &crate::state::LastApplied,
-) -> Result<DesiredState, Error> {
-    let previous = store.snapshot(latest.parent.unwrap_or(0))?;
-    let mut state = DesiredState::default();
-    for (address, entry) in &last.entries {
-        state.resources.insert(
-            address.clone(),
-            from_entry(store, address, entry, "the current generation")?,
-        );
-    }
-    for change in &latest.changes {
-        state.resources.remove(&change.address);
-        let Some(before) = change.before else {
-            continue;
-        };
-        let recorded = previous.get(&change.address);
-        let owner = Owner {
-            agent: change
-                .agent
-                .clone()
-                .or_else(|| recorded.and_then(|e| e.agent.clone()))
-                .unwrap_or_default(),
-            version: change.version_before.clone(),
-            source: format!("before generation {}", latest.id),
-        };
-        let record = match recorded {
-            Some(e) if e.digest == before.digest && e.mode == before.mode => Record::Written,
-            Some(e) => Record::As(e.clone()),
-            None => Record::Released,
-        };
-        state.resources.insert(
-            change.address.clone(),
-            DesiredResource {
-                content: blob(store, &before.digest, &change.address)?,
-                digest: before.digest,
-                mode: before.mode,
-                owner,
-                protect: recorded.is_some_and(|e| e.protect),
-                record,
-            },
-        );
-    }
-    Ok(state)
-}
-
-/// The desired state of `rollback --to N`: the managed paths as mpm wrote them right
-/// after generation `to` (0: before the first). A path mpm took over after `to` gets
-/// back the bytes it had before (its pre-image) and is handed back.
-pub fn restore(
-    store: &crate::state::StateStore,
-    to: u64,
-    last: &crate::state::LastApplied,
-) -> Result<DesiredState, Error> {
-    let snapshot = store.snapshot(to)?;
-    let later: Vec<crate::state::Generation> = store
-        .generations()?
-        .into_iter()
-        .filter(|g| g.id > to)
-        .collect();
-    let mut state = DesiredState::default();
-    let source = if to == 0 {
-        "before generation 1".to_string()
-    } else {
-        format!("generation {to}")
-    };
-    for (address, entry) in &snapshot {
-        state
-            .resources
-            .insert(address.clone(), from_entry(store, address, entry, &source)?);
-    }
-    let mut touched: Vec<&Address> = last.entries.keys().collect();
-    touched.extend(
-        later
-            .iter()
-            .flat_map(|g| g.changes.iter().map(|c| &c.address)),
-    );
-    for address in touched {
-        if state.resources.contains_key(address) {
-            continue;
-        }
-        // the first later generation that touched it knows what was there right after `to`
-        let first = later
-            .iter()
-            .flat_map(|g| g.changes.iter())
-            .find(|c| &c.address == address);
-        if let Some(before) = first.and_then(|c| c.before) {
-            let owner = Owner {
-                agent: first.and_then(|c| c.agent.clone()).unwrap_or_default(),
-                version: None,
-                source: "its owner before mpm".into(),
-            };
-            state.resources.insert(
-                address.clone(),
-                DesiredResource {
-                    content: blob(store, &before.digest, address)?,
-                    digest: before.digest,
-                    mode: before.mode,
-                    owner,
-                    record: Record::Released,
-                    protect: false,
-                },
-            );
-        }
-    }
-    Ok(state)
 }

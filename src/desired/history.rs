@@ -1,0 +1,151 @@
+//! The desired state of a rollback, read from the state log.
+
+use super::{DesiredResource, DesiredState, Owner, Record};
+use crate::Error;
+use crate::address::Address;
+use crate::hash::Digest;
+use crate::state::{Entry, Generation, LastApplied, StateError, StateStore};
+use std::sync::Arc;
+
+fn blob(store: &StateStore, digest: &Digest, address: &Address) -> Result<Arc<[u8]>, Error> {
+    match store.blob(digest)? {
+        Some(bytes) => Ok(bytes.into()),
+        None => Err(StateError::Corrupt {
+            dir: std::path::PathBuf::from("state log"),
+            detail: format!(
+                "the bytes of `{address}` ({}) are missing; were they pruned?",
+                digest.short()
+            ),
+        }
+        .into()),
+    }
+}
+
+fn from_entry(
+    store: &StateStore,
+    address: &Address,
+    entry: &Entry,
+    source: &str,
+) -> Result<DesiredResource, Error> {
+    Ok(DesiredResource {
+        content: blob(store, &entry.digest, address)?,
+        digest: entry.digest,
+        mode: entry.mode,
+        owner: Owner {
+            agent: entry.agent.clone().unwrap_or_default(),
+            version: entry.version.clone(),
+            source: source.to_string(),
+        },
+        record: Record::Written,
+        protect: entry.protect,
+    })
+}
+
+/// The desired state that undoes generation `latest`: every path it touched goes
+/// back to its pre-image, byte for byte (a hand edit that `--force` overwrote
+/// included), and mpm's records go back to what they were before it.
+pub fn undo(
+    store: &StateStore,
+    latest: &Generation,
+    last: &LastApplied,
+) -> Result<DesiredState, Error> {
+    let previous = store.snapshot(latest.parent.unwrap_or(0))?;
+    let mut state = DesiredState::default();
+    for (address, entry) in &last.entries {
+        state.resources.insert(
+            address.clone(),
+            from_entry(store, address, entry, "the current generation")?,
+        );
+    }
+    for change in &latest.changes {
+        state.resources.remove(&change.address);
+        let Some(before) = change.before else {
+            continue;
+        };
+        let recorded = previous.get(&change.address);
+        let owner = Owner {
+            agent: change
+                .agent
+                .clone()
+                .or_else(|| recorded.and_then(|e| e.agent.clone()))
+                .unwrap_or_default(),
+            version: change.version_before.clone(),
+            source: format!("before generation {}", latest.id),
+        };
+        let record = match recorded {
+            Some(e) if e.digest == before.digest && e.mode == before.mode => Record::Written,
+            Some(e) => Record::As(e.clone()),
+            None => Record::Released,
+        };
+        state.resources.insert(
+            change.address.clone(),
+            DesiredResource {
+                content: blob(store, &before.digest, &change.address)?,
+                digest: before.digest,
+                mode: before.mode,
+                owner,
+                protect: recorded.is_some_and(|e| e.protect),
+                record,
+            },
+        );
+    }
+    Ok(state)
+}
+
+/// The desired state of `rollback --to N`: the managed paths as mpm wrote them right
+/// after generation `to` (0: before the first). A path mpm took over after `to` gets
+/// back the bytes it had before (its pre-image) and is handed back.
+pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<DesiredState, Error> {
+    let snapshot = store.snapshot(to)?;
+    let later: Vec<Generation> = store
+        .generations()?
+        .into_iter()
+        .filter(|g| g.id > to)
+        .collect();
+    let mut state = DesiredState::default();
+    let source = if to == 0 {
+        "before generation 1".to_string()
+    } else {
+        format!("generation {to}")
+    };
+    for (address, entry) in &snapshot {
+        state
+            .resources
+            .insert(address.clone(), from_entry(store, address, entry, &source)?);
+    }
+    let mut touched: Vec<&Address> = last.entries.keys().collect();
+    touched.extend(
+        later
+            .iter()
+            .flat_map(|g| g.changes.iter().map(|c| &c.address)),
+    );
+    for address in touched {
+        if state.resources.contains_key(address) {
+            continue;
+        }
+        // the first later generation that touched it knows what was there right after `to`
+        let first = later
+            .iter()
+            .flat_map(|g| g.changes.iter())
+            .find(|c| &c.address == address);
+        if let Some(before) = first.and_then(|c| c.before) {
+            let owner = Owner {
+                agent: first.and_then(|c| c.agent.clone()).unwrap_or_default(),
+                version: None,
+                source: "its owner before mpm".into(),
+            };
+            state.resources.insert(
+                address.clone(),
+                DesiredResource {
+                    content: blob(store, &before.digest, address)?,
+                    digest: before.digest,
+                    mode: before.mode,
+                    owner,
+                    record: Record::Released,
+                    protect: false,
+                },
+            );
+        }
+    }
+    Ok(state)
+}
