@@ -214,7 +214,7 @@ def report(path):
     out.append("| " + " | ".join(per_row) + " |")
     print("\n".join(out))
     print()
-    print("Spread, ms (min / median / max of the runs):")
+    print("Spread, ms (min / median / max of the runs), and the command's peak RSS:")
     print()
     labels = []
     for _, m, fl in ROWS:
@@ -227,7 +227,9 @@ def report(path):
         row = [label]
         for n in ns:
             s = sorted(x[0] for x in samples.get((n, label), []))
-            row.append(f"{s[0]:.1f} / {statistics.median(s):.1f} / {s[-1]:.1f}" if s else "—")
+            kb = max((x[1] for x in samples.get((n, label), [])), default=0)
+            row.append(f"{s[0]:.1f} / {statistics.median(s):.1f} / {s[-1]:.1f} ({kb / 1024:.1f} MB)"
+                       if s else "—")
         out.append("| " + " | ".join(row) + " |")
     print("\n".join(out))
     print()
@@ -242,13 +244,18 @@ def report(path):
         a, b = med(1000, "mpm_nochange_plan"), med(1000, "floor_nochange")
         verdicts.append(f"- {verdict(a <= 2 * b)}: no-change plan of 1000 agents ≤ 2× the rsync floor "
                         f"({a:.1f} ms vs 2 × {b:.1f} = {2 * b:.1f} ms; ratio {a / b:.2f}×)")
-        e, e0 = med(1000, "floor_empty"), med(40, "mpm_nochange_plan") if 40 in ns else None
-        if e is not None:
-            note = (f"  - for context: rsync alone costs {e:.1f} ms on two empty dirs (mostly its 20 ms "
-                    f"exit-polling sleeps), so its per-file work at N=1000 is {b - e:.1f} ms")
-            if e0 is not None:
-                note += (f"; mpm's no-change plan costs {e0:.1f} ms at N=40, so its per-agent work "
-                         f"from 40 to 1000 is {a - e0:.1f} ms")
+        # fixed costs: the fastest run (rsync's are quantised by its 20 ms exit-polling sleeps)
+        empty = [x[0] for (nn, label), s in samples.items() if label == "floor_empty" for x in s]
+        small = [x[0] for x in samples.get((40, "mpm_nochange_plan"), [])]
+        if empty:
+            e = min(empty)
+            note = (f"  - for context: rsync alone costs {e:.1f} ms at best on two empty dirs (its exit "
+                    f"polls in 20 ms sleeps, so its times come in ~20 ms steps); net of that, its "
+                    f"per-file work at N=1000 is {b - e:.1f} ms")
+            if small:
+                e0 = min(small)
+                note += (f"; mpm's no-change plan takes {e0:.1f} ms at best at N=40, so its per-agent "
+                         f"work up to N=1000 is {a - e0:.1f} ms ({(a - e0) / max(b - e, 0.1):.1f}× rsync's)")
             verdicts.append(note)
         c = med(1000, "mpm_cold_apply")
         verdicts.append(f"- {verdict(c <= 500)}: cold apply of 1000 agents ≤ 0.5 s including every fsync "

@@ -111,7 +111,7 @@ pub fn execute(
 
     // 4. commit
     let entries = entries_after(&last.entries, &rows);
-    store.commit(&generation, &entries, &last.entries)?;
+    store.commit(&generation, &entries)?;
     Ok(Outcome {
         generation: Some(id),
         counts,

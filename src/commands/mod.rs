@@ -57,6 +57,7 @@ impl Planned {
         self.desired
             .resources
             .values()
+            .filter(|r| r.content.len() as u64 == r.size)
             .map(|r| (r.digest, r.content.clone()))
             .collect()
     }
@@ -126,6 +127,11 @@ pub fn scan_and_diff(
     }
     target.check(wanted.keys().map(|a| (*a).clone()))?;
     let actual = actual::scan(&target, wanted)?;
+    let mut desired = desired;
+    desired.release(|a| match actual.get(a) {
+        actual::Actual::File { digest, mode } => Some((*digest, *mode)),
+        _ => None,
+    });
     let plan = crate::plan::diff(&desired, &actual, &last, plan_options);
     Ok(Planned {
         loaded,

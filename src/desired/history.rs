@@ -4,7 +4,7 @@ use super::{DesiredResource, DesiredState, Owner, Record};
 use crate::Error;
 use crate::address::Address;
 use crate::hash::Digest;
-use crate::state::{Entry, Generation, LastApplied, StateError, StateStore};
+use crate::state::{Entry, FileVersion, Generation, LastApplied, StateError, StateStore};
 use std::sync::Arc;
 
 fn blob(store: &StateStore, digest: &Digest, address: &Address) -> Result<Arc<[u8]>, Error> {
@@ -27,18 +27,22 @@ fn from_entry(
     entry: &Entry,
     source: &str,
 ) -> Result<DesiredResource, Error> {
-    Ok(DesiredResource {
-        content: blob(store, &entry.digest, address)?,
+    let owner = Owner {
+        agent: entry.agent.clone().unwrap_or_default(),
+        version: entry.version.clone(),
+        source: source.to_string(),
+    };
+    let version = FileVersion {
         digest: entry.digest,
         mode: entry.mode,
-        owner: Owner {
-            agent: entry.agent.clone().unwrap_or_default(),
-            version: entry.version.clone(),
-            source: source.to_string(),
-        },
-        record: Record::Written,
-        protect: entry.protect,
-    })
+    };
+    Ok(DesiredResource::stored(
+        blob(store, &entry.digest, address)?,
+        version,
+        owner,
+        Record::Written,
+        entry.protect,
+    ))
 }
 
 /// The desired state that undoes generation `latest`: every path it touched goes
@@ -79,14 +83,13 @@ pub fn undo(
         };
         state.resources.insert(
             change.address.clone(),
-            DesiredResource {
-                content: blob(store, &before.digest, &change.address)?,
-                digest: before.digest,
-                mode: before.mode,
+            DesiredResource::stored(
+                blob(store, &before.digest, &change.address)?,
+                before,
                 owner,
-                protect: recorded.is_some_and(|e| e.protect),
                 record,
-            },
+                recorded.is_some_and(|e| e.protect),
+            ),
         );
     }
     Ok(state)
@@ -136,14 +139,13 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
             };
             state.resources.insert(
                 address.clone(),
-                DesiredResource {
-                    content: blob(store, &before.digest, address)?,
-                    digest: before.digest,
-                    mode: before.mode,
+                DesiredResource::stored(
+                    blob(store, &before.digest, address)?,
+                    before,
                     owner,
-                    record: Record::Released,
-                    protect: false,
-                },
+                    Record::Released,
+                    false,
+                ),
             );
         }
     }

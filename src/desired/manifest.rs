@@ -10,15 +10,19 @@ use crate::manifest::{AgentSpec, FrontmatterFields, Loaded};
 use crate::name::AgentName;
 use crate::paths;
 use crate::template::{self, BaseTemplate, Field, Template, TemplateError};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Reads each input file once, however many agents use it.
+/// Reads each input file once, however many agents use it. A template only one
+/// agent uses is not kept once that agent is rendered: with thousands of agents,
+/// holding every parsed template would dominate memory.
 struct Sources<'a> {
     loaded: &'a Loaded,
     cwd: &'a Path,
     templates: HashMap<PathBuf, Arc<Template>>,
+    /// Templates more than one agent uses.
+    shared: HashSet<PathBuf>,
     base_files: HashMap<PathBuf, Arc<str>>,
     inputs: BTreeMap<PathBuf, Input>,
 }
@@ -40,7 +44,9 @@ impl Sources<'_> {
         }
         let t = Arc::new(Template::read(path, &paths::display(path, self.cwd))?);
         self.note_input(path, t.digest);
-        self.templates.insert(path.to_path_buf(), t.clone());
+        if self.shared.contains(path) {
+            self.templates.insert(path.to_path_buf(), t.clone());
+        }
         Ok(t)
     }
 
@@ -64,10 +70,21 @@ impl Sources<'_> {
 /// Builds the desired state from a loaded manifest. Every problem is reported, not
 /// just the first.
 pub fn from_manifest(loaded: &Loaded, cwd: &Path) -> Result<DesiredState, Error> {
+    let mut uses: HashMap<PathBuf, usize> = HashMap::new();
+    for spec in loaded.manifest.agents.0.values().filter(|s| s.enabled) {
+        if let Some(rel) = &spec.template {
+            *uses.entry(loaded.resolve(rel)).or_default() += 1;
+        }
+    }
     let mut sources = Sources {
         loaded,
         cwd,
         templates: HashMap::new(),
+        shared: uses
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(p, _)| p)
+            .collect(),
         base_files: HashMap::new(),
         inputs: BTreeMap::new(),
     };

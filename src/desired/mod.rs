@@ -27,8 +27,10 @@ pub struct Owner {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredResource {
+    /// Empty once it is known to be on disk already (see [`DesiredState::release`]).
     pub content: Arc<[u8]>,
     pub digest: Digest,
+    pub size: u64,
     pub mode: u32,
     pub owner: Owner,
     /// What the state log records for the path afterwards.
@@ -50,14 +52,48 @@ pub enum Record {
 }
 
 impl DesiredResource {
+    /// Freshly rendered bytes, recorded as mpm's.
     pub fn new(content: Vec<u8>, owner: Owner, protect: bool) -> Self {
         DesiredResource {
             digest: Digest::of(&content),
+            size: content.len() as u64,
             content: content.into(),
             mode: FILE_MODE,
             owner,
             record: Record::Written,
             protect,
+        }
+    }
+
+    /// A version of a file read back from the state log.
+    pub fn stored(
+        content: Arc<[u8]>,
+        version: crate::state::FileVersion,
+        owner: Owner,
+        record: Record,
+        protect: bool,
+    ) -> Self {
+        DesiredResource {
+            size: content.len() as u64,
+            content,
+            digest: version.digest,
+            mode: version.mode,
+            owner,
+            record,
+            protect,
+        }
+    }
+}
+
+impl DesiredState {
+    /// Drops the bytes of every resource already on disk as desired: only files to
+    /// write, and diffs, need them.
+    pub fn release(&mut self, on_disk: impl Fn(&crate::address::Address) -> Option<(Digest, u32)>) {
+        let empty: Arc<[u8]> = Arc::from(&[][..]);
+        for (address, resource) in &mut self.resources {
+            if on_disk(address) == Some((resource.digest, resource.mode)) {
+                resource.content = empty.clone();
+            }
         }
     }
 }

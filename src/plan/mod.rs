@@ -187,7 +187,7 @@ fn expected_entry(d: &DesiredResource) -> Option<Entry> {
         Record::Written => Some(Entry {
             digest: d.digest,
             mode: d.mode,
-            size: d.content.len() as u64,
+            size: d.size,
             agent: Some(d.owner.agent.clone()),
             version: d.owner.version.clone(),
             protect: d.protect,

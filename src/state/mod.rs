@@ -1,20 +1,25 @@
 //! The state log: one sled database per target, in `<target>/.mpm/` (or
 //! `--state-dir`), opened only under the target's lock.
 //!
-//! Trees: `entries` (address → [`Entry`] as last applied), `blobs` (sha256 → bytes,
-//! every version written and every pre-image replaced), `generations` (id →
-//! [`Generation`]), `snapshots` (id → the entries right after it) and `meta` (format
-//! version, lineage, serial, current generation, the pending generation).
+//! Trees: `generations` (id → [`Generation`]), `entries` (id → every managed path
+//! with its [`Entry`] right after that generation; the current generation's are the
+//! last applied), `blobs` (pack → the index of a pack of content-addressed bytes, see
+//! [`packs`]) and `meta` (format version, lineage, serial, current generation, the
+//! pending generation). An apply writes a handful of values however many agents it
+//! touches: sled's memory grows with every key written, several times over.
 
 mod lock;
 mod model;
+mod packs;
 
 pub use lock::{Holder, Lock, parse_duration};
 pub use model::{Change, Counts, Entries, Entry, FileVersion, Generation, GitInfo, ManifestInfo};
 
 use crate::error::Diagnose;
 use crate::hash::Digest;
-use std::collections::BTreeSet;
+use packs::{PackIndex, Slot};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -86,9 +91,10 @@ pub struct StateStore {
     entries: sled::Tree,
     blobs: sled::Tree,
     generations: sled::Tree,
-    snapshots: sled::Tree,
     meta: sled::Tree,
     dir: PathBuf,
+    /// Where each blob is, loaded on first use.
+    blob_slots: RefCell<Option<HashMap<Digest, (u64, Slot)>>>,
     _lock: Lock,
 }
 
@@ -137,7 +143,7 @@ impl StateStore {
         };
         let db = sled::Config::new()
             .path(dir.join(DB_DIR))
-            .cache_capacity(8 << 20)
+            .cache_capacity(4 << 20)
             .flush_every_ms(None)
             .open()
             .map_err(corrupt)?;
@@ -146,10 +152,10 @@ impl StateStore {
             entries: tree("entries")?,
             blobs: tree("blobs")?,
             generations: tree("generations")?,
-            snapshots: tree("snapshots")?,
             meta: tree("meta")?,
             db,
             dir: dir.to_path_buf(),
+            blob_slots: RefCell::new(None),
             _lock: lock,
         };
         match store.meta_u64("format")? {
@@ -158,18 +164,15 @@ impl StateStore {
                     .meta
                     .insert("format", FORMAT.to_string().as_bytes())
                     .map_err(corrupt)?;
-                let lineage = Digest::of(
-                    format!(
-                        "{}{}{:?}",
-                        now_string(),
-                        std::process::id(),
-                        std::time::Instant::now()
-                    )
-                    .as_bytes(),
+                let seed = format!(
+                    "{}{}{:?}",
+                    now_string(),
+                    std::process::id(),
+                    std::time::Instant::now()
                 );
                 store
                     .meta
-                    .insert("lineage", lineage.short().as_bytes())
+                    .insert("lineage", Digest::of(seed.as_bytes()).short().as_bytes())
                     .map_err(corrupt)?;
             }
             Some(found) if found > FORMAT => {
@@ -200,6 +203,13 @@ impl StateStore {
             .map_err(|_| self.corrupt(format!("meta `{key}` is `{text}`")))
     }
 
+    fn set_meta(&self, key: &str, value: u64) -> Result<(), StateError> {
+        self.meta
+            .insert(key, value.to_string().as_bytes())
+            .map(drop)
+            .map_err(|e| self.corrupt(e))
+    }
+
     fn decode<T: serde::de::DeserializeOwned>(
         &self,
         what: &str,
@@ -213,13 +223,7 @@ impl StateStore {
     }
 
     pub fn last(&self) -> Result<LastApplied, StateError> {
-        let mut entries = Entries::new();
-        for item in self.entries.iter() {
-            let (k, v) = item.map_err(|e| self.corrupt(e))?;
-            let address = crate::address::Address::parse(&String::from_utf8_lossy(&k))
-                .map_err(|e| self.corrupt(e))?;
-            entries.insert(address, self.decode("entry", &v)?);
-        }
+        let current = self.meta_u64("current")?;
         let pending = match self.meta.get("pending").map_err(|e| self.corrupt(e))? {
             Some(v) => Some(self.decode("pending generation", &v)?),
             None => None,
@@ -230,41 +234,80 @@ impl StateStore {
             .map_err(|e| self.corrupt(e))?
             .map(|v| String::from_utf8_lossy(&v).into_owned());
         Ok(LastApplied {
-            entries,
+            entries: self.snapshot(current.unwrap_or(0))?,
             pending,
-            current: self.meta_u64("current")?,
+            current,
             serial: self.meta_u64("serial")?.unwrap_or(0),
             lineage,
         })
     }
 
-    pub fn blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self
-            .blobs
-            .get(digest.as_bytes())
-            .map_err(|e| self.corrupt(e))?
-            .map(|v| v.to_vec()))
-    }
-
-    pub fn has_blob(&self, digest: &Digest) -> Result<bool, StateError> {
+    fn pack_indexes(&self) -> Result<Vec<(u64, PackIndex)>, StateError> {
         self.blobs
-            .contains_key(digest.as_bytes())
-            .map_err(|e| self.corrupt(e))
+            .iter()
+            .map(|item| {
+                let (k, v) = item.map_err(|e| self.corrupt(e))?;
+                let key: [u8; 8] = k
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| self.corrupt("a pack key is not a number"))?;
+                Ok((u64::from_be_bytes(key), self.decode("pack index", &v)?))
+            })
+            .collect()
     }
 
-    /// Stores blobs that are not there yet.
+    /// The bytes of a blob, checked against its digest.
+    pub fn blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>, StateError> {
+        if self.blob_slots.borrow().is_none() {
+            let indexes = self.pack_indexes()?;
+            *self.blob_slots.borrow_mut() =
+                Some(packs::locate_all(indexes.iter().map(|(p, i)| (*p, i))));
+        }
+        let slot = self
+            .blob_slots
+            .borrow()
+            .as_ref()
+            .and_then(|slots| slots.get(digest).copied());
+        match slot {
+            Some((pack, slot)) => packs::read_slot(&self.dir, pack, &slot).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores the blobs not there yet in a new pack file, durably, and records its
+    /// index (made durable by the [`StateStore::begin`] that follows).
     pub fn put_blobs<'a>(
         &self,
         blobs: impl IntoIterator<Item = (Digest, &'a [u8])>,
     ) -> Result<(), StateError> {
-        let mut batch = sled::Batch::default();
-        let mut seen = BTreeSet::new();
-        for (digest, bytes) in blobs {
-            if seen.insert(digest) && !self.has_blob(&digest)? {
-                batch.insert(digest.as_bytes(), bytes);
-            }
+        let indexes = self.pack_indexes()?;
+        packs::remove_orphans(&self.dir, &indexes.iter().map(|(p, _)| *p).collect())?;
+        let mut known: BTreeSet<Digest> = indexes
+            .iter()
+            .flat_map(|(_, i)| i.iter().map(|s| s.digest))
+            .collect();
+        let new: Vec<(Digest, &[u8])> = blobs
+            .into_iter()
+            .filter(|(d, _)| known.insert(*d))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
         }
-        self.blobs.apply_batch(batch).map_err(|e| self.corrupt(e))
+        self.write_pack(new)
+    }
+
+    fn write_pack<'a>(
+        &self,
+        blobs: impl IntoIterator<Item = (Digest, &'a [u8])>,
+    ) -> Result<(), StateError> {
+        let pack = self.meta_u64("next_pack")?.unwrap_or(1);
+        let index = packs::write_pack(&self.dir, pack, blobs)?;
+        self.blobs
+            .insert(pack.to_be_bytes(), Self::encode(&index))
+            .map_err(|e| self.corrupt(e))?;
+        self.set_meta("next_pack", pack + 1)?;
+        *self.blob_slots.borrow_mut() = None;
+        Ok(())
     }
 
     /// The id the next generation gets.
@@ -290,44 +333,21 @@ impl StateStore {
         self.flush()
     }
 
-    /// Step 4: pending → current, entries updated, serial bumped, in one transaction.
-    pub fn commit(
-        &self,
-        generation: &Generation,
-        entries: &Entries,
-        previous: &Entries,
-    ) -> Result<(), StateError> {
+    /// Step 4: pending → current with its entries, serial bumped, in one
+    /// transaction.
+    pub fn commit(&self, generation: &Generation, entries: &Entries) -> Result<(), StateError> {
         use sled::Transactional;
         let id = generation.id.to_be_bytes();
         let gen_bytes = Self::encode(generation);
-        let snapshot = Self::encode(entries);
+        let entries_bytes = Self::encode(entries);
         let serial = (self.meta_u64("serial")?.unwrap_or(0) + 1).to_string();
-        let removed: Vec<_> = previous
-            .keys()
-            .filter(|k| !entries.contains_key(*k))
-            .collect();
-        let changed: Vec<_> = entries
-            .iter()
-            .filter(|(k, v)| previous.get(*k) != Some(*v))
-            .map(|(k, v)| (k.as_str().as_bytes().to_vec(), Self::encode(v)))
-            .collect();
-        (
-            &self.entries,
-            &self.generations,
-            &self.snapshots,
-            &self.meta,
-        )
-            .transaction(|(e, g, s, m)| {
-                for k in &removed {
-                    e.remove(k.as_str().as_bytes())?;
-                }
-                for (k, v) in &changed {
-                    e.insert(k.as_slice(), v.as_slice())?;
-                }
+        let current = generation.id.to_string();
+        (&self.entries, &self.generations, &self.meta)
+            .transaction(|(e, g, m)| {
                 g.insert(&id, gen_bytes.as_slice())?;
-                s.insert(&id, snapshot.as_slice())?;
-                m.insert("current", generation.id.to_string().as_bytes())?;
-                m.insert("last_id", generation.id.to_string().as_bytes())?;
+                e.insert(&id, entries_bytes.as_slice())?;
+                m.insert("current", current.as_bytes())?;
+                m.insert("last_id", current.as_bytes())?;
                 m.insert("serial", serial.as_bytes())?;
                 m.remove("pending")?;
                 Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
@@ -367,67 +387,75 @@ impl StateStore {
             return Ok(Entries::new());
         }
         match self
-            .snapshots
+            .entries
             .get(id.to_be_bytes())
             .map_err(|e| self.corrupt(e))?
         {
-            Some(v) => self.decode("snapshot", &v),
+            Some(v) => self.decode("entries", &v),
             None => Err(StateError::NoGeneration(id)),
         }
     }
 
-    /// Keeps the newest `keep` generations; drops the others and every blob no kept
-    /// generation, snapshot or current entry refers to. Returns (generations, blobs)
+    /// Keeps the newest `keep` generations; drops the others and every blob that no
+    /// kept generation, its entries or the current entries need (a pack that still
+    /// holds some is rewritten with only those). Returns (generations, blobs)
     /// removed.
     pub fn prune(&self, keep: usize) -> Result<(usize, usize), StateError> {
         let all = self.generations()?;
         let drop_count = all.len().saturating_sub(keep);
         let (dropped, kept) = all.split_at(drop_count);
         let last = self.last()?;
+        let versions = |g: &Generation| -> Vec<Digest> {
+            g.changes
+                .iter()
+                .flat_map(|c| [c.before, c.after])
+                .flatten()
+                .map(|v| v.digest)
+                .collect()
+        };
         let mut live: BTreeSet<Digest> = last.entries.values().map(|e| e.digest).collect();
-        if let Some(p) = last.pending {
-            live.extend(
-                p.changes
-                    .iter()
-                    .flat_map(|c| [c.before, c.after])
-                    .flatten()
-                    .map(|v| v.digest),
-            );
+        if let Some(p) = &last.pending {
+            live.extend(versions(p));
         }
         for generation in kept {
-            live.extend(
-                generation
-                    .changes
-                    .iter()
-                    .flat_map(|c| [c.before, c.after])
-                    .flatten()
-                    .map(|v| v.digest),
-            );
+            live.extend(versions(generation));
             live.extend(self.snapshot(generation.id)?.values().map(|e| e.digest));
         }
         for generation in dropped {
             self.generations
                 .remove(generation.id.to_be_bytes())
                 .map_err(|e| self.corrupt(e))?;
-            self.snapshots
+            self.entries
                 .remove(generation.id.to_be_bytes())
                 .map_err(|e| self.corrupt(e))?;
         }
-        let mut blobs_removed = 0;
-        for item in self.blobs.iter().keys() {
-            let key = item.map_err(|e| self.corrupt(e))?;
-            if Digest::from_bytes(&key).is_some_and(|d| !live.contains(&d)) {
-                self.blobs.remove(key).map_err(|e| self.corrupt(e))?;
-                blobs_removed += 1;
+        let mut removed = 0;
+        for (pack, index) in self.pack_indexes()? {
+            let (keep_slots, dead): (Vec<Slot>, Vec<Slot>) =
+                index.into_iter().partition(|s| live.contains(&s.digest));
+            if dead.is_empty() {
+                continue;
             }
-        }
-        if drop_count > 0 || blobs_removed > 0 {
-            let serial = (self.meta_u64("serial")?.unwrap_or(0) + 1).to_string();
-            self.meta
-                .insert("serial", serial.as_bytes())
+            removed += dead.len();
+            if !keep_slots.is_empty() {
+                let bytes = keep_slots
+                    .iter()
+                    .map(|s| packs::read_slot(&self.dir, pack, s).map(|b| (s.digest, b)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.write_pack(bytes.iter().map(|(d, b)| (*d, b.as_slice())))?;
+            }
+            // the rewritten pack is durable and indexed before the old one goes
+            self.blobs
+                .remove(pack.to_be_bytes())
                 .map_err(|e| self.corrupt(e))?;
+            self.flush()?;
+            fs_err::remove_file(packs::pack_path(&self.dir, pack))?;
+        }
+        *self.blob_slots.borrow_mut() = None;
+        if drop_count > 0 || removed > 0 {
+            self.set_meta("serial", self.meta_u64("serial")?.unwrap_or(0) + 1)?;
         }
         self.flush()?;
-        Ok((drop_count, blobs_removed))
+        Ok((drop_count, removed))
     }
 }
