@@ -50,9 +50,6 @@ impl Actual {
 #[derive(Debug, Clone, Default)]
 pub struct ActualState {
     pub paths: BTreeMap<Address, Actual>,
-    /// Contents of files that differ from what is desired there, for diffs and for
-    /// recognising files another tool wrote.
-    pub contents: BTreeMap<Address, Vec<u8>>,
 }
 
 impl ActualState {
@@ -61,19 +58,14 @@ impl ActualState {
     }
 }
 
-/// Looks at each address; `expected` is the digest desired there (if any): a file
-/// that differs from it keeps its contents.
+/// Looks at each address (reading and hashing files; their bytes are not kept).
 pub fn scan<'a>(
     target: &Target,
-    wanted: impl IntoIterator<Item = (&'a Address, Option<Digest>)>,
+    wanted: impl IntoIterator<Item = &'a Address>,
 ) -> io::Result<ActualState> {
     let mut state = ActualState::default();
-    for (address, expected) in wanted {
-        let path = target.path_of(address);
-        let (actual, contents) = read_one(&path)?;
-        if let (Some(bytes), true) = (contents, actual.digest() != expected) {
-            state.contents.insert(address.clone(), bytes);
-        }
+    for address in wanted {
+        let (actual, _) = read_one(&target.path_of(address))?;
         state.paths.insert(address.clone(), actual);
     }
     Ok(state)

@@ -5,18 +5,26 @@
 //!    pending generation; flush;
 //! 3. replace the files (through [`System`]);
 //! 4. commit the generation (pending → current, entries) in one transaction; flush.
+//!
+//! Bytes stream through: each file's bytes are produced by the [`Source`] once, into
+//! the blob pack, and read back from it a bounded batch at a time to be written, so
+//! memory does not grow with the number of agents.
 
 use crate::Error;
 use crate::actual;
-use crate::hash::Digest;
+use crate::desired::{Source, checked_bytes};
 use crate::plan::{Action, Plan, Row};
 use crate::state::{
-    Change, Counts, Entries, FileVersion, Generation, LastApplied, ManifestInfo, StateStore,
+    Change, Counts, Entries, FileVersion, Generation, LastApplied, ManifestInfo, StateError,
+    StateStore,
 };
 use crate::system::{FileWrite, System};
 use crate::target::Target;
-use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+/// How many bytes of files are written (and fsynced) per batch.
+const BATCH_BYTES: usize = 2 << 20;
 
 /// What a generation is about, beyond its changes.
 #[derive(Debug, Clone)]
@@ -33,10 +41,10 @@ pub struct Outcome {
     pub stray_temps: usize,
 }
 
-/// Executes `plan`. `contents` holds the bytes of every file it writes.
+/// Executes `plan`; `source` produces the bytes of the files it writes.
 pub fn execute(
     plan: &Plan,
-    contents: &BTreeMap<Digest, Arc<[u8]>>,
+    source: &dyn Source,
     target: &Target,
     store: &StateStore,
     last: &LastApplied,
@@ -44,41 +52,33 @@ pub fn execute(
     context: &Context,
 ) -> Result<Outcome, Error> {
     // 1. nothing moved since the plan was made
-    let pre_images = check_fresh(plan, target, last)?;
+    check_fresh(plan, target, last)?;
     let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
 
-    // 2. blobs and the pending generation are durable before any file is touched
-    let mut blobs: Vec<(Digest, &[u8])> =
-        pre_images.iter().map(|(d, b)| (*d, b.as_slice())).collect();
-    let mut writes = Vec::new();
-    let mut removals = Vec::new();
+    // 2. every pre-image and every new version is durable before any file is
+    //    touched, and so is the intended result (the pending generation)
+    let mut blobs = store.blob_writer()?;
     for row in &rows {
-        match row.action {
-            Action::Create | Action::Update => {
-                let after = row.after.ok_or_else(|| {
-                    Error::usage(
-                        format!("plan row `{}` has nothing to write", row.address),
-                        None,
-                    )
-                })?;
-                let content = contents.get(&after.digest).ok_or_else(|| {
-                    Error::usage(
-                        format!("the plan lacks the contents of `{}`", row.address),
-                        Some("make the plan again".to_string()),
-                    )
-                })?;
-                blobs.push((after.digest, content));
-                writes.push(FileWrite {
-                    path: target.path_of(&row.address),
-                    content: content.clone(),
-                    mode: after.mode,
-                });
+        if let Some(before) = row.before.filter(|b| !blobs.knows(&b.digest)) {
+            let (now, bytes) = actual::read_one(&target.path_of(&row.address))?;
+            match bytes {
+                Some(bytes) if now.digest() == Some(before.digest) => {
+                    blobs.add(before.digest, &bytes)?
+                }
+                _ => return Err(stale(&row.address)),
             }
-            Action::Delete => removals.push(target.path_of(&row.address)),
-            _ => {}
+        }
+        if let Some(after) = row
+            .after
+            .filter(|a| row.writes() && !blobs.knows(&a.digest))
+        {
+            blobs.add(
+                after.digest,
+                &checked_bytes(source, &row.address, &after.digest)?,
+            )?;
         }
     }
-    store.put_blobs(blobs)?;
+    store.finish_blobs(blobs)?;
     let id = store.next_id()?;
     let changes: Vec<Change> = rows
         .iter()
@@ -95,23 +95,48 @@ pub fn execute(
         counts: counts.clone(),
         changes,
     };
-    store.begin(&generation)?;
+    let recorded = store.begin(&generation)?;
+    drop(generation);
 
-    // 3. the files
-    let mut dirs: Vec<_> = writes
+    // 3. the files, a batch at a time, each file replaced atomically
+    let removals: Vec<PathBuf> = rows
         .iter()
-        .map(|w| &w.path)
-        .chain(removals.iter())
-        .filter_map(|p| p.parent().map(|d| d.to_path_buf()))
+        .filter(|r| r.action == Action::Delete)
+        .map(|r| target.path_of(&r.address))
+        .collect();
+    let mut dirs: Vec<PathBuf> = rows
+        .iter()
+        .filter_map(|r| target.path_of(&r.address).parent().map(|d| d.to_path_buf()))
         .collect();
     dirs.sort();
     dirs.dedup();
     let stray_temps = system.remove_stray_temps(&dirs)?;
-    system.commit_files(&writes, &removals)?;
+    let mut batch: Vec<FileWrite> = Vec::new();
+    let mut batch_bytes = 0;
+    for row in rows.iter().filter(|r| r.writes()) {
+        let Some(after) = row.after else { continue };
+        let bytes = store
+            .blob(&after.digest)?
+            .ok_or_else(|| StateError::Corrupt {
+                dir: target.state_dir.clone(),
+                detail: format!("the bytes of `{}` were stored and are missing", row.address),
+            })?;
+        batch_bytes += bytes.len();
+        batch.push(FileWrite {
+            path: target.path_of(&row.address),
+            content: Arc::from(bytes),
+            mode: after.mode,
+        });
+        if batch_bytes >= BATCH_BYTES {
+            system.commit_files(&std::mem::take(&mut batch), &[])?;
+            batch_bytes = 0;
+        }
+    }
+    system.commit_files(&batch, &removals)?;
 
     // 4. commit
-    let entries = entries_after(&last.entries, &rows);
-    store.commit(&generation, &entries)?;
+    let entries = entries_after(plan);
+    store.commit(&recorded, &entries)?;
     Ok(Outcome {
         generation: Some(id),
         counts,
@@ -119,13 +144,16 @@ pub fn execute(
     })
 }
 
+fn stale(address: &crate::address::Address) -> Error {
+    Error::StalePlan {
+        file: "plan".into(),
+        changes: vec![format!("`{address}` changed since the plan was made")],
+    }
+}
+
 /// Checks that the state log and every path the plan acts on are still what the plan
-/// saw; returns the current bytes of the files it will replace (their pre-images).
-pub fn check_fresh(
-    plan: &Plan,
-    target: &Target,
-    last: &LastApplied,
-) -> Result<Vec<(Digest, Vec<u8>)>, Error> {
+/// saw.
+pub fn check_fresh(plan: &Plan, target: &Target, last: &LastApplied) -> Result<(), Error> {
     if let Some(conflict) = plan.conflicts().next() {
         return Err(Error::usage(
             format!("the plan has a conflict at `{}`", conflict.address),
@@ -139,19 +167,14 @@ pub fn check_fresh(
             plan.serial, last.serial
         ));
     }
-    let mut pre_images = Vec::new();
     for row in plan.rows.iter().filter(|r| r.changes_state()) {
-        let (now, bytes) = actual::read_one(&target.path_of(&row.address))?;
+        let (now, _) = actual::read_one(&target.path_of(&row.address))?;
         if now.digest() != row.before.map(|b| b.digest) {
             stale.push(format!("`{}` changed since the plan was made", row.address));
-            continue;
-        }
-        if let (Some(bytes), Some(before)) = (bytes, row.before) {
-            pre_images.push((before.digest, bytes));
         }
     }
     if stale.is_empty() {
-        Ok(pre_images)
+        Ok(())
     } else {
         Err(Error::StalePlan {
             file: "plan".into(),
@@ -205,25 +228,26 @@ fn counts_of(plan: &Plan) -> Counts {
     }
 }
 
-fn entries_after(previous: &Entries, rows: &[&Row]) -> Entries {
-    let mut entries = previous.clone();
-    for row in rows {
-        match (&row.entry_after, row.action) {
-            (Some(entry), Action::Create | Action::Update | Action::Record) => {
-                entries.insert(row.address.clone(), entry.clone());
-            }
-            _ => {
-                entries.remove(&row.address);
-            }
-        }
-    }
-    entries
+/// The managed paths after the plan: every path mpm keeps has a row in it (a no-op
+/// row carries the entry as it is), so the new entries come from the rows alone.
+fn entries_after(plan: &Plan) -> Entries {
+    plan.rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.action,
+                Action::Create | Action::Update | Action::Record | Action::NoOp
+            )
+        })
+        .filter_map(|r| r.entry_after.clone().map(|e| (r.address.clone(), e)))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::address::Address;
+    use crate::hash::Digest;
     use crate::plan::Seen;
 
     fn seen(text: &str) -> Seen {
@@ -270,7 +294,6 @@ mod tests {
             agent: None,
             version_before: None,
             version_after: None,
-            source: None,
             entry_after: None,
             protect: false,
             takeover: None,

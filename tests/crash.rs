@@ -159,7 +159,7 @@ fn kill_9_at_many_instants_of_a_large_apply() {
 fn a_killed_runs_leftovers_are_cleared_when_nothing_is_left_to_do() {
     let whole = time_one_apply();
     // find an instant at which a kill leaves temp files behind
-    let ran = [0.3, 0.4, 0.5, 0.6, 0.7, 0.45, 0.55]
+    let ran = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.65, 0.95, 0.4]
         .into_iter()
         .find_map(|fraction| {
             let ran = Test::new()

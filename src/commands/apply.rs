@@ -6,11 +6,10 @@ use crate::apply::{self, Context};
 use crate::cli::ApplyArgs;
 use crate::error::ExitStatus;
 use crate::options::Options;
-use crate::plan::{self, PlanOptions, SavedPlan, TextOptions};
+use crate::plan::{PlanOptions, SavedPlan};
 use crate::printer::Printer;
 use crate::state::StateStore;
 use crate::system::{RealSystem, System};
-use std::collections::BTreeMap;
 
 pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     if let Some(file) = &args.plan {
@@ -20,23 +19,9 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         force: args.takeover.force,
         adopt: args.takeover.adopt,
     };
-    let mut planned = plan_from_manifest(options, plan_options, printer)?;
-    let source = planned
-        .loaded
-        .as_ref()
-        .map_or("the manifest".to_string(), |l| format!("`{}`", l.display));
-    let text = plan::render_text(
-        &planned.plan,
-        &planned.desired,
-        &planned.actual,
-        printer,
-        &TextOptions {
-            target: &format!("`{}`", planned.target.display),
-            source: &source,
-            diffs: true,
-        },
-    );
-    printer.out(&text);
+    let (mut planned, renderer) = plan_from_manifest(options, plan_options, printer)?;
+    let compared_with = format!("`{}`", renderer.loaded().display);
+    printer.out(&planned.text(&renderer, &compared_with, printer)?);
     let summary = planned.plan.summary();
     if summary.conflicts > 0 {
         return Err(Error::Conflicts {
@@ -71,12 +56,19 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         printer.note("Dry run: nothing was changed.");
         return Ok(ExitStatus::Success);
     }
+    // the plan's rows carry all that is left to do: drop the per-agent records
+    planned.desired = Default::default();
     confirm(printer, args.yes, "apply these changes")?;
-    let store = match planned.store.take() {
-        Some(store) => store,
-        None => open_for_writing(options, &planned.target.state_dir)?,
+    // the plan read the state under the lock it still holds; a state log created
+    // just now is read afresh, and the plan checked against it
+    let (store, last) = match planned.store.take() {
+        Some(store) => (store, std::mem::take(&mut planned.last)),
+        None => {
+            let store = open_for_writing(options, &planned.target.state_dir)?;
+            let last = store.last()?;
+            (store, last)
+        }
     };
-    let last = store.last()?;
     let context = Context {
         command: options.command_line.clone(),
         manifest: planned.manifest_info(),
@@ -84,7 +76,7 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
     };
     let outcome = apply::execute(
         &planned.plan,
-        &planned.contents(),
+        &renderer,
         &planned.target,
         &store,
         &last,
@@ -163,11 +155,6 @@ fn apply_saved(
         printer.out("No changes. Nothing to apply.\n");
         return Ok(ExitStatus::Success);
     }
-    let contents: BTreeMap<_, _> = saved
-        .contents
-        .iter()
-        .map(|(d, text)| (*d, std::sync::Arc::from(text.as_bytes())))
-        .collect();
     let context = Context {
         command: options.command_line.clone(),
         manifest: saved.manifest.as_ref().map(|m| crate::state::ManifestInfo {
@@ -179,7 +166,7 @@ fn apply_saved(
     };
     let outcome = apply::execute(
         &saved.plan,
-        &contents,
+        &saved,
         &target,
         &store,
         &last,

@@ -12,15 +12,16 @@ use crate::Error;
 use crate::actual::{self, ActualState};
 use crate::address::Address;
 use crate::cli::{Cli, Command};
-use crate::desired::{self, DesiredState};
+use crate::desired::{self, DesiredState, Renderer, Source};
 use crate::error::ExitStatus;
 use crate::manifest::Loaded;
 use crate::options::Options;
-use crate::plan::{Plan, PlanOptions};
+use crate::plan::{Plan, PlanOptions, TextOptions};
 use crate::printer::Printer;
 use crate::state::{LastApplied, ManifestInfo, StateStore};
 use crate::target::Target;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 pub fn run(cli: Cli, command_line: String, printer: &Printer) -> Result<ExitStatus, Error> {
     let options = Options::resolve(&cli.global, command_line)?;
@@ -41,7 +42,7 @@ pub fn run(cli: Cli, command_line: String, printer: &Printer) -> Result<ExitStat
 
 /// Everything a plan was made from.
 pub struct Planned {
-    pub loaded: Option<Loaded>,
+    pub loaded: Option<Arc<Loaded>>,
     pub target: Target,
     pub desired: DesiredState,
     pub actual: ActualState,
@@ -52,16 +53,6 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// The bytes of every file the desired state holds, by digest.
-    pub fn contents(&self) -> BTreeMap<crate::hash::Digest, std::sync::Arc<[u8]>> {
-        self.desired
-            .resources
-            .values()
-            .filter(|r| r.content.len() as u64 == r.size)
-            .map(|r| (r.digest, r.content.clone()))
-            .collect()
-    }
-
     pub fn manifest_info(&self) -> Option<ManifestInfo> {
         self.loaded.as_ref().map(|l| ManifestInfo {
             path: l.display.clone(),
@@ -69,31 +60,41 @@ impl Planned {
             git: crate::git::describe(&l.dir),
         })
     }
+
+    /// The plan as text, Terraform-style, comparing with `compared_with`.
+    pub fn text(
+        &self,
+        source: &dyn Source,
+        compared_with: &str,
+        printer: &Printer,
+    ) -> Result<String, Error> {
+        crate::plan::render_text(
+            &self.plan,
+            source,
+            &self.target,
+            printer,
+            &TextOptions {
+                target: &format!("`{}`", self.target.display),
+                source: compared_with,
+                diffs: true,
+            },
+        )
+    }
 }
 
-/// manifest → desired; target → actual; state log → last applied; diff.
+/// manifest → desired; target → actual; state log → last applied; diff. The
+/// renderer produces the bytes of the planned files when they are needed.
 pub fn plan_from_manifest(
     options: &Options,
     plan_options: PlanOptions,
     printer: &Printer,
-) -> Result<Planned, Error> {
-    let loaded = options.load_manifest()?;
-    let desired = desired::from_manifest(&loaded, &options.env.cwd)?;
+) -> Result<(Planned, Renderer), Error> {
+    let loaded = Arc::new(options.load_manifest()?);
+    let (desired, renderer) = desired::from_manifest(loaded.clone(), &options.env.cwd)?;
     for warning in &desired.warnings {
         printer.warn(warning);
     }
     let target = options.target(&loaded)?;
-    finish_plan(options, Some(loaded), target, desired, plan_options)
-}
-
-/// The part of the pipeline shared by apply and rollback: scan, read the log, diff.
-pub fn finish_plan(
-    options: &Options,
-    loaded: Option<Loaded>,
-    target: Target,
-    desired: DesiredState,
-    plan_options: PlanOptions,
-) -> Result<Planned, Error> {
     let store = StateStore::open(
         &target.state_dir,
         &options.command_line,
@@ -104,34 +105,32 @@ pub fn finish_plan(
         Some(s) => s.last()?,
         None => LastApplied::default(),
     };
-    scan_and_diff(loaded, target, desired, store, last, plan_options)
+    let planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
+    Ok((planned, renderer))
 }
 
+/// The part of the pipeline shared by apply and rollback: scan, diff.
 pub fn scan_and_diff(
-    loaded: Option<Loaded>,
+    loaded: Option<Arc<Loaded>>,
     target: Target,
     desired: DesiredState,
     store: Option<StateStore>,
     last: LastApplied,
     plan_options: PlanOptions,
 ) -> Result<Planned, Error> {
-    let mut wanted: BTreeMap<&Address, Option<crate::hash::Digest>> = BTreeMap::new();
-    for (a, r) in &desired.resources {
-        wanted.insert(a, Some(r.digest));
-    }
-    for a in desired.retired.keys().chain(last.entries.keys()) {
-        wanted.entry(a).or_insert(None);
-    }
-    for change in last.pending.iter().flat_map(|g| g.changes.iter()) {
-        wanted.entry(&change.address).or_insert(None);
-    }
-    target.check(wanted.keys().map(|a| (*a).clone()))?;
+    let mut wanted: BTreeSet<&Address> = desired
+        .resources
+        .keys()
+        .chain(desired.retired.keys())
+        .chain(last.entries.keys())
+        .collect();
+    wanted.extend(
+        last.pending
+            .iter()
+            .flat_map(|g| g.changes.iter().map(|c| &c.address)),
+    );
+    target.check(wanted.iter().map(|a| (*a).clone()))?;
     let actual = actual::scan(&target, wanted)?;
-    let mut desired = desired;
-    desired.release(|a| match actual.get(a) {
-        actual::Actual::File { digest, mode } => Some((*digest, *mode)),
-        _ => None,
-    });
     let plan = crate::plan::diff(&desired, &actual, &last, plan_options);
     Ok(Planned {
         loaded,

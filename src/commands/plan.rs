@@ -5,7 +5,7 @@ use crate::Error;
 use crate::cli::PlanArgs;
 use crate::error::ExitStatus;
 use crate::options::Options;
-use crate::plan::{self, PlanOptions, SavedPlan, TextOptions};
+use crate::plan::{self, PlanOptions, SavedPlan};
 use crate::printer::Printer;
 
 pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<ExitStatus, Error> {
@@ -13,28 +13,14 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
         force: args.takeover.force,
         adopt: args.takeover.adopt,
     };
-    let planned = plan_from_manifest(options, plan_options, printer)?;
+    let (planned, renderer) = plan_from_manifest(options, plan_options, printer)?;
     let p = &planned.plan;
     if args.json {
         let json = plan::to_json(p, &planned.target.root.display().to_string());
         printer.out(&(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"));
     } else {
-        let source = planned
-            .loaded
-            .as_ref()
-            .map_or("the manifest".to_string(), |l| format!("`{}`", l.display));
-        let text = plan::render_text(
-            p,
-            &planned.desired,
-            &planned.actual,
-            printer,
-            &TextOptions {
-                target: &format!("`{}`", planned.target.display),
-                source: &source,
-                diffs: true,
-            },
-        );
-        printer.out(&text);
+        let compared_with = format!("`{}`", renderer.loaded().display);
+        printer.out(&planned.text(&renderer, &compared_with, printer)?);
     }
     let conflicts = p.summary().conflicts;
     if conflicts > 0 {
@@ -58,19 +44,16 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
                 sha256: l.digest,
             }),
             inputs: planned.desired.inputs.iter().map(Into::into).collect(),
-            contents: {
-                let contents = planned.contents();
-                p.rows
-                    .iter()
-                    .filter(|r| r.writes())
-                    .filter_map(|r| r.after)
-                    .filter_map(|a| {
-                        contents
-                            .get(&a.digest)
-                            .map(|c| (a.digest, String::from_utf8_lossy(c).into_owned()))
-                    })
-                    .collect()
-            },
+            contents: p
+                .rows
+                .iter()
+                .filter(|r| r.writes())
+                .filter_map(|r| r.after.map(|a| (r, a)))
+                .map(|(r, a)| {
+                    let bytes = crate::desired::checked_bytes(&renderer, &r.address, &a.digest)?;
+                    Ok((a.digest, String::from_utf8_lossy(&bytes).into_owned()))
+                })
+                .collect::<Result<_, Error>>()?,
             plan: p.clone(),
         };
         let text = serde_json::to_string_pretty(&saved).unwrap_or_default() + "\n";

@@ -6,10 +6,10 @@ use super::{complete_line, confirm, plan::conflict_hint, scan_and_diff};
 use crate::Error;
 use crate::apply::{self, Context};
 use crate::cli::RollbackArgs;
-use crate::desired::{self, DesiredState};
+use crate::desired::{self, DesiredState, StoreSource};
 use crate::error::ExitStatus;
 use crate::options::Options;
-use crate::plan::{self, PlanOptions, TextOptions};
+use crate::plan::PlanOptions;
 use crate::printer::Printer;
 use crate::state::StateStore;
 use crate::system::RealSystem;
@@ -49,7 +49,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         Some(_) => desired::restore(&store, to, &last)?,
         None => desired::undo(&store, &latest, &last)?,
     };
-    let planned = scan_and_diff(
+    let mut planned = scan_and_diff(
         None,
         target,
         desired,
@@ -65,17 +65,8 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         (Some(_), 0) => "before the first generation".to_string(),
         (Some(_), n) => format!("right after generation {n}"),
     };
-    let text = plan::render_text(
-        &planned.plan,
-        &planned.desired,
-        &planned.actual,
-        printer,
-        &TextOptions {
-            target: &format!("`{}`", planned.target.display),
-            source: &format!("the state {what}"),
-            diffs: true,
-        },
-    );
+    let source = StoreSource(&store);
+    let text = planned.text(&source, &format!("the state {what}"), printer)?;
     printer.out(&format!("Rolling back to the state {what}.\n\n{text}"));
     let summary = planned.plan.summary();
     if summary.conflicts > 0 {
@@ -91,6 +82,8 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         }
         return Ok(ExitStatus::Success);
     }
+    // the plan's rows carry all that is left to do: drop the per-agent records
+    planned.desired = Default::default();
     confirm(printer, args.yes, "roll back")?;
     let context = Context {
         command: options.command_line.clone(),
@@ -99,7 +92,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
     };
     let outcome = apply::execute(
         &planned.plan,
-        &planned.contents(),
+        &source,
         &planned.target,
         &store,
         &planned.last,

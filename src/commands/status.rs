@@ -35,7 +35,7 @@ fn columns(row: &Row, actual: &Actual, recorded: Option<crate::hash::Digest>) ->
 }
 
 pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
-    let planned = plan_from_manifest(options, PlanOptions::default(), printer)?;
+    let (planned, _) = plan_from_manifest(options, PlanOptions::default(), printer)?;
     let mut out = String::new();
     for row in &planned.plan.rows {
         let recorded = planned.last.entries.get(&row.address).map(|e| e.digest);
@@ -49,7 +49,7 @@ pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
 }
 
 pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
-    let planned = plan_from_manifest(options, PlanOptions::default(), printer)?;
+    let (planned, _) = plan_from_manifest(options, PlanOptions::default(), printer)?;
     let s = planned.plan.summary();
     let out_of_sync = s.add + s.change + s.destroy + s.conflicts;
     if out_of_sync == 0 {

@@ -1,32 +1,31 @@
-//! The desired state of a rollback, read from the state log.
+//! The desired state of a rollback, read from the state log, and the state log as
+//! the [`Source`] of its bytes.
 
-use super::{DesiredResource, DesiredState, Owner, Record};
+use super::{DesiredResource, DesiredState, Owner, Record, Source};
 use crate::Error;
 use crate::address::Address;
 use crate::hash::Digest;
 use crate::state::{Entry, FileVersion, Generation, LastApplied, StateError, StateStore};
-use std::sync::Arc;
 
-fn blob(store: &StateStore, digest: &Digest, address: &Address) -> Result<Arc<[u8]>, Error> {
-    match store.blob(digest)? {
-        Some(bytes) => Ok(bytes.into()),
-        None => Err(StateError::Corrupt {
-            dir: std::path::PathBuf::from("state log"),
-            detail: format!(
-                "the bytes of `{address}` ({}) are missing; were they pruned?",
-                digest.short()
-            ),
-        }
-        .into()),
+/// Bytes kept in the state log's blobs.
+pub struct StoreSource<'a>(pub &'a StateStore);
+
+impl Source for StoreSource<'_> {
+    fn bytes(&self, address: &Address, digest: &Digest) -> Result<Vec<u8>, Error> {
+        self.0.blob(digest)?.ok_or_else(|| {
+            StateError::Corrupt {
+                dir: std::path::PathBuf::from("state log"),
+                detail: format!(
+                    "the bytes of `{address}` ({}) are missing; were they pruned?",
+                    digest.short()
+                ),
+            }
+            .into()
+        })
     }
 }
 
-fn from_entry(
-    store: &StateStore,
-    address: &Address,
-    entry: &Entry,
-    source: &str,
-) -> Result<DesiredResource, Error> {
+fn from_entry(entry: &Entry, source: &str) -> DesiredResource {
     let owner = Owner {
         agent: entry.agent.clone().unwrap_or_default(),
         version: entry.version.clone(),
@@ -36,13 +35,7 @@ fn from_entry(
         digest: entry.digest,
         mode: entry.mode,
     };
-    Ok(DesiredResource::stored(
-        blob(store, &entry.digest, address)?,
-        version,
-        owner,
-        Record::Written,
-        entry.protect,
-    ))
+    DesiredResource::stored(version, entry.size, owner, Record::Written, entry.protect)
 }
 
 /// The desired state that undoes generation `latest`: every path it touched goes
@@ -56,10 +49,9 @@ pub fn undo(
     let previous = store.snapshot(latest.parent.unwrap_or(0))?;
     let mut state = DesiredState::default();
     for (address, entry) in &last.entries {
-        state.resources.insert(
-            address.clone(),
-            from_entry(store, address, entry, "the current generation")?,
-        );
+        state
+            .resources
+            .insert(address.clone(), from_entry(entry, "the current generation"));
     }
     for change in &latest.changes {
         state.resources.remove(&change.address);
@@ -76,20 +68,17 @@ pub fn undo(
             version: change.version_before.clone(),
             source: format!("before generation {}", latest.id),
         };
-        let record = match recorded {
-            Some(e) if e.digest == before.digest && e.mode == before.mode => Record::Written,
-            Some(e) => Record::As(e.clone()),
-            None => Record::Released,
+        let (record, size) = match recorded {
+            Some(e) if e.digest == before.digest && e.mode == before.mode => {
+                (Record::Written, e.size)
+            }
+            Some(e) => (Record::As(Box::new(e.clone())), e.size),
+            None => (Record::Released, 0),
         };
+        let protect = recorded.is_some_and(|e| e.protect);
         state.resources.insert(
             change.address.clone(),
-            DesiredResource::stored(
-                blob(store, &before.digest, &change.address)?,
-                before,
-                owner,
-                record,
-                recorded.is_some_and(|e| e.protect),
-            ),
+            DesiredResource::stored(before, size, owner, record, protect),
         );
     }
     Ok(state)
@@ -114,7 +103,7 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
     for (address, entry) in &snapshot {
         state
             .resources
-            .insert(address.clone(), from_entry(store, address, entry, &source)?);
+            .insert(address.clone(), from_entry(entry, &source));
     }
     let mut touched: Vec<&Address> = last.entries.keys().collect();
     touched.extend(
@@ -139,13 +128,7 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
             };
             state.resources.insert(
                 address.clone(),
-                DesiredResource::stored(
-                    blob(store, &before.digest, address)?,
-                    before,
-                    owner,
-                    Record::Released,
-                    false,
-                ),
+                DesiredResource::stored(before, 0, owner, Record::Released, false),
             );
         }
     }

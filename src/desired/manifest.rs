@@ -1,7 +1,7 @@
 //! The desired state from a manifest: templates merged with their BASE file and base
 //! template, ready files checked and copied, inline agents rendered.
 
-use super::{AgentError, DesiredResource, DesiredState, Input, Owner, Retired};
+use super::{AgentError, DesiredResource, DesiredState, Input, Owner, Retired, Source};
 use crate::Error;
 use crate::address::Address;
 use crate::agent_file::{self, Color, Frontmatter, Model, ToolList};
@@ -10,6 +10,7 @@ use crate::manifest::{AgentSpec, FrontmatterFields, Loaded};
 use crate::name::AgentName;
 use crate::paths;
 use crate::template::{self, BaseTemplate, Field, Template, TemplateError};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,9 +18,9 @@ use std::sync::Arc;
 /// Reads each input file once, however many agents use it. A template only one
 /// agent uses is not kept once that agent is rendered: with thousands of agents,
 /// holding every parsed template would dominate memory.
-struct Sources<'a> {
-    loaded: &'a Loaded,
-    cwd: &'a Path,
+struct Sources {
+    loaded: Arc<Loaded>,
+    cwd: PathBuf,
     templates: HashMap<PathBuf, Arc<Template>>,
     /// Templates more than one agent uses.
     shared: HashSet<PathBuf>,
@@ -27,13 +28,13 @@ struct Sources<'a> {
     inputs: BTreeMap<PathBuf, Input>,
 }
 
-impl Sources<'_> {
+impl Sources {
     fn note_input(&mut self, path: &Path, digest: Digest) {
         self.inputs
             .entry(path.to_path_buf())
             .or_insert_with(|| Input {
                 path: path.to_path_buf(),
-                display: paths::display(path, self.cwd),
+                display: paths::display(path, &self.cwd),
                 digest,
             });
     }
@@ -42,7 +43,7 @@ impl Sources<'_> {
         if let Some(t) = self.templates.get(path) {
             return Ok(t.clone());
         }
-        let t = Arc::new(Template::read(path, &paths::display(path, self.cwd))?);
+        let t = Arc::new(Template::read(path, &paths::display(path, &self.cwd))?);
         self.note_input(path, t.digest);
         if self.shared.contains(path) {
             self.templates.insert(path.to_path_buf(), t.clone());
@@ -67,9 +68,57 @@ impl Sources<'_> {
     }
 }
 
-/// Builds the desired state from a loaded manifest. Every problem is reported, not
-/// just the first.
-pub fn from_manifest(loaded: &Loaded, cwd: &Path) -> Result<DesiredState, Error> {
+/// Renders agents from a manifest: once for the plan, and again, one at a time, as
+/// the [`Source`] of the bytes apply writes and diffs show.
+pub struct Renderer {
+    sources: RefCell<Sources>,
+    base: Option<BaseTemplate>,
+    defaults: FrontmatterFields,
+}
+
+impl Renderer {
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.sources.borrow().loaded.clone()
+    }
+}
+
+impl Source for Renderer {
+    fn bytes(&self, address: &Address, _digest: &Digest) -> Result<Vec<u8>, Error> {
+        let loaded = self.loaded();
+        let name = address
+            .as_str()
+            .strip_prefix("agents/")
+            .and_then(|n| n.strip_suffix(".md"));
+        let agent = name.and_then(|n| {
+            loaded
+                .manifest
+                .agents
+                .0
+                .iter()
+                .find(|(k, _)| k.as_str() == n)
+        });
+        let Some((name, spec)) = agent else {
+            return Err(Error::StalePlan {
+                file: "plan".into(),
+                changes: vec![format!("`{address}` is no longer in the manifest")],
+            });
+        };
+        let mut sources = self.sources.borrow_mut();
+        let (_, bytes) = build_agent(
+            &mut sources,
+            name,
+            spec,
+            &self.defaults,
+            self.base.as_ref(),
+            &mut Vec::new(),
+        )?;
+        Ok(bytes)
+    }
+}
+
+/// Builds the desired state from a loaded manifest, and the renderer that produces
+/// its bytes. Every problem is reported, not just the first.
+pub fn from_manifest(loaded: Arc<Loaded>, cwd: &Path) -> Result<(DesiredState, Renderer), Error> {
     let mut uses: HashMap<PathBuf, usize> = HashMap::new();
     for spec in loaded.manifest.agents.0.values().filter(|s| s.enabled) {
         if let Some(rel) = &spec.template {
@@ -77,8 +126,8 @@ pub fn from_manifest(loaded: &Loaded, cwd: &Path) -> Result<DesiredState, Error>
         }
     }
     let mut sources = Sources {
-        loaded,
-        cwd,
+        loaded: loaded.clone(),
+        cwd: cwd.to_path_buf(),
         templates: HashMap::new(),
         shared: uses
             .into_iter()
@@ -110,7 +159,7 @@ pub fn from_manifest(loaded: &Loaded, cwd: &Path) -> Result<DesiredState, Error>
                 }
             } else {
                 errors.push(not_found(
-                    loaded,
+                    &loaded,
                     &["defaults", "base"],
                     "base template",
                     rel,
@@ -141,7 +190,7 @@ pub fn from_manifest(loaded: &Loaded, cwd: &Path) -> Result<DesiredState, Error>
             base.as_ref(),
             &mut state.warnings,
         ) {
-            Ok(resource) => {
+            Ok((resource, _bytes)) => {
                 state.resources.insert(address, resource);
             }
             Err(Error::Many(many)) => errors.extend(many),
@@ -149,8 +198,15 @@ pub fn from_manifest(loaded: &Loaded, cwd: &Path) -> Result<DesiredState, Error>
         }
     }
     Error::collect(errors)?;
-    state.inputs = sources.inputs.into_values().collect();
-    Ok(state)
+    state.inputs = std::mem::take(&mut sources.inputs).into_values().collect();
+    Ok((
+        state,
+        Renderer {
+            sources: RefCell::new(sources),
+            base,
+            defaults,
+        },
+    ))
 }
 
 fn not_found(loaded: &Loaded, at: &[&str], what: &str, rel: &str) -> Error {
@@ -173,8 +229,8 @@ fn build_agent(
     defaults: &FrontmatterFields,
     base: Option<&BaseTemplate>,
     warnings: &mut Vec<String>,
-) -> Result<DesiredResource, Error> {
-    let loaded = sources.loaded;
+) -> Result<(DesiredResource, Vec<u8>), Error> {
+    let loaded = sources.loaded.clone();
     let n = name.as_str();
     let given: Vec<&str> = [
         ("template", spec.template.is_some()),
@@ -209,7 +265,7 @@ fn build_agent(
         let path = loaded.resolve(rel);
         if !path.is_file() {
             return Err(not_found(
-                loaded,
+                &loaded,
                 &["agents", n, "template"],
                 "template",
                 rel,
@@ -220,7 +276,12 @@ fn build_agent(
     } else if let Some(rel) = &spec.file {
         let path = loaded.resolve(rel);
         if !path.is_file() {
-            return Err(not_found(loaded, &["agents", n, "file"], "agent file", rel));
+            return Err(not_found(
+                &loaded,
+                &["agents", n, "file"],
+                "agent file",
+                rel,
+            ));
         }
         from_file(sources, name, spec, &path)
     } else {
@@ -256,8 +317,8 @@ fn from_template(
     base: Option<&BaseTemplate>,
     t: &Template,
     warnings: &mut Vec<String>,
-) -> Result<DesiredResource, Error> {
-    let loaded = sources.loaded;
+) -> Result<(DesiredResource, Vec<u8>), Error> {
+    let loaded = sources.loaded.clone();
     let n = name.as_str();
     let version = match &t.agent_version {
         None => None,
@@ -364,22 +425,23 @@ fn from_template(
             .as_deref()
             .map(|v| format!(" {v}"))
             .unwrap_or_default(),
-        manifest_name(loaded)
+        manifest_name(&loaded)
     );
     let content = agent_file::render(&frontmatter, &comment, &body).map_err(|e| AgentError {
         agent: n.to_string(),
         message: format!("cannot render: {e}"),
         hint: None,
     })?;
-    Ok(DesiredResource::new(
-        content,
+    let resource = DesiredResource::new(
+        &content,
         Owner {
             agent: n.to_string(),
             version,
             source,
         },
         spec.protect,
-    ))
+    );
+    Ok((resource, content))
 }
 
 fn frontmatter(name: &AgentName, description: String, f: FrontmatterFields) -> Frontmatter {
@@ -414,8 +476,8 @@ fn from_file(
     name: &AgentName,
     spec: &AgentSpec,
     path: &Path,
-) -> Result<DesiredResource, Error> {
-    let loaded = sources.loaded;
+) -> Result<(DesiredResource, Vec<u8>), Error> {
+    let loaded = sources.loaded.clone();
     let n = name.as_str();
     let overridden = [
         ("description", spec.description.is_some()),
@@ -440,7 +502,7 @@ fn from_file(
     }
     let bytes = fs_err::read(path)?;
     sources.note_input(path, Digest::of(&bytes));
-    let shown = paths::display(path, sources.cwd);
+    let shown = paths::display(path, &sources.cwd);
     let text = std::str::from_utf8(&bytes).map_err(|_| AgentError {
         agent: n.to_string(),
         message: format!("`{shown}` is not UTF-8 text"),
@@ -467,15 +529,16 @@ fn from_file(
         .into());
     }
     let source = sources.source_name(path);
-    Ok(DesiredResource::new(
-        bytes,
+    let resource = DesiredResource::new(
+        &bytes,
         Owner {
             agent: n.to_string(),
             version: None,
             source,
         },
         spec.protect,
-    ))
+    );
+    Ok((resource, bytes))
 }
 
 fn frontmatter_keys_set(f: &FrontmatterFields) -> impl Iterator<Item = (&'static str, bool)> {
@@ -501,8 +564,8 @@ fn from_inline(
     name: &AgentName,
     spec: &AgentSpec,
     defaults: &FrontmatterFields,
-) -> Result<DesiredResource, Error> {
-    let loaded = sources.loaded;
+) -> Result<(DesiredResource, Vec<u8>), Error> {
+    let loaded = sources.loaded.clone();
     let n = name.as_str();
     if spec.version.is_some() {
         return Err(loaded
@@ -529,7 +592,7 @@ fn from_inline(
     let frontmatter = frontmatter(name, description, fields);
     let comment = format!(
         "managed by mpm: {n} (inline); edit {}, not this file",
-        manifest_name(loaded)
+        manifest_name(&loaded)
     );
     let content = agent_file::render(
         &frontmatter,
@@ -541,13 +604,14 @@ fn from_inline(
         message: format!("cannot render: {e}"),
         hint: None,
     })?;
-    Ok(DesiredResource::new(
-        content,
+    let resource = DesiredResource::new(
+        &content,
         Owner {
             agent: n.to_string(),
             version: None,
             source: "inline".into(),
         },
         spec.protect,
-    ))
+    );
+    Ok((resource, content))
 }

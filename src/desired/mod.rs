@@ -5,13 +5,14 @@
 mod history;
 mod manifest;
 
-pub use history::{restore, undo};
-pub use manifest::from_manifest;
+pub use history::{StoreSource, restore, undo};
+pub use manifest::{Renderer, from_manifest};
 
+use crate::Error;
+use crate::address::Address;
 use crate::error::Diagnose;
 use crate::hash::Digest;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 pub const FILE_MODE: u32 = 0o644;
 
@@ -25,10 +26,11 @@ pub struct Owner {
     pub source: String,
 }
 
+/// One managed path as it should be. Its bytes are not kept: a [`Source`] produces
+/// them when they are needed (a file to write, a diff to show), so that planning
+/// thousands of agents does not hold every rendered file in memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredResource {
-    /// Empty once it is known to be on disk already (see [`DesiredState::release`]).
-    pub content: Arc<[u8]>,
     pub digest: Digest,
     pub size: u64,
     pub mode: u32,
@@ -48,16 +50,15 @@ pub enum Record {
     Released,
     /// This earlier entry (undoing a generation that overwrote a hand edit: the
     /// edit comes back, and so does mpm's knowledge that it was edited).
-    As(crate::state::Entry),
+    As(Box<crate::state::Entry>),
 }
 
 impl DesiredResource {
     /// Freshly rendered bytes, recorded as mpm's.
-    pub fn new(content: Vec<u8>, owner: Owner, protect: bool) -> Self {
+    pub fn new(content: &[u8], owner: Owner, protect: bool) -> Self {
         DesiredResource {
-            digest: Digest::of(&content),
+            digest: Digest::of(content),
             size: content.len() as u64,
-            content: content.into(),
             mode: FILE_MODE,
             owner,
             record: Record::Written,
@@ -65,18 +66,17 @@ impl DesiredResource {
         }
     }
 
-    /// A version of a file read back from the state log.
+    /// A version of a file kept in the state log.
     pub fn stored(
-        content: Arc<[u8]>,
         version: crate::state::FileVersion,
+        size: u64,
         owner: Owner,
         record: Record,
         protect: bool,
     ) -> Self {
         DesiredResource {
-            size: content.len() as u64,
-            content,
             digest: version.digest,
+            size,
             mode: version.mode,
             owner,
             record,
@@ -85,16 +85,30 @@ impl DesiredResource {
     }
 }
 
-impl DesiredState {
-    /// Drops the bytes of every resource already on disk as desired: only files to
-    /// write, and diffs, need them.
-    pub fn release(&mut self, on_disk: impl Fn(&crate::address::Address) -> Option<(Digest, u32)>) {
-        let empty: Arc<[u8]> = Arc::from(&[][..]);
-        for (address, resource) in &mut self.resources {
-            if on_disk(address) == Some((resource.digest, resource.mode)) {
-                resource.content = empty.clone();
-            }
-        }
+/// Where the bytes of desired resources come from.
+pub trait Source {
+    /// The bytes planned for `address`; `digest` says which version.
+    fn bytes(&self, address: &Address, digest: &Digest) -> Result<Vec<u8>, Error>;
+}
+
+/// The bytes from `source`, checked against the digest the plan was made with: a
+/// source that changed since (a template edited between plan and apply) makes the
+/// plan stale rather than writing something nobody reviewed.
+pub fn checked_bytes(
+    source: &dyn Source,
+    address: &Address,
+    digest: &Digest,
+) -> Result<Vec<u8>, Error> {
+    let bytes = source.bytes(address, digest)?;
+    if Digest::of(&bytes) == *digest {
+        Ok(bytes)
+    } else {
+        Err(Error::StalePlan {
+            file: "plan".into(),
+            changes: vec![format!(
+                "the sources of `{address}` changed since the plan was made"
+            )],
+        })
     }
 }
 
@@ -115,8 +129,8 @@ pub struct Input {
 
 #[derive(Debug, Clone, Default)]
 pub struct DesiredState {
-    pub resources: std::collections::BTreeMap<crate::address::Address, DesiredResource>,
-    pub retired: std::collections::BTreeMap<crate::address::Address, Retired>,
+    pub resources: std::collections::BTreeMap<Address, DesiredResource>,
+    pub retired: std::collections::BTreeMap<Address, Retired>,
     pub inputs: Vec<Input>,
     pub warnings: Vec<String>,
 }

@@ -90,7 +90,6 @@ pub struct Row {
     pub agent: Option<String>,
     pub version_before: Option<String>,
     pub version_after: Option<String>,
-    pub source: Option<String>,
     /// What the state log records for the path after apply (`None`: not mpm's).
     pub entry_after: Option<Entry>,
     pub protect: bool,
@@ -193,7 +192,7 @@ fn expected_entry(d: &DesiredResource) -> Option<Entry> {
             protect: d.protect,
         }),
         Record::Released => None,
-        Record::As(e) => Some(e.clone()),
+        Record::As(e) => Some((**e).clone()),
     }
 }
 
@@ -264,7 +263,6 @@ fn row(
             .or_else(|| entry.and_then(|e| e.agent.clone())),
         version_before: entry.and_then(|e| e.version.clone()),
         version_after: desired.and_then(|d| d.owner.version.clone()),
-        source: desired.map(|d| d.owner.source.clone()),
         entry_after: None,
         protect: desired.map_or_else(
             || retired_protect.unwrap_or_else(|| entry.is_some_and(|e| e.protect)),

@@ -53,6 +53,25 @@ impl From<&Input> for SavedInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StalePlan(pub Vec<String>);
 
+/// A saved plan carries the bytes it writes.
+impl crate::desired::Source for SavedPlan {
+    fn bytes(
+        &self,
+        address: &crate::address::Address,
+        digest: &Digest,
+    ) -> Result<Vec<u8>, crate::Error> {
+        self.contents
+            .get(digest)
+            .map(|text| text.clone().into_bytes())
+            .ok_or_else(|| {
+                crate::Error::usage(
+                    format!("the saved plan lacks the bytes of `{address}`"),
+                    Some("make the plan again with `mpm plan --out FILE`".to_string()),
+                )
+            })
+    }
+}
+
 impl SavedPlan {
     /// Inputs that changed since the plan was made, named.
     pub fn changed_inputs(&self) -> Vec<String> {

@@ -15,10 +15,8 @@ fn desired(bytes: &str) -> DesiredState {
         version: Some("1.0.0".into()),
         source: "templates/qa.json".into(),
     };
-    d.resources.insert(
-        addr(),
-        DesiredResource::new(bytes.as_bytes().to_vec(), owner, false),
-    );
+    d.resources
+        .insert(addr(), DesiredResource::new(bytes.as_bytes(), owner, false));
     d
 }
 

@@ -3,9 +3,10 @@
 //! what to do, then `Plan: X to add, Y to change, Z to destroy.` or `No changes.`.
 
 use super::{Action, Conflict, Drift, Plan, Row, Takeover};
-use crate::actual::ActualState;
-use crate::desired::DesiredState;
+use crate::Error;
+use crate::desired::{Source, checked_bytes};
 use crate::printer::{Printer, Style};
+use crate::target::Target;
 use std::fmt::Write as _;
 
 pub struct TextOptions<'a> {
@@ -16,13 +17,15 @@ pub struct TextOptions<'a> {
     pub diffs: bool,
 }
 
+/// The plan as text. Diffs read the files on disk and ask `source` for the planned
+/// bytes.
 pub fn render_text(
     plan: &Plan,
-    desired: &DesiredState,
-    actual: &ActualState,
+    source: &dyn Source,
+    target: &Target,
     printer: &Printer,
     opts: &TextOptions,
-) -> String {
+) -> Result<String, Error> {
     let mut out = String::new();
     let changes: Vec<&Row> = plan
         .rows
@@ -71,18 +74,21 @@ pub fn render_text(
         }
         if opts.diffs {
             for row in changes.iter().filter(|r| r.action == Action::Update) {
-                let (Some(old), Some(new)) = (
-                    actual.contents.get(&row.address),
-                    desired.resources.get(&row.address),
-                ) else {
+                let (Some(after), Ok(old)) =
+                    (row.after, fs_err::read(target.path_of(&row.address)))
+                else {
                     continue;
                 };
-                let old = String::from_utf8_lossy(old);
-                let new = String::from_utf8_lossy(&new.content);
+                let new = checked_bytes(source, &row.address, &after.digest)?;
                 if old == new {
-                    let _ = writeln!(out, "\n  {}: same bytes, mode set to 0644", row.address);
+                    let _ = writeln!(
+                        out,
+                        "\n  {}: same bytes, mode set to {:04o}",
+                        row.address, after.mode
+                    );
                     continue;
                 }
+                let (old, new) = (String::from_utf8_lossy(&old), String::from_utf8_lossy(&new));
                 let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
                 let text = diff
                     .unified_diff()
@@ -168,10 +174,7 @@ pub fn render_text(
             .copied()
             .filter(|r| r.action == Action::Conflict(Conflict::Unmanaged))
             .filter(|r| {
-                actual
-                    .contents
-                    .get(&r.address)
-                    .is_some_and(|b| looks_like_claude_mpm(b))
+                fs_err::read(target.path_of(&r.address)).is_ok_and(|b| looks_like_claude_mpm(&b))
             })
             .collect();
         for row in &conflicts {
@@ -223,7 +226,7 @@ pub fn render_text(
             s.add, s.change, s.destroy
         );
     }
-    out
+    Ok(out)
 }
 
 fn conflict_text(kind: Conflict, row: &Row) -> (String, String) {

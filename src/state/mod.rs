@@ -95,6 +95,8 @@ pub struct StateStore {
     dir: PathBuf,
     /// Where each blob is, loaded on first use.
     blob_slots: RefCell<Option<HashMap<Digest, (u64, Slot)>>>,
+    /// Pack files opened for reading.
+    pack_files: RefCell<HashMap<u64, std::fs::File>>,
     _lock: Lock,
 }
 
@@ -156,6 +158,7 @@ impl StateStore {
             db,
             dir: dir.to_path_buf(),
             blob_slots: RefCell::new(None),
+            pack_files: RefCell::new(HashMap::new()),
             _lock: lock,
         };
         match store.meta_u64("format")? {
@@ -268,44 +271,47 @@ impl StateStore {
             .borrow()
             .as_ref()
             .and_then(|slots| slots.get(digest).copied());
-        match slot {
-            Some((pack, slot)) => packs::read_slot(&self.dir, pack, &slot).map(Some),
-            None => Ok(None),
-        }
+        let Some((pack, slot)) = slot else {
+            return Ok(None);
+        };
+        let path = packs::pack_path(&self.dir, pack);
+        let mut files = self.pack_files.borrow_mut();
+        let file = match files.entry(pack) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(fs_err::File::open(&path)?.into_parts().0)
+            }
+        };
+        packs::read_slot(file, &path, &slot).map(Some)
     }
 
-    /// Stores the blobs not there yet in a new pack file, durably, and records its
-    /// index (made durable by the [`StateStore::begin`] that follows).
-    pub fn put_blobs<'a>(
-        &self,
-        blobs: impl IntoIterator<Item = (Digest, &'a [u8])>,
-    ) -> Result<(), StateError> {
+    /// Starts storing blobs: a new pack file, written as they come (removing packs
+    /// a killed run left without an index).
+    pub fn blob_writer(&self) -> Result<BlobWriter, StateError> {
         let indexes = self.pack_indexes()?;
         packs::remove_orphans(&self.dir, &indexes.iter().map(|(p, _)| *p).collect())?;
-        let mut known: BTreeSet<Digest> = indexes
+        let known = indexes
             .iter()
             .flat_map(|(_, i)| i.iter().map(|s| s.digest))
             .collect();
-        let new: Vec<(Digest, &[u8])> = blobs
-            .into_iter()
-            .filter(|(d, _)| known.insert(*d))
-            .collect();
-        if new.is_empty() {
-            return Ok(());
-        }
-        self.write_pack(new)
+        let pack = self.meta_u64("next_pack")?.unwrap_or(1);
+        Ok(BlobWriter {
+            pack,
+            writer: packs::PackWriter::create(&self.dir, pack)?,
+            known,
+        })
     }
 
-    fn write_pack<'a>(
-        &self,
-        blobs: impl IntoIterator<Item = (Digest, &'a [u8])>,
-    ) -> Result<(), StateError> {
-        let pack = self.meta_u64("next_pack")?.unwrap_or(1);
-        let index = packs::write_pack(&self.dir, pack, blobs)?;
-        self.blobs
-            .insert(pack.to_be_bytes(), Self::encode(&index))
-            .map_err(|e| self.corrupt(e))?;
-        self.set_meta("next_pack", pack + 1)?;
+    /// Makes the blobs durable and records their index (flushed by the
+    /// [`StateStore::begin`] that follows).
+    pub fn finish_blobs(&self, blobs: BlobWriter) -> Result<(), StateError> {
+        let index = blobs.writer.finish()?;
+        if !index.is_empty() {
+            self.blobs
+                .insert(blobs.pack.to_be_bytes(), Self::encode(&index))
+                .map_err(|e| self.corrupt(e))?;
+            self.set_meta("next_pack", blobs.pack + 1)?;
+        }
         *self.blob_slots.borrow_mut() = None;
         Ok(())
     }
@@ -320,11 +326,17 @@ impl StateStore {
     }
 
     /// Step 2 of an apply: the intended result is durable before any file is touched.
-    pub fn begin(&self, pending: &Generation) -> Result<(), StateError> {
+    /// Returns the generation as recorded, for [`StateStore::commit`].
+    pub fn begin(&self, pending: &Generation) -> Result<Recorded, StateError> {
+        let bytes = sled::IVec::from(Self::encode(pending));
         self.meta
-            .insert("pending", Self::encode(pending))
+            .insert("pending", bytes.clone())
             .map_err(|e| self.corrupt(e))?;
-        self.flush()
+        self.flush()?;
+        Ok(Recorded {
+            id: pending.id,
+            bytes,
+        })
     }
 
     /// Drops a pending generation without committing it (nothing left to do).
@@ -335,16 +347,16 @@ impl StateStore {
 
     /// Step 4: pending → current with its entries, serial bumped, in one
     /// transaction.
-    pub fn commit(&self, generation: &Generation, entries: &Entries) -> Result<(), StateError> {
+    pub fn commit(&self, generation: &Recorded, entries: &Entries) -> Result<(), StateError> {
         use sled::Transactional;
         let id = generation.id.to_be_bytes();
-        let gen_bytes = Self::encode(generation);
+        let gen_bytes = &generation.bytes;
         let entries_bytes = Self::encode(entries);
         let serial = (self.meta_u64("serial")?.unwrap_or(0) + 1).to_string();
         let current = generation.id.to_string();
         (&self.entries, &self.generations, &self.meta)
             .transaction(|(e, g, m)| {
-                g.insert(&id, gen_bytes.as_slice())?;
+                g.insert(&id, gen_bytes.clone())?;
                 e.insert(&id, entries_bytes.as_slice())?;
                 m.insert("current", current.as_bytes())?;
                 m.insert("last_id", current.as_bytes())?;
@@ -438,12 +450,23 @@ impl StateStore {
             }
             removed += dead.len();
             if !keep_slots.is_empty() {
-                let bytes = keep_slots
-                    .iter()
-                    .map(|s| packs::read_slot(&self.dir, pack, s).map(|b| (s.digest, b)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                self.write_pack(bytes.iter().map(|(d, b)| (*d, b.as_slice())))?;
+                let mut writer = BlobWriter {
+                    pack: self.meta_u64("next_pack")?.unwrap_or(1),
+                    writer: packs::PackWriter::create(
+                        &self.dir,
+                        self.meta_u64("next_pack")?.unwrap_or(1),
+                    )?,
+                    known: BTreeSet::new(),
+                };
+                for slot in &keep_slots {
+                    let bytes = self
+                        .blob(&slot.digest)?
+                        .ok_or_else(|| self.corrupt("a kept blob vanished"))?;
+                    writer.add(slot.digest, &bytes)?;
+                }
+                self.finish_blobs(writer)?;
             }
+            self.pack_files.borrow_mut().remove(&pack);
             // the rewritten pack is durable and indexed before the old one goes
             self.blobs
                 .remove(pack.to_be_bytes())
@@ -458,4 +481,31 @@ impl StateStore {
         self.flush()?;
         Ok((drop_count, removed))
     }
+}
+
+/// Blobs being stored by one apply (see [`StateStore::blob_writer`]).
+pub struct BlobWriter {
+    pack: u64,
+    writer: packs::PackWriter,
+    known: BTreeSet<Digest>,
+}
+
+impl BlobWriter {
+    /// Whether the state log has these bytes already.
+    pub fn knows(&self, digest: &Digest) -> bool {
+        self.known.contains(digest)
+    }
+
+    pub fn add(&mut self, digest: Digest, bytes: &[u8]) -> Result<(), StateError> {
+        if self.known.insert(digest) {
+            self.writer.add(digest, bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// A generation as written by [`StateStore::begin`], committed as is.
+pub struct Recorded {
+    id: u64,
+    bytes: sled::IVec,
 }

@@ -12,7 +12,7 @@ use super::StateError;
 use crate::hash::Digest;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const PACK_DIR: &str = "packs";
@@ -32,48 +32,69 @@ pub fn pack_path(dir: &Path, pack: u64) -> PathBuf {
     dir.join(PACK_DIR).join(format!("{pack}.pack"))
 }
 
-/// Writes `blobs` to a new pack file, durably, and returns its index.
-pub fn write_pack<'a>(
-    dir: &Path,
-    pack: u64,
-    blobs: impl IntoIterator<Item = (Digest, &'a [u8])>,
-) -> Result<PackIndex, StateError> {
-    let packs = dir.join(PACK_DIR);
-    fs_err::create_dir_all(&packs)?;
-    let path = pack_path(dir, pack);
-    let mut file = std::io::BufWriter::with_capacity(1 << 16, fs_err::File::create(&path)?);
-    let mut index = Vec::new();
-    let mut offset = 0u64;
-    for (digest, bytes) in blobs {
-        file.write_all(bytes)?;
-        index.push(Slot {
-            digest,
-            offset,
-            len: bytes.len() as u64,
-        });
-        offset += bytes.len() as u64;
-    }
-    let file = file.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    fs_err::File::open(&packs)?.sync_all()?;
-    Ok(index)
+/// A pack file being written; durable once [`PackWriter::finish`] returns.
+pub struct PackWriter {
+    packs: PathBuf,
+    path: PathBuf,
+    file: std::io::BufWriter<fs_err::File>,
+    index: PackIndex,
+    offset: u64,
 }
 
-/// Reads one blob and checks it is what its digest says.
-pub fn read_slot(dir: &Path, pack: u64, slot: &Slot) -> Result<Vec<u8>, StateError> {
-    let path = pack_path(dir, pack);
-    let mut file = fs_err::File::open(&path)?;
-    file.seek(SeekFrom::Start(slot.offset))?;
+impl PackWriter {
+    pub fn create(dir: &Path, pack: u64) -> Result<PackWriter, StateError> {
+        let packs = dir.join(PACK_DIR);
+        fs_err::create_dir_all(&packs)?;
+        let path = pack_path(dir, pack);
+        let file = std::io::BufWriter::with_capacity(1 << 16, fs_err::File::create(&path)?);
+        Ok(PackWriter {
+            packs,
+            path,
+            file,
+            index: Vec::new(),
+            offset: 0,
+        })
+    }
+
+    pub fn add(&mut self, digest: Digest, bytes: &[u8]) -> Result<(), StateError> {
+        self.file.write_all(bytes)?;
+        self.index.push(Slot {
+            digest,
+            offset: self.offset,
+            len: bytes.len() as u64,
+        });
+        self.offset += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes and fsyncs the pack and its directory; an empty pack is removed.
+    pub fn finish(self) -> Result<PackIndex, StateError> {
+        let file = self.file.into_inner().map_err(|e| e.into_error())?;
+        if self.index.is_empty() {
+            drop(file);
+            fs_err::remove_file(&self.path)?;
+            return Ok(self.index);
+        }
+        file.sync_all()?;
+        fs_err::File::open(&self.packs)?.sync_all()?;
+        Ok(self.index)
+    }
+}
+
+/// Reads one blob from an open pack and checks it is what its digest says.
+pub fn read_slot(file: &std::fs::File, path: &Path, slot: &Slot) -> Result<Vec<u8>, StateError> {
+    use std::os::unix::fs::FileExt;
     let mut bytes = vec![0; usize::try_from(slot.len).unwrap_or(0)];
-    file.read_exact(&mut bytes)?;
+    file.read_exact_at(&mut bytes, slot.offset).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("failed to read `{}`: {e}", path.display()),
+        )
+    })?;
     if Digest::of(&bytes) != slot.digest {
         return Err(StateError::Corrupt {
-            dir: dir.to_path_buf(),
-            detail: format!(
-                "blob {} in `{}` does not match its digest",
-                slot.digest.short(),
-                path.display()
-            ),
+            dir: path.to_path_buf(),
+            detail: format!("blob {} does not match its digest", slot.digest.short()),
         });
     }
     Ok(bytes)
