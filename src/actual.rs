@@ -50,6 +50,9 @@ impl Actual {
 #[derive(Debug, Clone, Default)]
 pub struct ActualState {
     pub paths: BTreeMap<Address, Actual>,
+    /// Other agent files in the target, by the `name` their frontmatter gives:
+    /// Claude Code knows agents by that name, not by file name.
+    pub others: BTreeMap<Address, (Actual, String)>,
 }
 
 impl ActualState {
@@ -69,6 +72,37 @@ pub fn scan<'a>(
         state.paths.insert(address.clone(), actual);
     }
     Ok(state)
+}
+
+/// The agent files under `agents/` (sub-folders too, as the client scans them)
+/// that are not `known`, with the name each declares.
+pub fn scan_others(
+    target: &Target,
+    known: &std::collections::BTreeSet<&Address>,
+) -> io::Result<BTreeMap<Address, (Actual, String)>> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![(target.root.join("agents"), "agents".to_string())];
+    while let Some((dir, rel)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(address) = Address::parse(&format!("{rel}/{name}")) else {
+                continue;
+            };
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                stack.push((entry.path(), address.as_str().to_string()));
+            } else if file_type.is_file() && name.ends_with(".md") && !known.contains(&address) {
+                let (actual, bytes) = read_one(&entry.path())?;
+                if let Some(agent) = bytes.as_deref().and_then(crate::agent_file::declared_name) {
+                    found.insert(address, (actual, agent));
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// What is at `path`, and the bytes when it is a regular file.

@@ -257,6 +257,9 @@ pub struct Frontmatter {
 /// a YAML serializer, `---`, the body ending in exactly one newline.
 pub fn render(frontmatter: &Frontmatter, comment: &str, body: &str) -> Result<Vec<u8>, String> {
     let yaml = serde_yaml::to_string(frontmatter).map_err(|e| e.to_string())?;
+    if let Some(line) = yaml.lines().find(|l| l.contains("---")) {
+        return Err(three_dashes(line));
+    }
     let body = body.trim_matches('\n');
     let mut out = String::with_capacity(yaml.len() + body.len() + comment.len() + 32);
     out.push_str("---\n# ");
@@ -269,6 +272,27 @@ pub fn render(frontmatter: &Frontmatter, comment: &str, body: &str) -> Result<Ve
         out.push('\n');
     }
     Ok(out.into_bytes())
+}
+
+/// Claude Code ends the frontmatter at the first `---` it finds, even inside a value,
+/// and then drops the agent or reads it cut short.
+fn three_dashes(line: &str) -> String {
+    let key = line.split(':').next().unwrap_or(line).trim();
+    format!(
+        "`{key}` contains `---`, where Claude Code would end the frontmatter and drop or cut the agent"
+    )
+}
+
+/// The `name` an agent file's frontmatter declares, if it has one.
+pub fn declared_name(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut lines = text.lines();
+    if lines.next()?.trim_end() != "---" {
+        return None;
+    }
+    let yaml: Vec<&str> = lines.take_while(|l| l.trim_end() != "---").collect();
+    let value: serde_yaml::Value = serde_yaml::from_str(&yaml.join("\n")).ok()?;
+    value.get("name")?.as_str().map(str::to_string)
 }
 
 /// What is wrong with a ready agent file, in the client's terms.
@@ -297,6 +321,9 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
     }
     if !closed {
         return Err(problem("the frontmatter has no closing `---` line"));
+    }
+    if let Some(line) = yaml.lines().find(|l| l.contains("---")) {
+        return Err(FileProblem(three_dashes(line)));
     }
     let value: serde_yaml::Value = serde_yaml::from_str(&yaml).map_err(|e| {
         let quote = if e.to_string().contains("mapping values are not allowed") {
@@ -459,5 +486,23 @@ mod tests {
                 .contains("unknown model `sonnet-4.5`")
         );
         assert!(Color::parse("magenta").is_err());
+    }
+
+    #[test]
+    fn three_dashes_in_frontmatter_are_refused_where_the_client_would_cut() {
+        let mut f = fm("qa");
+        f.description = "before --- after".into();
+        assert!(
+            render(&f, "c", "body")
+                .unwrap_err()
+                .contains("`description` contains `---`")
+        );
+        let e = check_ready_file("---\nname: qa\ndescription: 'a ---'\n---\n")
+            .unwrap_err()
+            .0;
+        assert!(e.contains("`description` contains `---`"), "{e}");
+        // in the body it is only Markdown
+        f.description = "fine".into();
+        assert!(render(&f, "c", "a\n\n---\n\nb").is_ok());
     }
 }

@@ -113,9 +113,9 @@ pub struct HistoryArgs {
 pub enum HistoryAction {
     /// Drop old generations and the blobs only they used
     Prune {
-        /// How many of the newest generations to keep
-        #[arg(long, value_name = "N")]
-        keep: usize,
+        /// How many of the newest generations to keep (at least 1: the current one)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        keep: u64,
     },
 }
 

@@ -396,3 +396,26 @@ fn status_and_verify() {
         .success();
     ran.then().args(&["verify"]).status(1);
 }
+
+#[test]
+fn another_file_declaring_an_agents_name_is_a_conflict() {
+    let t = Test::new().manifest(&two()).write(
+        ".claude/agents/old/alpha-copy.md",
+        "---\nname: alpha\ndescription: mine\n---\nMine.\n",
+    );
+    let ran = t
+        .args(&["apply", "-y"])
+        .stdout_has("! agents/old/alpha-copy.md  also names itself `alpha`, an agent mpm writes: Claude Code would load only one")
+        .failure();
+    let ran = ran
+        .then()
+        .args(&["apply", "-y", "--adopt"])
+        .stdout_has("Apply complete! Agents: 2 added, 0 changed, 1 destroyed.")
+        .success();
+    assert!(!ran.exists(".claude/agents/old/alpha-copy.md"));
+    ran.then().args(&["rollback", "-y"]).success();
+    assert_eq!(
+        ran.read(".claude/agents/old/alpha-copy.md"),
+        "---\nname: alpha\ndescription: mine\n---\nMine.\n"
+    );
+}

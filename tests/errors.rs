@@ -324,3 +324,21 @@ fn ready_file_with_an_unquoted_colon() {
         .stderr_has("error: agent `notes`: `notes.md`: the frontmatter is not valid YAML at line 3 column 19: mapping values are not allowed in this context (quote a value that contains `: `;")
         .failure();
 }
+
+#[test]
+fn a_lock_timeout_too_long_to_represent() {
+    Test::new()
+        .manifest("version: 1\n")
+        .args(&["plan", "--lock-timeout", "99999999999999999999h"])
+        .stderr("error: invalid `--lock-timeout`: `99999999999999999999h` is not a duration mpm can wait (like `30s`, `2m`, `500ms`)\n")
+        .failure();
+}
+
+#[test]
+fn three_dashes_in_a_description_are_refused() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa: {prompt: x, description: '---'}\n")
+        .args(&["plan"])
+        .stderr("error: agent `qa`: `description` contains `---`, where Claude Code would end the frontmatter and drop or cut the agent\n")
+        .failure();
+}

@@ -133,26 +133,29 @@ fn a_claude_mpm_deployment_is_grouped_under_one_hint_and_adopted_with_rollback()
         .success();
     ran.then()
         .args(&["plan"])
-        .stdout_has("! 2 files deployed by claude-mpm stand where mpm's agents go:\n      agents/api-qa.md\n      agents/prompt-engineer.md\n      `mpm apply --adopt` takes them over; their current bytes are kept, and `mpm rollback` brings them back\n")
+        .stdout_has("! 3 files deployed by claude-mpm are in the way of mpm's agents:\n      agents/api-qa.md\n      agents/api_qa.md\n      agents/prompt-engineer.md\n      `mpm apply --adopt` takes them over")
         .failure();
     ran.then()
         .args(&["apply", "-y", "--adopt"])
-        .stdout_has("Apply complete! Agents: 1 added, 2 changed, 0 destroyed.")
+        .stdout_has("Apply complete! Agents: 1 added, 2 changed, 1 destroyed.")
         .success();
     assert!(
         ran.read(".claude/agents/api-qa.md")
             .contains("# managed by mpm: api-qa 2.0.0")
     );
-    // files claude-mpm wrote under other names, and the user's own, are left alone
-    assert_eq!(
-        ran.read(".claude/agents/api_qa.md"),
-        deployed_by_claude_mpm("api-qa")
-    );
+    // claude-mpm named the file api_qa.md and the agent api-qa: two files with one
+    // name would leave the client to pick one, so the old one goes (kept for rollback)
+    assert!(!ran.exists(".claude/agents/api_qa.md"));
+    // the user's own agent, under its own name, is left alone
     assert_eq!(
         ran.read(".claude/agents/mine.md"),
         "---\nname: mine\ndescription: mine\n---\nMine.\n"
     );
     ran.then().args(&["rollback", "-y"]).success();
+    assert_eq!(
+        ran.read(".claude/agents/api_qa.md"),
+        deployed_by_claude_mpm("api-qa")
+    );
     assert_eq!(
         ran.read(".claude/agents/api-qa.md"),
         deployed_by_claude_mpm("api-qa")
@@ -165,6 +168,6 @@ fn a_claude_mpm_deployment_is_grouped_under_one_hint_and_adopted_with_rollback()
     // handed back: not mpm's any more, so the next plan asks again
     ran.then()
         .args(&["plan"])
-        .stdout_has("2 files deployed by claude-mpm")
+        .stdout_has("3 files deployed by claude-mpm")
         .failure();
 }

@@ -150,3 +150,55 @@ fn plan_output_pipes_into_head_without_a_panic() {
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn a_saved_plan_takes_no_dry_run_or_takeover_options() {
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["plan", "--out", "p.json"])
+        .success();
+    ran.then()
+        .args(&["apply", "--dry-run", "p.json"])
+        .stderr_has("error: a saved plan is applied exactly as it was made: `--dry-run`, `--force` and `--adopt` do not apply to it\n")
+        .failure();
+    assert!(!ran.exists(".claude"));
+}
+
+#[test]
+fn a_saved_plan_edited_by_hand_is_refused() {
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["plan", "--out", "p.json"])
+        .success();
+    let text = ran
+        .read("p.json")
+        .replace("Do alpha.", "Do something else.");
+    std::fs::write(ran.path("p.json"), text).unwrap();
+    ran.then()
+        .args(&["apply", "p.json"])
+        .stderr(
+            "
+            error: `p.json` was changed after `mpm plan --out` saved it
+            hint: make the plan again; a saved plan is applied exactly as it was reviewed
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_stale_plan_on_a_fresh_target_creates_nothing() {
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["plan", "--out", "p.json"])
+        .success();
+    std::fs::write(
+        ran.path("mpm.yaml"),
+        inline_manifest(&[("alpha", "changed")]),
+    )
+    .unwrap();
+    ran.then()
+        .args(&["apply", "p.json"])
+        .stderr_has("  caused by: `mpm.yaml` changed\n")
+        .failure();
+    assert!(!ran.exists(".claude"));
+}

@@ -149,7 +149,7 @@ fn prune_keeps_the_newest_generations_and_what_they_need() {
     assert!(ran.read(".claude/agents/alpha.md").ends_with("v4\n"));
     ran.then()
         .args(&["rollback", "--to", "2", "-y"])
-        .stderr_has("error: there is no generation 2 in the state log")
+        .stderr_has("error: generation 2 was pruned: the oldest kept is 4")
         .failure();
 }
 
@@ -220,4 +220,33 @@ fn a_state_log_of_a_newer_format_is_refused() {
             ",
         )
         .failure();
+}
+
+#[test]
+fn prune_never_breaks_the_target_and_the_oldest_kept_generation_can_be_undone() {
+    let ran = Test::new()
+        .manifest(&inline_manifest(&[("alpha", "v1")]))
+        .args(&["apply", "-y"])
+        .success();
+    for v in 2..=4 {
+        ran.then()
+            .manifest(&inline_manifest(&[("alpha", &format!("v{v}"))]))
+            .args(&["apply", "-y"])
+            .success();
+    }
+    ran.then()
+        .args(&["history", "prune", "--keep", "0"])
+        .stderr_has("error: invalid value '0' for '--keep <N>'")
+        .failure();
+    ran.then()
+        .args(&["history", "prune", "--keep", "1"])
+        .success();
+    ran.then()
+        .args(&["plan"])
+        .stdout_has("No changes.")
+        .success();
+    // the one generation left can still be undone
+    ran.then().args(&["rollback", "-y"]).success();
+    assert!(ran.read(".claude/agents/alpha.md").ends_with("v3\n"));
+    ran.then().args(&["rollback", "--to", "1", "-y"]).stderr("error: generation 1 was pruned: the oldest kept is 4\nhint: `mpm history` lists the generations there are\n").failure();
 }

@@ -13,6 +13,12 @@ use crate::system::{RealSystem, System};
 
 pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     if let Some(file) = &args.plan {
+        if args.dry_run || args.takeover.force || args.takeover.adopt {
+            return Err(Error::usage(
+                "a saved plan is applied exactly as it was made: `--dry-run`, `--force` and `--adopt` do not apply to it",
+                Some("`mpm plan --out FILE` with the options you want makes a new one; reading the plan file shows what it does".to_string()),
+            ));
+        }
         return apply_saved(options, file, printer);
     }
     let plan_options = PlanOptions {
@@ -138,9 +144,18 @@ fn apply_saved(
         state_dir: saved.state_dir.clone(),
     };
     let mut stale = saved.changed_inputs();
-    let store = open_for_writing(options, &target.state_dir)?;
-    let last = store.last()?;
     if !stale.is_empty() {
+        // refuse without creating or writing anything
+        let store = StateStore::open(
+            &target.state_dir,
+            &options.command_line,
+            options.lock_timeout,
+            false,
+        )?;
+        let last = match &store {
+            Some(s) => s.last()?,
+            None => Default::default(),
+        };
         if let Err(Error::StalePlan { changes, .. }) =
             apply::check_fresh(&saved.plan, &target, &last)
         {
@@ -151,6 +166,8 @@ fn apply_saved(
             changes: stale,
         });
     }
+    let store = open_for_writing(options, &target.state_dir)?;
+    let last = store.last()?;
     if !saved.plan.has_changes() {
         printer.out("No changes. Nothing to apply.\n");
         return Ok(ExitStatus::Success);
@@ -162,7 +179,7 @@ fn apply_saved(
             sha256: m.sha256,
             git: m.path.parent().and_then(crate::git::describe),
         }),
-        rollback_to: saved.rollback_to,
+        rollback_to: None,
     };
     let outcome = apply::execute(
         &saved.plan,
@@ -174,13 +191,6 @@ fn apply_saved(
         &context,
     )
     .map_err(|e| rename_stale(e, &shown))?;
-    printer.out(&complete_line(
-        &outcome.counts,
-        if saved.rollback_to.is_some() {
-            "Rollback"
-        } else {
-            "Apply"
-        },
-    ));
+    printer.out(&complete_line(&outcome.counts, "Apply"));
     Ok(ExitStatus::Success)
 }

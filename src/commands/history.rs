@@ -24,7 +24,7 @@ pub fn run(options: &Options, args: &HistoryArgs, printer: &Printer) -> Result<E
     };
     match &args.action {
         Some(HistoryAction::Prune { keep }) => {
-            let (generations, blobs) = store.prune(*keep)?;
+            let (generations, blobs) = store.prune(usize::try_from(*keep).unwrap_or(usize::MAX))?;
             printer.out(&format!(
                 "Pruned {generations} generation(s) and {blobs} blob(s).\n"
             ));

@@ -130,7 +130,8 @@ pub fn scan_and_diff(
             .flat_map(|g| g.changes.iter().map(|c| &c.address)),
     );
     target.check(wanted.iter().map(|a| (*a).clone()))?;
-    let actual = actual::scan(&target, wanted)?;
+    let mut actual = actual::scan(&target, wanted.iter().copied())?;
+    actual.others = actual::scan_others(&target, &wanted)?;
     let plan = crate::plan::diff(&desired, &actual, &last, plan_options);
     Ok(Planned {
         loaded,

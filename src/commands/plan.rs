@@ -37,7 +37,6 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
             target: planned.target.root.clone(),
             state_dir: planned.target.state_dir.clone(),
             options: plan_options,
-            rollback_to: None,
             manifest: planned.loaded.as_ref().map(|l| plan::saved::SavedInput {
                 path: l.path.clone(),
                 display: l.display.clone(),
@@ -55,7 +54,9 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
                 })
                 .collect::<Result<_, Error>>()?,
             plan: p.clone(),
-        };
+            checksum: crate::hash::Digest::of(b""),
+        }
+        .sealed();
         let text = serde_json::to_string_pretty(&saved).unwrap_or_default() + "\n";
         let path = options.env.cwd.join(out);
         crate::system::write_file_atomically(&path, text.as_bytes())?;

@@ -42,7 +42,18 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
                 Some("`mpm history` lists the generations".to_string()),
             ));
         }
-        Some(n) => n,
+        Some(n) => {
+            // a point whose generation was pruned cannot be restored reliably: the
+            // bytes of what it held may be gone
+            let oldest = store.generations()?.first().map_or(current, |g| g.id);
+            if n < oldest && !(n == 0 && oldest == 1) {
+                return Err(Error::usage(
+                    format!("generation {n} was pruned: the oldest kept is {oldest}"),
+                    Some("`mpm history` lists the generations there are".to_string()),
+                ));
+            }
+            n
+        }
         None => latest.parent.unwrap_or(0),
     };
     let desired: DesiredState = match args.to {

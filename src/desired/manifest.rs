@@ -429,7 +429,7 @@ fn from_template(
     );
     let content = agent_file::render(&frontmatter, &comment, &body).map_err(|e| AgentError {
         agent: n.to_string(),
-        message: format!("cannot render: {e}"),
+        message: e.to_string(),
         hint: None,
     })?;
     let resource = DesiredResource::new(
@@ -601,7 +601,7 @@ fn from_inline(
     )
     .map_err(|e| AgentError {
         agent: n.to_string(),
-        message: format!("cannot render: {e}"),
+        message: e.to_string(),
         hint: None,
     })?;
     let resource = DesiredResource::new(

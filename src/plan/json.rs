@@ -55,7 +55,7 @@ pub struct FileJson {
 pub struct ConflictJson {
     pub address: String,
     pub agent: Option<String>,
-    /// `edited`, `unmanaged`, `edited_removed`, `protected`, `not_a_file`
+    /// `edited`, `unmanaged`, `edited_removed`, `protected`, `not_a_file`, `duplicate`
     pub kind: String,
 }
 
@@ -106,6 +106,7 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
                         Conflict::EditedRemoved => "edited_removed",
                         Conflict::Protected => "protected",
                         Conflict::NotAFile(_) => "not_a_file",
+                        Conflict::Duplicate => "duplicate",
                     }
                     .into(),
                 });

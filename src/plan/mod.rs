@@ -7,7 +7,7 @@ pub mod saved;
 mod text;
 
 pub use json::{PlanJson, to_json};
-pub use saved::{SavedPlan, StalePlan};
+pub use saved::SavedPlan;
 pub use text::{TextOptions, render_text};
 
 use crate::actual::{Actual, ActualState, OtherKind};
@@ -49,6 +49,9 @@ pub enum Conflict {
     EditedRemoved,
     /// The agent is protected, and the plan would delete it.
     Protected,
+    /// Another file declares an agent name mpm writes: Claude Code would load one
+    /// of the two, by no documented rule.
+    Duplicate,
     /// A directory or symbolic link is where a file goes.
     NotAFile(OtherKind),
 }
@@ -180,6 +183,49 @@ fn seen(actual: &Actual) -> Option<Seen> {
     }
 }
 
+/// Files mpm does not manage that declare the name of an agent mpm writes.
+fn duplicates<'a>(
+    desired: &'a DesiredState,
+    actual: &'a ActualState,
+    options: PlanOptions,
+) -> impl Iterator<Item = Row> + 'a {
+    let names: std::collections::BTreeSet<&str> = desired
+        .resources
+        .values()
+        .map(|d| d.owner.agent.as_str())
+        .collect();
+    actual
+        .others
+        .iter()
+        .filter(move |(_, (_, name))| names.contains(name.as_str()))
+        .map(move |(address, (found, name))| {
+            let takeover = if options.force {
+                Some(Takeover::Forced)
+            } else if options.adopt {
+                Some(Takeover::Adopted)
+            } else {
+                None
+            };
+            Row {
+                address: address.clone(),
+                action: if takeover.is_some() {
+                    Action::Delete
+                } else {
+                    Action::Conflict(Conflict::Duplicate)
+                },
+                before: seen(found),
+                after: None,
+                agent: Some(name.clone()),
+                version_before: None,
+                version_after: None,
+                entry_after: None,
+                protect: false,
+                takeover,
+                drift: None,
+            }
+        })
+}
+
 /// The entry mpm records once the path holds `d`'s bytes.
 fn expected_entry(d: &DesiredResource) -> Option<Entry> {
     match &d.record {
@@ -233,7 +279,10 @@ pub fn diff(
                 options,
             )
         })
-        .collect();
+        .collect::<Vec<Row>>();
+    let mut rows = rows;
+    rows.extend(duplicates(desired, actual, options));
+    rows.sort_by(|a, b| a.address.cmp(&b.address));
     Plan {
         rows,
         serial: last.serial,

@@ -20,8 +20,6 @@ pub struct SavedPlan {
     pub target: PathBuf,
     pub state_dir: PathBuf,
     pub options: PlanOptions,
-    /// For a saved rollback: the generation it restores.
-    pub rollback_to: Option<u64>,
     /// The manifest the plan was made from (absolute path, digest).
     pub manifest: Option<SavedInput>,
     /// Every file the desired state was read from.
@@ -29,6 +27,9 @@ pub struct SavedPlan {
     pub plan: Plan,
     /// The bytes of every file the plan writes, by digest (agent files are text).
     pub contents: BTreeMap<Digest, String>,
+    /// The SHA-256 of everything above it but the versions: a plan edited by hand
+    /// is refused.
+    pub checksum: Digest,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,10 +49,6 @@ impl From<&Input> for SavedInput {
         }
     }
 }
-
-/// Why a saved plan cannot be applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StalePlan(pub Vec<String>);
 
 /// A saved plan carries the bytes it writes.
 impl crate::desired::Source for SavedPlan {
@@ -73,6 +70,25 @@ impl crate::desired::Source for SavedPlan {
 }
 
 impl SavedPlan {
+    fn body_digest(&self) -> Digest {
+        let body = (
+            &self.target,
+            &self.state_dir,
+            &self.options,
+            &self.manifest,
+            &self.inputs,
+            &self.plan,
+            &self.contents,
+        );
+        Digest::of(&serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    /// Sets the checksum; call last.
+    pub fn sealed(mut self) -> SavedPlan {
+        self.checksum = self.body_digest();
+        self
+    }
+
     /// Inputs that changed since the plan was made, named.
     pub fn changed_inputs(&self) -> Vec<String> {
         self.inputs
@@ -113,11 +129,21 @@ impl SavedPlan {
                 ));
             }
         }
-        serde_json::from_value(value).map_err(|e| {
+        let saved: SavedPlan = serde_json::from_value(value).map_err(|e| {
             crate::Error::usage(
                 format!("`{shown}` is not a valid saved plan: {e}"),
                 Some("make the plan again".to_string()),
             )
-        })
+        })?;
+        if saved.body_digest() != saved.checksum {
+            return Err(crate::Error::usage(
+                format!("`{shown}` was changed after `mpm plan --out` saved it"),
+                Some(
+                    "make the plan again; a saved plan is applied exactly as it was reviewed"
+                        .to_string(),
+                ),
+            ));
+        }
+        Ok(saved)
     }
 }

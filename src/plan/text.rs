@@ -172,7 +172,12 @@ pub fn render_text(
         let by_claude_mpm: Vec<&Row> = conflicts
             .iter()
             .copied()
-            .filter(|r| r.action == Action::Conflict(Conflict::Unmanaged))
+            .filter(|r| {
+                matches!(
+                    r.action,
+                    Action::Conflict(Conflict::Unmanaged | Conflict::Duplicate)
+                )
+            })
             .filter(|r| {
                 fs_err::read(target.path_of(&r.address)).is_ok_and(|b| looks_like_claude_mpm(&b))
             })
@@ -194,19 +199,23 @@ pub fn render_text(
             let _ = writeln!(out, "      {todo}");
         }
         if !by_claude_mpm.is_empty() {
+            let n = by_claude_mpm.len();
+            let (files, verb) = if n == 1 {
+                ("file", "is")
+            } else {
+                ("files", "are")
+            };
             let _ = writeln!(
                 out,
-                "  {} {} file{} deployed by claude-mpm stand where mpm's agents go:",
+                "  {} {n} {files} deployed by claude-mpm {verb} in the way of mpm's agents:",
                 printer.paint(Style::Conflict, "!"),
-                by_claude_mpm.len(),
-                if by_claude_mpm.len() == 1 { "" } else { "s" }
             );
             for row in &by_claude_mpm {
                 let _ = writeln!(out, "      {}", row.address);
             }
             let _ = writeln!(
                 out,
-                "      `mpm apply --adopt` takes them over; their current bytes are kept, and `mpm rollback` brings them back"
+                "      `mpm apply --adopt` takes them over (replaced by mpm's agent, or removed where mpm's file has another name); their bytes are kept, and `mpm rollback` brings them back"
             );
         }
         out.push('\n');
@@ -246,6 +255,10 @@ fn conflict_text(kind: Conflict, row: &Row) -> (String, String) {
         Conflict::Protected => (
             format!("agent `{}` is protected, and this plan would delete it", row.agent.as_deref().unwrap_or("?")),
             "to delete it, first set `protect: false` and apply, then remove it".into(),
+        ),
+        Conflict::Duplicate => (
+            format!("also names itself `{}`, an agent mpm writes: Claude Code would load only one", row.agent.as_deref().unwrap_or("?")),
+            "`mpm apply --adopt` removes it (its bytes are kept for `mpm rollback`); or rename one of the agents".into(),
         ),
         Conflict::NotAFile(what) => (
             format!("is a {what}, not a file"),

@@ -139,7 +139,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             ));
         }
     };
-    Ok(Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("`{s}` is not a duration mpm can wait (like `30s`, `2m`, `500ms`)"))
 }
 
 #[cfg(test)]
@@ -153,5 +154,7 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
         assert!(parse_duration("soon").is_err());
+        // too long to represent: an error, not a panic
+        assert!(parse_duration("99999999999999999999h").is_err());
     }
 }

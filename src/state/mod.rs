@@ -414,8 +414,10 @@ impl StateStore {
     /// removed.
     pub fn prune(&self, keep: usize) -> Result<(usize, usize), StateError> {
         let all = self.generations()?;
-        let drop_count = all.len().saturating_sub(keep);
+        let drop_count = all.len().saturating_sub(keep.max(1));
         let (dropped, kept) = all.split_at(drop_count);
+        // the entries before the oldest kept generation stay, so that it can be undone
+        let still_needed = kept.first().and_then(|g| g.parent);
         let last = self.last()?;
         let versions = |g: &Generation| -> Vec<Digest> {
             g.changes
@@ -437,9 +439,11 @@ impl StateStore {
             self.generations
                 .remove(generation.id.to_be_bytes())
                 .map_err(|e| self.corrupt(e))?;
-            self.entries
-                .remove(generation.id.to_be_bytes())
-                .map_err(|e| self.corrupt(e))?;
+            if Some(generation.id) != still_needed {
+                self.entries
+                    .remove(generation.id.to_be_bytes())
+                    .map_err(|e| self.corrupt(e))?;
+            }
         }
         let mut removed = 0;
         for (pack, index) in self.pack_indexes()? {
