@@ -169,10 +169,10 @@ pub struct ToolList(pub Vec<String>);
 impl ToolList {
     pub fn parse(items: impl IntoIterator<Item = String>) -> Result<Self, String> {
         let tools: Vec<String> = items.into_iter().map(|t| t.trim().to_string()).collect();
-        if let Some(bad) = tools
-            .iter()
-            .find(|t| t.is_empty() || t.contains(',') || t.contains('\n'))
-        {
+        if tools.iter().any(String::is_empty) {
+            return Err("a tool name is empty (two commas in a row?)".into());
+        }
+        if let Some(bad) = tools.iter().find(|t| t.contains(',') || t.contains('\n')) {
             return Err(format!("`{bad}` is not a tool name"));
         }
         Ok(ToolList(tools))
@@ -187,20 +187,33 @@ impl Serialize for ToolList {
 
 impl<'de> Deserialize<'de> for ToolList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Text(String),
-            List(Vec<String>),
+        // a visitor, not an untagged enum: errors keep the value's own location
+        struct Tools;
+        impl<'de> serde::de::Visitor<'de> for Tools {
+            type Value = ToolList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of tool names or a comma-separated string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ToolList, E> {
+                let items = if s.trim().is_empty() {
+                    Vec::new()
+                } else {
+                    s.split(',').map(str::to_string).collect()
+                };
+                ToolList::parse(items).map_err(E::custom)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ToolList, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                ToolList::parse(items).map_err(serde::de::Error::custom)
+            }
         }
-        let items = match Form::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a list of tool names or a comma-separated string")
-        })? {
-            Form::Text(s) if s.trim().is_empty() => Vec::new(),
-            Form::Text(s) => s.split(',').map(str::to_string).collect(),
-            Form::List(v) => v,
-        };
-        ToolList::parse(items).map_err(serde::de::Error::custom)
+        d.deserialize_any(Tools)
     }
 }
 

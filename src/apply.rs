@@ -144,6 +144,29 @@ pub fn execute(
     })
 }
 
+/// With nothing left to do, what a killed run left behind goes: its uncommitted
+/// generation and its temp files.
+pub fn finish_interrupted(
+    store: &StateStore,
+    target: &Target,
+    last: &LastApplied,
+    system: &mut dyn System,
+) -> Result<(), Error> {
+    let Some(pending) = &last.pending else {
+        return Ok(());
+    };
+    let mut dirs: Vec<PathBuf> = pending
+        .changes
+        .iter()
+        .filter_map(|c| target.path_of(&c.address).parent().map(|d| d.to_path_buf()))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    system.remove_stray_temps(&dirs)?;
+    store.clear_pending()?;
+    Ok(())
+}
+
 fn stale(address: &crate::address::Address) -> Error {
     Error::StalePlan {
         file: "plan".into(),

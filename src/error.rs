@@ -212,13 +212,20 @@ fn render_location(out: &mut String, loc: &Location) {
         .take(loc.column - 1)
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
-    let width = loc
-        .text
-        .chars()
-        .skip(loc.column - 1)
-        .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '}' | ']'))
-        .count()
-        .max(1);
+    let token: Vec<char> = loc.text.chars().skip(loc.column - 1).collect();
+    // a quoted value is underlined to its closing quote; a plain one to its end
+    let width = match token.first() {
+        Some(&q @ ('"' | '\'')) => token
+            .iter()
+            .skip(1)
+            .position(|&c| c == q)
+            .map_or(token.len(), |end| end + 2),
+        _ => token
+            .iter()
+            .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '}' | ']'))
+            .count(),
+    }
+    .max(1);
     let _ = writeln!(out, "{pad} | {start}{}", "^".repeat(width));
 }
 

@@ -50,7 +50,18 @@ pub fn display(path: &Path, base: &Path) -> String {
 /// A path relative to `base` with `/` separators, for bookkeeping that must not
 /// depend on where the repository is checked out.
 pub fn portable(path: &Path, base: &Path) -> String {
-    display(path, base).replace('\\', "/")
+    let (path, base) = (normalize(path), normalize(base));
+    let common = path
+        .components()
+        .zip(base.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut rel = PathBuf::new();
+    for _ in common..base.components().count() {
+        rel.push("..");
+    }
+    rel.extend(path.components().skip(common));
+    rel.display().to_string().replace('\\', "/")
 }
 
 #[cfg(test)]
@@ -69,5 +80,10 @@ mod tests {
         );
         assert_eq!(display(Path::new("/x/y"), Path::new("/a/b/c/d")), "/x/y");
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+        // bookkeeping never depends on where the checkout is
+        assert_eq!(
+            portable(Path::new("/x/t/qa.json"), Path::new("/x/a/b/c")),
+            "../../../t/qa.json"
+        );
     }
 }

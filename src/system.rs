@@ -5,7 +5,8 @@
 //! (named `.mpm-tmp.*`, never ending in `.md`, so Claude Code never loads it), fsynced,
 //! then renamed over the target; the directory is fsynced after. The fsyncs are
 //! batched: all temps (spread over threads), then all renames, then one fsync per
-//! directory. A kill at any instant leaves each file old or new, never torn.
+//! directory. A kill at any instant leaves each file old or new, never torn. Tests
+//! can put a system that fails at a chosen step in its place.
 
 use fs_err::os::unix::fs::OpenOptionsExt;
 use std::io::{self, Write};
@@ -49,18 +50,7 @@ impl System for RealSystem {
         dirs.sort();
         dirs.dedup();
         for dir in &dirs {
-            if !dir.is_dir() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(DIR_MODE)
-                    .create(dir)
-                    .map_err(|e| {
-                        io::Error::new(
-                            e.kind(),
-                            format!("failed to create directory `{}`: {e}", dir.display()),
-                        )
-                    })?;
-            }
+            create_dirs(dir)?;
         }
         let temps = write_temps(writes)?;
         for (temp, write) in temps.iter().zip(writes) {
@@ -101,6 +91,24 @@ impl System for RealSystem {
         }
         Ok(removed)
     }
+}
+
+/// Creates `dir` and its missing parents, mode 0755 whatever the umask.
+pub fn create_dirs(dir: &Path) -> io::Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    for d in missing.into_iter().rev() {
+        match std::fs::DirBuilder::new().mode(DIR_MODE).create(d) {
+            Ok(()) => fs_err::set_permissions(d, std::fs::Permissions::from_mode(DIR_MODE))?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("failed to create directory `{}`: {e}", d.display()),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes one file atomically, mode 0644 (saved plans, `mpm init`).
@@ -165,26 +173,6 @@ fn write_one(temp: &Path, write: &FileWrite) -> io::Result<()> {
     file.file()
         .set_permissions(std::fs::Permissions::from_mode(write.mode))?;
     file.sync_all()
-}
-
-/// Remembers what would be done (`--dry-run`).
-#[derive(Debug, Default)]
-pub struct RecordingSystem {
-    pub writes: Vec<(PathBuf, usize)>,
-    pub removals: Vec<PathBuf>,
-}
-
-impl System for RecordingSystem {
-    fn commit_files(&mut self, writes: &[FileWrite], removals: &[PathBuf]) -> io::Result<()> {
-        self.writes
-            .extend(writes.iter().map(|w| (w.path.clone(), w.content.len())));
-        self.removals.extend(removals.iter().cloned());
-        Ok(())
-    }
-
-    fn remove_stray_temps(&mut self, _: &[PathBuf]) -> io::Result<usize> {
-        Ok(0)
-    }
 }
 
 #[cfg(test)]

@@ -114,7 +114,22 @@ impl Target {
         match fs_err::metadata(&self.root) {
             Ok(m) if !m.is_dir() => return Err(TargetError::NotADirectory(self.display.clone())),
             Ok(_) => {}
-            Err(_) => return Ok(()),
+            Err(_) => {
+                // it will be created: everything above it that exists must be a directory
+                let blocking = self
+                    .root
+                    .ancestors()
+                    .skip(1)
+                    .find(|a| a.exists())
+                    .filter(|a| !a.is_dir());
+                return match blocking {
+                    Some(file) => Err(TargetError::NotADirectory(crate::paths::display(
+                        file,
+                        Path::new("."),
+                    ))),
+                    None => Ok(()),
+                };
+            }
         }
         let real_root = fs_err::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
         let mut dirs: Vec<&str> = Vec::new();

@@ -132,7 +132,7 @@ impl Template {
             message: format!("not UTF-8 text ({e})"),
             location: None,
         })?;
-        let json = parse_json(text, display)?;
+        let json = parse_json(text.strip_prefix('\u{feff}').unwrap_or(text), display)?;
         match validator() {
             Ok(v) => {
                 let violations: Vec<String> = v
@@ -289,7 +289,8 @@ impl BaseTemplate {
 
     pub fn parse(bytes: &[u8], display: &str) -> Result<BaseTemplate, TemplateError> {
         let text = String::from_utf8_lossy(bytes);
-        let json = parse_json(&text, display)?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let json = parse_json(text, display)?;
         let instructions = ["/narrative_fields/instructions", "/instructions"]
             .iter()
             .find_map(|p| json.pointer(p).and_then(Value::as_str))

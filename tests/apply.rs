@@ -419,3 +419,45 @@ fn another_file_declaring_an_agents_name_is_a_conflict() {
         "---\nname: alpha\ndescription: mine\n---\nMine.\n"
     );
 }
+
+#[test]
+fn directories_are_0755_whatever_the_umask() {
+    let t = Test::new().manifest(&two());
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask 077 && {} apply -y", crate::harness::BIN))
+        .current_dir(t.path(""))
+        .env("HOME", t.path("home"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for dir in [".claude", ".claude/agents", ".claude/.mpm"] {
+        assert_eq!(
+            std::fs::metadata(t.path(dir)).unwrap().mode() & 0o777,
+            0o755,
+            "{dir}"
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(t.path(".claude/agents/alpha.md"))
+            .unwrap()
+            .mode()
+            & 0o777,
+        0o644
+    );
+}
+
+#[test]
+fn an_agent_named_like_a_built_in_is_a_warning() {
+    Test::new()
+        .manifest(&inline_manifest(&[("general-purpose", "x")]))
+        .args(&["plan"])
+        .stderr(
+            "warning: agent `general-purpose` replaces Claude Code's built-in agent of that name\n",
+        )
+        .success();
+}

@@ -342,3 +342,97 @@ fn three_dashes_in_a_description_are_refused() {
         .stderr("error: agent `qa`: `description` contains `---`, where Claude Code would end the frontmatter and drop or cut the agent\n")
         .failure();
 }
+
+#[test]
+fn a_byte_order_mark_is_not_content() {
+    let t = Test::new().template("qa", "1.0.0", "Test.");
+    let template = std::fs::read(t.path("templates/qa.json")).unwrap();
+    std::fs::write(
+        t.path("templates/qa.json"),
+        [b"\xef\xbb\xbf".as_slice(), &template].concat(),
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("mpm.yaml"),
+        "\u{feff}version: 1\nagents:\n  qa: {template: templates/qa.json}\n",
+    )
+    .unwrap();
+    t.args(&["plan"]).stdout_has("Plan: 1 to add").success();
+}
+
+#[test]
+fn more_than_one_document() {
+    Test::new()
+        .manifest("version: 1\n---\nversion: 1\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: `mpm.yaml` holds more than one YAML document
+            hint: keep one document: remove the `---` line that starts the second
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn an_empty_agent() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: agent `qa` has no source
+             --> mpm.yaml:3:6
+              |
+            3 |   qa:
+              |      ^
+            hint: give it one of `template:`, `file:` or `prompt:`
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_bad_tool_list_points_at_the_value() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n    prompt: x\n    description: d\n    tools: \"Read,,Bash\"\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: a tool name is empty (two commas in a row?) in `agents.qa.tools`
+             --> mpm.yaml:6:12
+              |
+            6 |     tools: \"Read,,Bash\"
+              |            ^^^^^^^^^^^^
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_bad_version_requirement_gets_no_syntax_hint() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n    template: t.json\n    version: '>>1'\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: unexpected character '>' while parsing major version number in `agents.qa.version`
+             --> mpm.yaml:5:14
+              |
+            5 |     version: '>>1'
+              |              ^^^^^
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_target_below_a_file() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa: {prompt: x, description: d}\n")
+        .write("file", "x")
+        .args(&["apply", "-y", "--target", "file/sub"])
+        .stderr_has("error: the target `")
+        .stderr_has("/file` is not a directory\n")
+        .failure();
+}

@@ -1,6 +1,6 @@
 //! `mpm apply`: plan, confirm, execute; or apply a saved plan exactly.
 
-use super::{complete_line, confirm, plan::conflict_hint, plan_from_manifest};
+use super::{complete_line, confirm, plan_from_manifest};
 use crate::Error;
 use crate::apply::{self, Context};
 use crate::cli::ApplyArgs;
@@ -9,7 +9,7 @@ use crate::options::Options;
 use crate::plan::{PlanOptions, SavedPlan};
 use crate::printer::Printer;
 use crate::state::StateStore;
-use crate::system::{RealSystem, System};
+use crate::system::RealSystem;
 
 pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     if let Some(file) = &args.plan {
@@ -28,33 +28,10 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
     let (mut planned, renderer) = plan_from_manifest(options, plan_options, printer)?;
     let compared_with = format!("`{}`", renderer.loaded().display);
     printer.out(&planned.text(&renderer, &compared_with, printer)?);
-    let summary = planned.plan.summary();
-    if summary.conflicts > 0 {
-        return Err(Error::Conflicts {
-            count: summary.conflicts,
-            command: "apply",
-            hint: conflict_hint(args.takeover.force),
-        });
-    }
+    super::stop_on_conflicts(&planned.plan, "apply", args.takeover.force)?;
     if !planned.plan.has_changes() {
-        // a killed run may have left an uncommitted generation and temp files:
-        // nothing is left of its work to do, so clear both
-        if let (Some(store), Some(pending)) = (&planned.store, &planned.last.pending) {
-            let dirs: Vec<_> = pending
-                .changes
-                .iter()
-                .filter_map(|c| {
-                    planned
-                        .target
-                        .path_of(&c.address)
-                        .parent()
-                        .map(|p| p.to_path_buf())
-                })
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            RealSystem.remove_stray_temps(&dirs)?;
-            store.clear_pending()?;
+        if let Some(store) = &planned.store {
+            apply::finish_interrupted(store, &planned.target, &planned.last, &mut RealSystem)?;
         }
         return Ok(ExitStatus::Success);
     }

@@ -144,6 +144,24 @@ pub fn scan_and_diff(
     })
 }
 
+/// Stops a command whose plan (already printed) has conflicts.
+pub fn stop_on_conflicts(plan: &Plan, command: &'static str, forced: bool) -> Result<(), Error> {
+    let count = plan.summary().conflicts;
+    if count == 0 {
+        return Ok(());
+    }
+    let hint = if forced {
+        "move the paths named above out of the way; `--force` never writes through a directory or link, nor deletes a protected agent"
+    } else {
+        "each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)"
+    };
+    Err(Error::Conflicts {
+        count,
+        command,
+        hint: hint.into(),
+    })
+}
+
 /// Asks before a change unless told not to; refuses without a terminal.
 pub fn confirm(printer: &Printer, yes: bool, what: &str) -> Result<(), Error> {
     if yes {

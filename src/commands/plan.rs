@@ -22,14 +22,7 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
         let compared_with = format!("`{}`", renderer.loaded().display);
         printer.out(&planned.text(&renderer, &compared_with, printer)?);
     }
-    let conflicts = p.summary().conflicts;
-    if conflicts > 0 {
-        return Err(Error::Conflicts {
-            count: conflicts,
-            command: "plan",
-            hint: conflict_hint(args.takeover.force),
-        });
-    }
+    super::stop_on_conflicts(p, "plan", args.takeover.force)?;
     if let Some(out) = &args.out {
         let saved = SavedPlan {
             format_version: plan::saved::SAVED_FORMAT,
@@ -71,12 +64,4 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
     } else {
         ExitStatus::Success
     })
-}
-
-pub fn conflict_hint(forced: bool) -> String {
-    if forced {
-        "move the paths named above out of the way; `--force` never writes through a directory or link, nor deletes a protected agent".into()
-    } else {
-        "each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)".into()
-    }
 }

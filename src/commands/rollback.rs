@@ -2,7 +2,7 @@
 //! state log. Recorded as a new generation: history only moves forward.
 
 use super::apply::rename_stale;
-use super::{complete_line, confirm, plan::conflict_hint, scan_and_diff};
+use super::{complete_line, confirm, scan_and_diff};
 use crate::Error;
 use crate::apply::{self, Context};
 use crate::cli::RollbackArgs;
@@ -79,14 +79,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
     let source = StoreSource(&store);
     let text = planned.text(&source, &format!("the state {what}"), printer)?;
     printer.out(&format!("Rolling back to the state {what}.\n\n{text}"));
-    let summary = planned.plan.summary();
-    if summary.conflicts > 0 {
-        return Err(Error::Conflicts {
-            count: summary.conflicts,
-            command: "rollback",
-            hint: conflict_hint(args.force),
-        });
-    }
+    super::stop_on_conflicts(&planned.plan, "rollback", args.force)?;
     if !planned.plan.has_changes() || args.dry_run {
         if args.dry_run {
             printer.note("Dry run: nothing was changed.");

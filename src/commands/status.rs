@@ -50,11 +50,11 @@ pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
 
 pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
     let (planned, _) = plan_from_manifest(options, PlanOptions::default(), printer)?;
-    let s = planned.plan.summary();
-    let out_of_sync = s.add + s.change + s.destroy + s.conflicts;
-    if out_of_sync == 0 {
+    if !planned.plan.changes_files() && planned.plan.conflicts().next().is_none() {
         return Ok(ExitStatus::Success);
     }
+    let s = planned.plan.summary();
+    let out_of_sync = s.add + s.change + s.destroy + s.conflicts;
     printer.note(&format!(
         "{out_of_sync} path{} out of sync with `{}`; `mpm plan` shows what apply would do",
         if out_of_sync == 1 { " is" } else { "s are" },

@@ -14,7 +14,7 @@ impl Source for StoreSource<'_> {
     fn bytes(&self, address: &Address, digest: &Digest) -> Result<Vec<u8>, Error> {
         self.0.blob(digest)?.ok_or_else(|| {
             StateError::Corrupt {
-                dir: std::path::PathBuf::from("state log"),
+                dir: self.0.dir().to_path_buf(),
                 detail: format!(
                     "the bytes of `{address}` ({}) are missing; were they pruned?",
                     digest.short()

@@ -15,6 +15,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Claude Code's built-in agents whose names fit the safe form: an agent of that
+/// name replaces the built-in one.
+const BUILT_IN: &[&str] = &["claude", "general-purpose", "statusline-setup"];
+
 /// Reads each input file once, however many agents use it. A template only one
 /// agent uses is not kept once that agent is rendered: with thousands of agents,
 /// holding every parsed template would dominate memory.
@@ -172,6 +176,11 @@ pub fn from_manifest(loaded: Arc<Loaded>, cwd: &Path) -> Result<(DesiredState, R
 
     for (name, spec) in &manifest.agents.0 {
         let address = Address::agent_file(name);
+        if BUILT_IN.contains(&name.as_str()) && spec.enabled {
+            state.warnings.push(format!(
+                "agent `{name}` replaces Claude Code's built-in agent of that name"
+            ));
+        }
         if !spec.enabled {
             state.retired.insert(
                 address,

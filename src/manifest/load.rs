@@ -73,6 +73,11 @@ pub fn load(path: &Path, cwd: &Path) -> Result<Loaded, crate::Error> {
         location: None,
         hint: Some("save the manifest as UTF-8".into()),
     })?;
+    // a byte order mark is not YAML content
+    let source = source
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(source);
     let manifest = parse(&source, &display)?;
     Ok(Loaded {
         manifest,
@@ -147,7 +152,21 @@ fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestE
         .as_deref()
         .map(|c| format!(" in `{c}`"))
         .unwrap_or_default();
-    let (message, hint) = if let Some(rest) = detail.strip_prefix("unknown field ") {
+    let (message, hint) = if detail.contains("more than one document") {
+        (
+            format!("`{file}` holds more than one YAML document"),
+            Some("keep one document: remove the `---` line that starts the second".to_string()),
+        )
+    } else if detail.starts_with("invalid type: unit value") && context.is_some() {
+        let what = context.as_deref().unwrap_or_default();
+        let hint = match what.strip_prefix("agents.") {
+            Some(agent) if !agent.contains('.') => {
+                "give the agent a source: `template:`, `file:` or `prompt:`".to_string()
+            }
+            _ => "give it a value, or remove the key".to_string(),
+        };
+        (format!("`{what}` is empty"), Some(hint))
+    } else if let Some(rest) = detail.strip_prefix("unknown field ") {
         let (key, expected) = split_expected(rest);
         let hint = if NOT_YET.contains(&key.as_str()) {
             Some(format!(
@@ -167,18 +186,19 @@ fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestE
         let key = rest.trim_matches('`').to_string();
         let hint = (key == "version").then(|| "add `version: 1` as the first line".to_string());
         (format!("missing key `{key}`{within}"), hint)
-    } else if [
-        "did not find expected",
-        "while parsing",
-        "while scanning",
-        "found character",
-        "mapping values are not allowed",
-        "could not find expected",
-        "found unexpected",
-        "tab character",
-    ]
-    .iter()
-    .any(|s| detail.contains(s))
+    } else if context.is_none()
+        && [
+            "did not find expected",
+            "while parsing",
+            "while scanning",
+            "found character",
+            "mapping values are not allowed",
+            "could not find expected",
+            "found unexpected",
+            "tab character",
+        ]
+        .iter()
+        .any(|s| detail.contains(s))
     {
         (
             format!("{detail}{within}"),

@@ -116,7 +116,7 @@ pub(crate) fn now_string() -> String {
 }
 
 pub(crate) fn create_state_dir(dir: &Path) -> std::io::Result<()> {
-    fs_err::create_dir_all(dir)?;
+    crate::system::create_dirs(dir)?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
         fs_err::write(ignore, "*\n")?;
@@ -187,6 +187,11 @@ impl StateStore {
             Some(_) => {}
         }
         Ok(Some(store))
+    }
+
+    /// The state folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn corrupt(&self, detail: impl std::fmt::Display) -> StateError {
