@@ -4,7 +4,7 @@
 //! `MPM_CLAUDE_MPM_RELEASES=DIR`; CI always sets it, elsewhere the test says it
 //! skipped.
 
-use crate::harness::{Ran, Test};
+use crate::harness::{Ran, Test, copy_dir};
 use std::path::{Path, PathBuf};
 
 pub fn releases() -> Option<PathBuf> {
@@ -20,18 +20,6 @@ pub fn releases() -> Option<PathBuf> {
                 "skipped: set MPM_CLAUDE_MPM_RELEASES (scripts/fetch-claude-mpm-templates DIR) to test real claude-mpm templates"
             );
             None
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
         }
     }
 }

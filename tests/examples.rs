@@ -1,20 +1,8 @@
 //! Every example in `examples/` is applied (not just parsed), converges, and its
 //! agent files pass mpm's own check of what the client loads.
 
-use crate::harness::Test;
+use crate::harness::{Test, copy_dir};
 use std::path::Path;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
 
 fn apply_example(name: &str, expected_agents: &[&str]) {
     let t = Test::new();

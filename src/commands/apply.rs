@@ -123,16 +123,7 @@ fn apply_saved(
     let mut stale = saved.changed_inputs();
     if !stale.is_empty() {
         // refuse without creating or writing anything
-        let store = StateStore::open(
-            &target.state_dir,
-            &options.command_line,
-            options.lock_timeout,
-            false,
-        )?;
-        let last = match &store {
-            Some(s) => s.last()?,
-            None => Default::default(),
-        };
+        let (_store, last) = super::read_state(options, &target)?;
         if let Err(Error::StalePlan { changes, .. }) =
             apply::check_fresh(&saved.plan, &target, &last)
         {

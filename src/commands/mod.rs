@@ -95,6 +95,17 @@ pub fn plan_from_manifest(
         printer.warn(warning);
     }
     let target = options.target(&loaded)?;
+    let (store, last) = read_state(options, &target)?;
+    let planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
+    Ok((planned, renderer))
+}
+
+/// The target's state log, when it has one, opened (under its lock) without
+/// creating anything, and what it says was last applied.
+pub fn read_state(
+    options: &Options,
+    target: &Target,
+) -> Result<(Option<StateStore>, LastApplied), Error> {
     let store = StateStore::open(
         &target.state_dir,
         &options.command_line,
@@ -105,8 +116,7 @@ pub fn plan_from_manifest(
         Some(s) => s.last()?,
         None => LastApplied::default(),
     };
-    let planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
-    Ok((planned, renderer))
+    Ok((store, last))
 }
 
 /// The part of the pipeline shared by apply and rollback: scan, diff.

@@ -436,21 +436,29 @@ fn from_template(
             .unwrap_or_default(),
         manifest_name(&loaded)
     );
-    let content = agent_file::render(&frontmatter, &comment, &body).map_err(|e| AgentError {
+    let owner = Owner {
         agent: n.to_string(),
-        message: e.to_string(),
+        version,
+        source,
+    };
+    rendered(&frontmatter, &comment, &body, owner, spec.protect)
+}
+
+/// Renders an agent file; what cannot be rendered as the client reads it is an error
+/// about the agent.
+fn rendered(
+    frontmatter: &Frontmatter,
+    comment: &str,
+    body: &str,
+    owner: Owner,
+    protect: bool,
+) -> Result<(DesiredResource, Vec<u8>), Error> {
+    let content = agent_file::render(frontmatter, comment, body).map_err(|message| AgentError {
+        agent: owner.agent.clone(),
+        message,
         hint: None,
     })?;
-    let resource = DesiredResource::new(
-        &content,
-        Owner {
-            agent: n.to_string(),
-            version,
-            source,
-        },
-        spec.protect,
-    );
-    Ok((resource, content))
+    Ok((DesiredResource::new(&content, owner, protect), content))
 }
 
 fn frontmatter(name: &AgentName, description: String, f: FrontmatterFields) -> Frontmatter {
@@ -603,24 +611,16 @@ fn from_inline(
         "managed by mpm: {n} (inline); edit {}, not this file",
         manifest_name(&loaded)
     );
-    let content = agent_file::render(
+    let owner = Owner {
+        agent: n.to_string(),
+        version: None,
+        source: "inline".into(),
+    };
+    rendered(
         &frontmatter,
         &comment,
         spec.prompt.as_deref().unwrap_or_default(),
-    )
-    .map_err(|e| AgentError {
-        agent: n.to_string(),
-        message: e.to_string(),
-        hint: None,
-    })?;
-    let resource = DesiredResource::new(
-        &content,
-        Owner {
-            agent: n.to_string(),
-            version: None,
-            source: "inline".into(),
-        },
+        owner,
         spec.protect,
-    );
-    Ok((resource, content))
+    )
 }
