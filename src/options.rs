@@ -69,23 +69,23 @@ impl Options {
     }
 
     /// The target for commands that need no manifest (history, rollback): `--target`,
-    /// else the manifest's.
-    pub fn target_without_manifest(&self) -> Result<(Target, Option<Loaded>), Error> {
+    /// else the manifest's. A manifest that cannot be read says `--target` avoids it.
+    pub fn target_without_manifest(&self) -> Result<Target, Error> {
         if self.target.is_some() {
-            let loaded = self
-                .manifest_path()
-                .ok()
-                .and_then(|p| manifest::load(&p, &self.env.cwd).ok());
-            let t = Target::resolve(
+            return Ok(Target::resolve(
                 &TargetSpec::Project,
                 &self.env.cwd,
                 self.target.as_deref(),
                 self.state_dir.as_deref(),
                 &self.env,
-            )?;
-            return Ok((t, loaded));
+            )?);
         }
-        let loaded = self.load_manifest()?;
-        Ok((self.target(&loaded)?, Some(loaded)))
+        let loaded = self.load_manifest().map_err(|e| match e {
+            Error::Manifest(m) => Error::from(m.with_hint(
+                "pass `--target DIR`: history and rollback need only the target's state log",
+            )),
+            other => other,
+        })?;
+        self.target(&loaded)
     }
 }

@@ -250,3 +250,27 @@ fn prune_never_breaks_the_target_and_the_oldest_kept_generation_can_be_undone() 
     assert!(ran.read(".claude/agents/alpha.md").ends_with("v3\n"));
     ran.then().args(&["rollback", "--to", "1", "-y"]).stderr("error: generation 1 was pruned: the oldest kept is 4\nhint: `mpm history` lists the generations there are\n").failure();
 }
+
+#[test]
+fn a_broken_manifest_does_not_block_a_rollback_given_the_target() {
+    let ran = Test::new()
+        .manifest(&inline_manifest(&[("alpha", "v1")]))
+        .args(&["apply", "-y"])
+        .success();
+    ran.then()
+        .manifest(&inline_manifest(&[("alpha", "v2")]))
+        .args(&["apply", "-y"])
+        .success();
+    std::fs::write(ran.path("mpm.yaml"), "version: 1\nagents: [broken\n").unwrap();
+    ran.then()
+        .args(&["rollback", "-y"])
+        .stderr_has(
+            "hint: pass `--target DIR`: history and rollback need only the target's state log\n",
+        )
+        .failure();
+    ran.then()
+        .args(&["rollback", "-y", "--target", ".claude"])
+        .stdout_has("Rollback complete!")
+        .success();
+    assert!(ran.read(".claude/agents/alpha.md").ends_with("v1\n"));
+}

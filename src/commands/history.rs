@@ -8,7 +8,7 @@ use crate::printer::Printer;
 use crate::state::StateStore;
 
 pub fn run(options: &Options, args: &HistoryArgs, printer: &Printer) -> Result<ExitStatus, Error> {
-    let (target, _) = options.target_without_manifest()?;
+    let target = options.target_without_manifest()?;
     let Some(store) = StateStore::open(
         &target.state_dir,
         &options.command_line,

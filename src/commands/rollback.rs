@@ -15,7 +15,7 @@ use crate::state::StateStore;
 use crate::system::RealSystem;
 
 pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<ExitStatus, Error> {
-    let (target, _) = options.target_without_manifest()?;
+    let target = options.target_without_manifest()?;
     let nothing = || {
         Error::usage(
             format!(

@@ -35,6 +35,29 @@ pub enum ManifestError {
     },
 }
 
+impl ManifestError {
+    /// The same error with one more thing to try.
+    pub fn with_hint(self, more: &str) -> ManifestError {
+        let hint = self
+            .hint()
+            .map_or(more.to_string(), |h| format!("{h}; or {more}"));
+        match self {
+            ManifestError::Invalid {
+                message, location, ..
+            } => ManifestError::Invalid {
+                message,
+                location,
+                hint: Some(hint),
+            },
+            not_found => ManifestError::Invalid {
+                message: not_found.to_string(),
+                location: None,
+                hint: Some(hint),
+            },
+        }
+    }
+}
+
 impl Diagnose for ManifestError {
     fn location(&self) -> Option<&Location> {
         match self {
