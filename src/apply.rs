@@ -15,8 +15,8 @@ use crate::actual;
 use crate::desired::{Source, checked_bytes};
 use crate::plan::{Action, Plan, Row};
 use crate::state::{
-    Change, Counts, Entries, FileVersion, Generation, LastApplied, ManifestInfo, StateError,
-    StateStore,
+    Change, Counts, Entries, FileVersion, Generation, GenerationRecord, LastApplied, ManifestInfo,
+    StateError, StateStore,
 };
 use crate::system::{FileWrite, System};
 use crate::target::Target;
@@ -78,14 +78,18 @@ pub fn execute(
             )?;
         }
     }
-    store.finish_blobs(blobs)?;
-    let id = store.next_id()?;
+    // the generation's changes and the entries after it go into the same pack
     let changes: Vec<Change> = rows
         .iter()
         .map(|r| change_of(r, last.pending.as_ref()))
         .collect();
+    let changes_digest = blobs.add_json(&changes)?;
+    drop(changes);
+    let entries_digest = blobs.add_json(&entries_after(plan))?;
+    store.finish_blobs(blobs)?;
+    let id = store.next_id()?;
     let counts = counts_of(plan);
-    let generation = Generation {
+    let generation = GenerationRecord {
         id,
         parent: last.current,
         time: crate::state::now_string(),
@@ -93,10 +97,10 @@ pub fn execute(
         rollback_to: context.rollback_to,
         manifest: context.manifest.clone(),
         counts: counts.clone(),
-        changes,
+        changes: changes_digest,
+        entries: entries_digest,
     };
-    let recorded = store.begin(&generation)?;
-    drop(generation);
+    store.begin(&generation)?;
 
     // 3. the files, a batch at a time, each file replaced atomically
     let removals: Vec<PathBuf> = rows
@@ -135,8 +139,7 @@ pub fn execute(
     system.commit_files(&batch, &removals)?;
 
     // 4. commit
-    let entries = entries_after(plan);
-    store.commit(&recorded, &entries)?;
+    store.commit(&generation)?;
     Ok(Outcome {
         generation: Some(id),
         counts,

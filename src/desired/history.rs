@@ -93,7 +93,8 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
         .generations()?
         .into_iter()
         .filter(|g| g.id > to)
-        .collect();
+        .map(|g| store.generation(g.id))
+        .collect::<Result<_, _>>()?;
     let mut state = DesiredState::default();
     let source = if to == 0 {
         "before generation 1".to_string()

@@ -13,7 +13,10 @@ mod model;
 mod packs;
 
 pub use lock::{Holder, Lock, parse_duration};
-pub use model::{Change, Counts, Entries, Entry, FileVersion, Generation, GitInfo, ManifestInfo};
+pub use model::{
+    Change, Counts, Entries, Entry, FileVersion, Generation, GenerationRecord, GitInfo,
+    ManifestInfo,
+};
 
 use crate::error::Diagnose;
 use crate::hash::Digest;
@@ -233,7 +236,7 @@ impl StateStore {
     pub fn last(&self) -> Result<LastApplied, StateError> {
         let current = self.meta_u64("current")?;
         let pending = match self.meta.get("pending").map_err(|e| self.corrupt(e))? {
-            Some(v) => Some(self.decode("pending generation", &v)?),
+            Some(v) => Some(self.full(self.decode("pending generation", &v)?)?),
             None => None,
         };
         let lineage = self
@@ -290,6 +293,33 @@ impl StateStore {
         packs::read_slot(file, &path, &slot).map(Some)
     }
 
+    /// A JSON value kept as a blob.
+    fn json_blob<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        digest: &Digest,
+    ) -> Result<T, StateError> {
+        let bytes = self
+            .blob(digest)?
+            .ok_or_else(|| self.corrupt(format!("the {what} ({}) are missing", digest.short())))?;
+        self.decode(what, &bytes)
+    }
+
+    /// A generation with its changes.
+    fn full(&self, record: GenerationRecord) -> Result<Generation, StateError> {
+        let changes = self.json_blob("changes", &record.changes)?;
+        Ok(Generation {
+            id: record.id,
+            parent: record.parent,
+            time: record.time,
+            command: record.command,
+            rollback_to: record.rollback_to,
+            manifest: record.manifest,
+            counts: record.counts,
+            changes,
+        })
+    }
+
     /// Starts storing blobs: a new pack file, written as they come (removing packs
     /// a killed run left without an index).
     pub fn blob_writer(&self) -> Result<BlobWriter, StateError> {
@@ -330,18 +360,13 @@ impl StateStore {
         Ok(from_log.max(self.meta_u64("last_id")?.unwrap_or(0)) + 1)
     }
 
-    /// Step 2 of an apply: the intended result is durable before any file is touched.
-    /// Returns the generation as recorded, for [`StateStore::commit`].
-    pub fn begin(&self, pending: &Generation) -> Result<Recorded, StateError> {
-        let bytes = sled::IVec::from(Self::encode(pending));
+    /// Step 2 of an apply: the intended result is durable before any file is touched
+    /// (its changes and entries are already in the pack).
+    pub fn begin(&self, pending: &GenerationRecord) -> Result<(), StateError> {
         self.meta
-            .insert("pending", bytes.clone())
+            .insert("pending", Self::encode(pending))
             .map_err(|e| self.corrupt(e))?;
-        self.flush()?;
-        Ok(Recorded {
-            id: pending.id,
-            bytes,
-        })
+        self.flush()
     }
 
     /// Drops a pending generation without committing it (nothing left to do).
@@ -350,19 +375,17 @@ impl StateStore {
         self.flush()
     }
 
-    /// Step 4: pending → current with its entries, serial bumped, in one
-    /// transaction.
-    pub fn commit(&self, generation: &Recorded, entries: &Entries) -> Result<(), StateError> {
+    /// Step 4: pending → current, serial bumped, in one transaction.
+    pub fn commit(&self, generation: &GenerationRecord) -> Result<(), StateError> {
         use sled::Transactional;
         let id = generation.id.to_be_bytes();
-        let gen_bytes = &generation.bytes;
-        let entries_bytes = Self::encode(entries);
+        let record = Self::encode(generation);
         let serial = (self.meta_u64("serial")?.unwrap_or(0) + 1).to_string();
         let current = generation.id.to_string();
         (&self.entries, &self.generations, &self.meta)
             .transaction(|(e, g, m)| {
-                g.insert(&id, gen_bytes.clone())?;
-                e.insert(&id, entries_bytes.as_slice())?;
+                g.insert(&id, record.as_slice())?;
+                e.insert(&id, generation.entries.as_bytes())?;
                 m.insert("current", current.as_bytes())?;
                 m.insert("last_id", current.as_bytes())?;
                 m.insert("serial", serial.as_bytes())?;
@@ -377,7 +400,8 @@ impl StateStore {
         self.db.flush().map(drop).map_err(|e| self.corrupt(e))
     }
 
-    pub fn generations(&self) -> Result<Vec<Generation>, StateError> {
+    /// Every generation kept, oldest first (without their changes).
+    pub fn generations(&self) -> Result<Vec<GenerationRecord>, StateError> {
         self.generations
             .iter()
             .map(|item| {
@@ -387,13 +411,14 @@ impl StateStore {
             .collect()
     }
 
+    /// One generation with its changes.
     pub fn generation(&self, id: u64) -> Result<Generation, StateError> {
         match self
             .generations
             .get(id.to_be_bytes())
             .map_err(|e| self.corrupt(e))?
         {
-            Some(v) => self.decode("generation", &v),
+            Some(v) => self.full(self.decode("generation", &v)?),
             None => Err(StateError::NoGeneration(id)),
         }
     }
@@ -408,7 +433,11 @@ impl StateStore {
             .get(id.to_be_bytes())
             .map_err(|e| self.corrupt(e))?
         {
-            Some(v) => self.decode("entries", &v),
+            Some(v) => {
+                let digest = Digest::from_bytes(&v)
+                    .ok_or_else(|| self.corrupt("an entries value is not a digest"))?;
+                self.json_blob("entries", &digest)
+            }
             None => Err(StateError::NoGeneration(id)),
         }
     }
@@ -436,11 +465,24 @@ impl StateStore {
         if let Some(p) = &last.pending {
             live.extend(versions(p));
         }
-        for generation in kept {
-            live.extend(versions(generation));
-            live.extend(self.snapshot(generation.id)?.values().map(|e| e.digest));
+        if let Some(v) = self.meta.get("pending").map_err(|e| self.corrupt(e))? {
+            let record: GenerationRecord = self.decode("pending generation", &v)?;
+            live.extend([record.changes, record.entries]);
         }
-        for generation in dropped {
+        for record in kept {
+            live.extend([record.changes, record.entries]);
+            live.extend(versions(&self.generation(record.id)?));
+            live.extend(self.snapshot(record.id)?.values().map(|e| e.digest));
+        }
+        if let Some(parent) = still_needed
+            && let Some(v) = self
+                .entries
+                .get(parent.to_be_bytes())
+                .map_err(|e| self.corrupt(e))?
+        {
+            live.extend(Digest::from_bytes(&v));
+        }
+        for generation in dropped.iter() {
             self.generations
                 .remove(generation.id.to_be_bytes())
                 .map_err(|e| self.corrupt(e))?;
@@ -513,8 +555,12 @@ impl BlobWriter {
     }
 }
 
-/// A generation as written by [`StateStore::begin`], committed as is.
-pub struct Recorded {
-    id: u64,
-    bytes: sled::IVec,
+impl BlobWriter {
+    /// Stores a value as a JSON blob; returns its digest.
+    pub fn add_json<T: serde::Serialize>(&mut self, value: &T) -> Result<Digest, StateError> {
+        let bytes = serde_json::to_vec(value).unwrap_or_default();
+        let digest = Digest::of(&bytes);
+        self.add(digest, &bytes)?;
+        Ok(digest)
+    }
 }

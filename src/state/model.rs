@@ -81,5 +81,24 @@ pub struct Generation {
     pub changes: Vec<Change>,
 }
 
+/// What the database keeps of a generation: a few hundred bytes. Its changes and
+/// the entries right after it are JSON blobs in the pack of the apply that made it,
+/// by digest: sled holds large values badly (it reads neighbouring ones with them,
+/// and memory grew with every generation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    pub id: u64,
+    pub parent: Option<u64>,
+    pub time: String,
+    pub command: String,
+    pub rollback_to: Option<u64>,
+    pub manifest: Option<ManifestInfo>,
+    pub counts: Counts,
+    /// The blob of `Vec<Change>`.
+    pub changes: Digest,
+    /// The blob of the [`Entries`] right after it.
+    pub entries: Digest,
+}
+
 /// The managed paths after a generation.
 pub type Entries = BTreeMap<Address, Entry>;
