@@ -26,8 +26,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The state format this mpm writes and reads.
-pub const FORMAT: u64 = 1;
+/// The state format this mpm writes and reads. Format 1 was an unreleased layout
+/// (blobs and entries as sled values); it is refused, not misread.
+pub const FORMAT: u64 = 2;
 const DB_DIR: &str = "db";
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,8 @@ pub enum StateError {
     },
     #[error("the state log `{}` was written by a newer mpm (state format {found}; this mpm reads format {FORMAT})", dir.display())]
     NewerFormat { dir: PathBuf, found: u64 },
+    #[error("the state log `{}` has the layout of an unreleased development build (state format {found}; this mpm reads format {FORMAT})", dir.display())]
+    OlderFormat { dir: PathBuf, found: u64 },
     #[error("the state log `{}` cannot be read: {detail}", dir.display())]
     Corrupt { dir: PathBuf, detail: String },
     #[error("there is no generation {0} in the state log")]
@@ -69,6 +72,9 @@ impl Diagnose for StateError {
                 "wait for it to finish, or pass `--lock-timeout 60s` to wait; the lock is released when that process exits".into(),
             ),
             StateError::NewerFormat { .. } => Some("upgrade mpm to the version that wrote this state log".into()),
+            StateError::OlderFormat { .. } => Some(
+                "move the state folder aside and run `mpm apply --adopt`: the files are recorded again (that history is lost)".into(),
+            ),
             StateError::Corrupt { .. } => Some(
                 "move the state folder aside and run `mpm apply --adopt` to record the files again (history is lost)".into(),
             ),
@@ -183,6 +189,12 @@ impl StateStore {
             }
             Some(found) if found > FORMAT => {
                 return Err(StateError::NewerFormat {
+                    dir: dir.to_path_buf(),
+                    found,
+                });
+            }
+            Some(found) if found < FORMAT => {
+                return Err(StateError::OlderFormat {
                     dir: dir.to_path_buf(),
                     found,
                 });
