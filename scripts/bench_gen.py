@@ -3,7 +3,8 @@
 
 Subcommands (all output deterministic except the timings):
   gen DIR N                 write DIR/mpm.yaml and DIR/templates/agent_NNNNN.json (N agents)
-  change DIR N K            change the instructions of K templates (spread over 1..N)
+  change DIR N K [ROUND]    change the instructions of K templates (spread over 1..N);
+                            with ROUND, the change names the round, so every round's bytes are new
   restore DIR N K           write those K templates back as `gen` made them
   mutate-files DIR K        change K files in DIR (sorted names, spread), same size
   time OUT LABEL -- CMD...  run CMD (stdout to /dev/null), append "LABEL wall_ms rss_kb" to OUT;
@@ -37,7 +38,7 @@ def sentence(rng, lo=8, hi=16):
     return " ".join(words).capitalize() + "."
 
 
-def instructions(i, changed=False):
+def instructions(i, changed=False, round_=None):
     """~1.8 KB of markdown, deterministic in i."""
     rng = random.Random(i)
     parts = [f"# Agent {i}\n"]
@@ -53,11 +54,12 @@ def instructions(i, changed=False):
         # a one-line edit in the middle plus one appended line: a small diff
         mid = len(parts) // 2
         parts[mid] = parts[mid].rstrip("\n") + " (revised for the benchmark)\n"
-        parts.append("\nRevision: this template was changed by the benchmark.\n")
+        parts.append("\nRevision: this template was changed by the benchmark"
+                     + (f" (round {round_})" if round_ is not None else "") + ".\n")
     return "".join(parts)
 
 
-def template(i, changed=False):
+def template(i, changed=False, round_=None):
     import json
 
     doc = {
@@ -71,7 +73,7 @@ def template(i, changed=False):
             "color": COLORS[i % len(COLORS)],
         },
         "capabilities": {"model": "sonnet", "tools": TOOLSETS[i % len(TOOLSETS)]},
-        "instructions": instructions(i, changed),
+        "instructions": instructions(i, changed, round_),
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -100,9 +102,9 @@ def gen(d, n):
     write(os.path.join(d, "mpm.yaml"), "\n".join(lines) + "\n")
 
 
-def change(d, n, k, changed):
+def change(d, n, k, changed, round_=None):
     for i in changed_indices(n, k):
-        write(tpath(d, i), template(i, changed))
+        write(tpath(d, i), template(i, changed, round_))
 
 
 def mutate_files(d, k):
@@ -209,7 +211,7 @@ def report(path):
             row += [fmt(a), fmt(b), "—" if a is None or not b else f"{a / b:.2f}×"]
         out.append("| " + " | ".join(row) + " |")
     # peak RSS and per-agent cost span the three columns of each N
-    rss_row = ["mpm peak RSS, MB (max of all mpm runs)"]
+    rss_row = ["mpm peak RSS, MB (max of the mpm runs in this table)"]
     per_row = ["per-agent cost, cold apply ms / N"]
     for n in ns:
         kb = [kb for (nn, label), s in samples.items() if nn == n and label.startswith("mpm_") for _, kb in s]
@@ -269,10 +271,12 @@ def report(path):
     else:
         verdicts.append("- n/a: the 1000-agent targets (N=1000 was not run)")
     if 10000 in ns:
-        kb = [kb for (nn, label), s in samples.items() if nn == 10000 and label.startswith("mpm_") for _, kb in s]
+        kb = [kb for (nn, label), s in samples.items()
+              if nn == 10000 and label.startswith(("mpm_", *HIST_RUNS, *BIG_RUNS)) for _, kb in s]
         mb = max(kb) / 1024
         verdicts.append(f"- {verdict(mb <= 50)}: peak RSS ≤ 50 MB at 10 000 agents, every command "
-                        f"({mb:.1f} MB, max over every mpm run at N=10000)")
+                        f"({mb:.1f} MB, max over every mpm run at N=10000, history-growth and "
+                        f"large-change runs included)")
         for name, m, _ in MAIN_ROWS:
             s = samples.get((10000, m))
             if s:
@@ -280,6 +284,29 @@ def report(path):
                 verdicts.append(f"  - {verdict(c <= 50)}: {name} ({m}): {c:.1f} MB "
                                 f"(max of {len(s)} runs; runs: "
                                 + ", ".join(f"{x[1] / 1024:.1f}" for x in s) + ")")
+        b = large_changes(samples, 10000)
+        if b:
+            r = b["rounds"]
+            for key, name in [("cold", "cold apply"), *[(f"apply_r{k}", f"apply changing all {10000} agents, round {k}")
+                                                        for k in range(1, r + 1)],
+                              *[(f"plan_r{k}", f"no-change plan after round {k}") for k in range(1, r + 1)],
+                              ("restore", "apply restoring all"), ("rollback", "rollback of that"),
+                              ("history", "history")]:
+                if key in b:
+                    c = b[key][1] / 1024
+                    verdicts.append(f"  - {verdict(c <= 50)}: {name} (large changes): {c:.1f} MB (1 run)")
+        h = history(samples, 10000)
+        if h:
+            applies = [(g, kb) for g, (_, kb) in h["applies"].items() if g > 1]
+            g, c = max(applies, key=lambda x: x[1])
+            verdicts.append(f"  - {verdict(c / 1024 <= 50)}: apply, 10 changed or restored, on logs of "
+                            f"1–{max(h['applies']) - 1} generations (history growth): {c / 1024:.1f} MB "
+                            f"(max of {len(applies)} runs, the one making generation {g})")
+            for key, name, _, extra in HIST_LATE:
+                if key in h:
+                    c = h[key][1] / 1024
+                    verdicts.append(f"  - {verdict(c <= 50)}: {name} on the {max(h['applies']) + extra}-"
+                                    f"generation log (history growth): {c:.1f} MB (1 run)")
     else:
         verdicts.append("- n/a: peak RSS at 10 000 agents (N=10000 was not run)")
     big = [n for n in ns if n >= 1000]
@@ -295,8 +322,127 @@ def report(path):
                         f"N={lo} for every mpm row; worst {w[1]} at {w[0]:.2f}×) — {detail}")
     else:
         verdicts.append("- n/a: linearity (needs two N ≥ 1000)")
+    for n in ns:
+        h = history(samples, n)
+        if h:
+            print_history(n, h)
+        b = large_changes(samples, n)
+        if b:
+            print_big(n, b)
     print("Targets:")
     print("\n".join(verdicts))
+
+
+# the history-growth runs (see scripts/bench)
+HIST_RUNS = ("hist_apply_g", "hist_plan", "hist_rollback", "hist_history")
+# (key, name, command, generations in the log it runs on, counted from the last apply's)
+HIST_LATE = [("plan", "no-change plan", "mpm plan", 0), ("rollback", "rollback", "mpm rollback -y", 0),
+             ("history", "history", "mpm history", 1)]
+
+
+def history(samples, n):
+    """The history-growth samples at N=n: {"applies": {generation: (ms, kb)}, "plan": ..., ...}."""
+    applies = {}
+    h = {}
+    for (nn, label), s in samples.items():
+        if nn != n or not label.startswith("hist_"):
+            continue
+        if label.startswith("hist_apply_g"):
+            applies[int(label[len("hist_apply_g"):])] = s[0]
+        else:
+            h[label[len("hist_"):]] = s[0]
+    if not applies:
+        return None
+    h["applies"] = applies
+    return h
+
+
+BIG_RUNS = ("big_cold", "big_apply_r", "big_plan_r", "big_restore", "big_rollback", "big_history")
+
+
+def large_changes(samples, n):
+    """The large-change samples at N=n: {"cold": (ms, kb), "apply_r1": ..., "rounds": R, ...}."""
+    b = {label[len("big_"):]: s[0] for (nn, label), s in samples.items() if nn == n and label.startswith("big_")}
+    if "cold" not in b:
+        return None
+    b["rounds"] = int(b.get("rounds", (0, 0))[1])
+    return b
+
+
+def print_big(n, b):
+    r = b["rounds"]
+    print(f"Large changes at N={n}: a cold `mpm apply -y` on a new target (generation 1), then {r} rounds "
+          f"of: all {n} templates changed (new bytes each round) → `mpm apply -y` → `mpm plan` (no change); "
+          f"then all restored → `mpm apply -y`, `mpm rollback -y` (rewrites all {n} again), `mpm history`; "
+          f"one run each.")
+    print()
+    cols = [("cold", "cold apply (g1)")]
+    for k in range(1, r + 1):
+        cols += [(f"apply_r{k}", f"apply, all changed (g{k + 1})"), (f"plan_r{k}", f"plan after it")]
+    cols += [("restore", f"apply, all restored (g{r + 2})"), ("rollback", f"rollback (g{r + 3})"),
+             ("history", "history")]
+    cols = [(k, name) for k, name in cols if k in b]
+    print("| | " + " | ".join(name for _, name in cols) + " |")
+    print("|" + "---|" * (len(cols) + 1))
+    print("| peak RSS, MB | " + " | ".join(f"{b[k][1] / 1024:.1f}" for k, _ in cols) + " |")
+    print("| wall, ms | " + " | ".join(f"{b[k][0]:.0f}" for k, _ in cols) + " |")
+    print()
+    if "du_db" in b:
+        print(f"- state folder after that: sled `db/` {b['du_db'][1] / 1024:.1f} MB, `packs/` "
+              f"{b['du_packs'][1] / 1024:.1f} MB (`du -sk`)")
+        print()
+
+
+def slope(points):
+    """Least-squares slope of [(x, y)]."""
+    mx = statistics.mean(x for x, _ in points)
+    my = statistics.mean(y for _, y in points)
+    den = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / den if den else 0.0
+
+
+def print_history(n, h):
+    a = h["applies"]
+    last = max(a)
+    rounds = int(h.get("rounds", (0, 0))[1])
+    same = int(h.get("same", (0, 0))[1])
+    print(f"History growth at N={n}: a cold `mpm apply -y` on a new target (generation 1), then "
+          f"{rounds} rounds of: 10 templates changed → `mpm apply -y` (even generations) → restored → "
+          f"`mpm apply -y` (odd generations); "
+          + ("the same change every round" if same else "each round's change has new bytes")
+          + "; one run each.")
+    print()
+    gens = [g for g in (1, 2, 3, 5, 10, 20, 30, 40, last) if g in a]
+    gens = sorted(set(gens))
+    kind = lambda g: "cold" if g == 1 else ("changed" if g % 2 == 0 else "restored")
+    print("| generation made by the apply | " + " | ".join(f"{g} ({kind(g)})" for g in gens) + " |")
+    print("|" + "---|" * (len(gens) + 1))
+    print("| peak RSS, MB | " + " | ".join(f"{a[g][1] / 1024:.1f}" for g in gens) + " |")
+    print("| wall, ms | " + " | ".join(f"{a[g][0]:.1f}" for g in gens) + " |")
+    print()
+    tail = [(g, a[g]) for g in sorted(a) if g > 1]
+    rss = [kb / 1024 for _, (_, kb) in tail]
+    ms = [m for _, (m, _) in tail]
+    rs = slope([(g, kb / 1024) for g, (_, kb) in tail])
+    ws = slope([(g, m) for g, (m, _) in tail])
+    print(f"- the {len(tail)} applies of 10 files (generations 2–{last}): peak RSS {min(rss):.1f} / "
+          f"{statistics.median(rss):.1f} / {max(rss):.1f} MB (min / median / max), least-squares slope "
+          f"{rs * 1024:+.0f} KB per generation; wall {min(ms):.1f} / {statistics.median(ms):.1f} / "
+          f"{max(ms):.1f} ms, slope {ws:+.2f} ms per generation")
+    for key, _, command, extra in HIST_LATE:
+        if key in h:
+            m, kb = h[key]
+            print(f"- then `{command}` on the {last + extra}-generation log: {kb / 1024:.1f} MB, {m:.1f} ms")
+    if "du_db" in h:
+        print(f"- state folder after that: sled `db/` {h['du_db'][1] / 1024:.1f} MB, `packs/` "
+              f"{h['du_packs'][1] / 1024:.1f} MB (`du -sk`)")
+    early = [kb for g, (_, kb) in tail if g <= 5]
+    late = [kb for g, (_, kb) in tail if g > last - 4]
+    diff = (statistics.median(late) - statistics.median(early)) / 1024
+    flat = abs(rs) * 1024 <= 50 and abs(diff) <= 2
+    print(f"- {'FLAT' if flat else 'GROWING'}: the median RSS of the last 4 applies is {diff:+.1f} MB from "
+          f"that of generations 2–5 (flat: within ±2 MB, and a slope within ±50 KB per generation)")
+    print()
 
 
 def main(argv):
@@ -306,7 +452,7 @@ def main(argv):
     if cmd == "gen":
         gen(argv[2], int(argv[3]))
     elif cmd == "change":
-        change(argv[2], int(argv[3]), int(argv[4]), True)
+        change(argv[2], int(argv[3]), int(argv[4]), True, int(argv[5]) if len(argv) > 5 else None)
     elif cmd == "restore":
         change(argv[2], int(argv[3]), int(argv[4]), False)
     elif cmd == "mutate-files":

@@ -159,24 +159,27 @@ fn kill_9_at_many_instants_of_a_large_apply() {
 fn a_killed_runs_leftovers_are_cleared_when_nothing_is_left_to_do() {
     let whole = time_one_apply();
     // find an instant at which a kill leaves temp files behind
-    let ran = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.65, 0.95, 0.4]
-        .into_iter()
-        .find_map(|fraction| {
-            let ran = Test::new()
-                .manifest(&manifest("v1"))
-                .args(&["apply", "-y"])
-                .success();
-            ran.then()
-                .manifest(&manifest("v2"))
-                .args(&["plan"])
-                .success();
-            apply_killed_after(&ran, whole.mul_f64(fraction));
-            files(&ran)
-                .keys()
-                .any(|n| n.starts_with(".mpm-tmp."))
-                .then_some(ran)
-        })
-        .expect("no kill landed while temp files existed");
+    let ran = [
+        0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.65, 0.95, 0.4, 0.55, 0.72, 0.78, 0.88, 0.92, 0.45,
+        0.35,
+    ]
+    .into_iter()
+    .find_map(|fraction| {
+        let ran = Test::new()
+            .manifest(&manifest("v1"))
+            .args(&["apply", "-y"])
+            .success();
+        ran.then()
+            .manifest(&manifest("v2"))
+            .args(&["plan"])
+            .success();
+        apply_killed_after(&ran, whole.mul_f64(fraction));
+        files(&ran)
+            .keys()
+            .any(|n| n.starts_with(".mpm-tmp."))
+            .then_some(ran)
+    })
+    .expect("no kill landed while temp files existed");
     // back to v1: whatever the killed run did is undone or moot, and its leftovers go
     ran.then()
         .manifest(&manifest("v1"))
