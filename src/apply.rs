@@ -86,6 +86,7 @@ pub fn execute(
     let changes_digest = blobs.add_json(&changes)?;
     drop(changes);
     let entries_digest = blobs.add_json(&entries_after(plan))?;
+    let pack = blobs.pack;
     store.finish_blobs(blobs)?;
     let id = store.next_id()?;
     let counts = counts_of(plan);
@@ -99,6 +100,7 @@ pub fn execute(
         counts: counts.clone(),
         changes: changes_digest,
         entries: entries_digest,
+        pack,
     };
     store.begin(&generation)?;
 
@@ -120,7 +122,7 @@ pub fn execute(
     for row in rows.iter().filter(|r| r.writes()) {
         let Some(after) = row.after else { continue };
         let bytes = store
-            .blob(&after.digest)?
+            .blob_in(&after.digest, pack)?
             .ok_or_else(|| StateError::Corrupt {
                 dir: target.state_dir.clone(),
                 detail: format!("the bytes of `{}` were stored and are missing", row.address),

@@ -67,6 +67,14 @@ impl Printer {
         }
     }
 
+    /// A buffered writer to stdout for long output.
+    pub fn out_writer(&self) -> OutWriter<'_> {
+        OutWriter {
+            printer: self,
+            buffer: String::new(),
+        }
+    }
+
     /// Writes a message line to stderr.
     pub fn note(&self, text: &str) {
         let mut lock = io::stderr().lock();
@@ -146,4 +154,29 @@ fn paint(style: Style, text: &str) -> String {
         Style::Bold => "1",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Data for stdout, passed on in chunks of 64 KiB; the rest when dropped.
+pub struct OutWriter<'a> {
+    printer: &'a Printer,
+    buffer: String,
+}
+
+impl std::fmt::Write for OutWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.buffer.push_str(s);
+        if self.buffer.len() >= 64 << 10 {
+            self.printer.out(&self.buffer);
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OutWriter<'_> {
+    fn drop(&mut self) {
+        if !self.buffer.is_empty() {
+            self.printer.out(&self.buffer);
+        }
+    }
 }

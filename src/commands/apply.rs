@@ -27,7 +27,7 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
     };
     let (mut planned, renderer) = plan_from_manifest(options, plan_options, printer)?;
     let compared_with = format!("`{}`", renderer.loaded().display);
-    printer.out(&planned.text(&renderer, &compared_with, printer)?);
+    planned.show(&renderer, &compared_with, printer)?;
     super::stop_on_conflicts(&planned.plan, "apply", args.takeover.force)?;
     if !planned.plan.has_changes() {
         if let Some(store) = &planned.store {

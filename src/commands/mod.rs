@@ -61,23 +61,25 @@ impl Planned {
         })
     }
 
-    /// The plan as text, Terraform-style, comparing with `compared_with`.
-    pub fn text(
+    /// Prints the plan as text, Terraform-style, comparing with `compared_with`.
+    pub fn show(
         &self,
         source: &dyn Source,
         compared_with: &str,
         printer: &Printer,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
+        let opts = TextOptions {
+            target: &format!("`{}`", self.target.display),
+            source: compared_with,
+            diffs: true,
+        };
         crate::plan::render_text(
             &self.plan,
             source,
             &self.target,
             printer,
-            &TextOptions {
-                target: &format!("`{}`", self.target.display),
-                source: compared_with,
-                diffs: true,
-            },
+            &opts,
+            &mut printer.out_writer(),
         )
     }
 }

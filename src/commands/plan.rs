@@ -20,7 +20,7 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
         printer.out(&(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"));
     } else {
         let compared_with = format!("`{}`", renderer.loaded().display);
-        printer.out(&planned.text(&renderer, &compared_with, printer)?);
+        planned.show(&renderer, &compared_with, printer)?;
     }
     super::stop_on_conflicts(p, "plan", args.takeover.force)?;
     if let Some(out) = &args.out {

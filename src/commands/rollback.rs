@@ -77,8 +77,8 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         (Some(_), n) => format!("right after generation {n}"),
     };
     let source = StoreSource(&store);
-    let text = planned.text(&source, &format!("the state {what}"), printer)?;
-    printer.out(&format!("Rolling back to the state {what}.\n\n{text}"));
+    printer.out(&format!("Rolling back to the state {what}.\n\n"));
+    planned.show(&source, &format!("the state {what}"), printer)?;
     super::stop_on_conflicts(&planned.plan, "rollback", args.force)?;
     if !planned.plan.has_changes() || args.dry_run {
         if args.dry_run {

@@ -7,7 +7,6 @@ use crate::Error;
 use crate::desired::{Source, checked_bytes};
 use crate::printer::{Printer, Style};
 use crate::target::Target;
-use std::fmt::Write as _;
 
 pub struct TextOptions<'a> {
     pub target: &'a str,
@@ -17,16 +16,16 @@ pub struct TextOptions<'a> {
     pub diffs: bool,
 }
 
-/// The plan as text. Diffs read the files on disk and ask `source` for the planned
-/// bytes.
+/// Writes the plan as text to `out` as it goes (thousands of diffs are never held
+/// at once). Diffs read the files on disk and ask `source` for the planned bytes.
 pub fn render_text(
     plan: &Plan,
     source: &dyn Source,
     target: &Target,
     printer: &Printer,
     opts: &TextOptions,
-) -> Result<String, Error> {
-    let mut out = String::new();
+    out: &mut dyn std::fmt::Write,
+) -> Result<(), Error> {
     let changes: Vec<&Row> = plan
         .rows
         .iter()
@@ -114,7 +113,7 @@ pub fn render_text(
                 }
             }
         }
-        out.push('\n');
+        let _ = out.write_char('\n');
     }
 
     let state_only: Vec<&Row> = plan
@@ -133,7 +132,7 @@ pub fn render_text(
         .filter(|r| r.drift.is_none())
         .collect();
     if !drifted.is_empty() {
-        out.push_str("Changed outside mpm:\n");
+        let _ = out.write_str("Changed outside mpm:\n");
         for row in &drifted {
             let _ = writeln!(
                 out,
@@ -141,10 +140,10 @@ pub fn render_text(
                 row.address
             );
         }
-        out.push('\n');
+        let _ = out.write_char('\n');
     }
     if !recorded.is_empty() {
-        out.push_str("State only (no file is written):\n");
+        let _ = out.write_str("State only (no file is written):\n");
         for row in &recorded {
             let what = if row.action == Action::Record {
                 "already holds what mpm would write: recorded as mpm's"
@@ -153,10 +152,10 @@ pub fn render_text(
             };
             let _ = writeln!(out, "  {} {what}", row.address);
         }
-        out.push('\n');
+        let _ = out.write_char('\n');
     }
     if plan.pending {
-        out.push_str("A previous apply was interrupted; files it wrote count as mpm's, and this apply finishes its work.\n\n");
+        let _ = out.write_str("A previous apply was interrupted; files it wrote count as mpm's, and this apply finishes its work.\n\n");
     }
 
     let conflicts: Vec<&Row> = plan.conflicts().collect();
@@ -218,7 +217,7 @@ pub fn render_text(
                 "      `mpm apply --adopt` takes them over (replaced by mpm's agent, or removed where mpm's file has another name); their bytes are kept, and `mpm rollback` brings them back"
             );
         }
-        out.push('\n');
+        let _ = out.write_char('\n');
     }
 
     let s = plan.summary();
@@ -235,7 +234,7 @@ pub fn render_text(
             s.add, s.change, s.destroy
         );
     }
-    Ok(out)
+    Ok(())
 }
 
 fn conflict_text(kind: Conflict, row: &Row) -> (String, String) {

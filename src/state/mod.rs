@@ -106,6 +106,8 @@ pub struct StateStore {
     blob_slots: RefCell<Option<HashMap<Digest, (u64, Slot)>>>,
     /// Pack files opened for reading.
     pack_files: RefCell<HashMap<u64, std::fs::File>>,
+    /// The index of the one pack [`StateStore::blob_in`] looked in last.
+    one_pack: RefCell<Option<(u64, HashMap<Digest, Slot>)>>,
     _lock: Lock,
 }
 
@@ -168,6 +170,7 @@ impl StateStore {
             dir: dir.to_path_buf(),
             blob_slots: RefCell::new(None),
             pack_files: RefCell::new(HashMap::new()),
+            one_pack: RefCell::new(None),
             _lock: lock,
         };
         match store.meta_u64("format")? {
@@ -279,6 +282,48 @@ impl StateStore {
             .collect()
     }
 
+    /// The bytes of a blob, looked up in one pack first when it is likely there.
+    pub fn blob_in(&self, digest: &Digest, pack: u64) -> Result<Option<Vec<u8>>, StateError> {
+        if self
+            .one_pack
+            .borrow()
+            .as_ref()
+            .is_none_or(|(p, _)| *p != pack)
+        {
+            let index: PackIndex = match self
+                .blobs
+                .get(pack.to_be_bytes())
+                .map_err(|e| self.corrupt(e))?
+            {
+                Some(v) => self.decode("pack index", &v)?,
+                None => Vec::new(),
+            };
+            *self.one_pack.borrow_mut() =
+                Some((pack, index.into_iter().map(|s| (s.digest, s)).collect()));
+        }
+        let slot = self
+            .one_pack
+            .borrow()
+            .as_ref()
+            .and_then(|(_, slots)| slots.get(digest).copied());
+        match slot {
+            Some(slot) => self.read(pack, &slot).map(Some),
+            None => self.blob(digest),
+        }
+    }
+
+    fn read(&self, pack: u64, slot: &Slot) -> Result<Vec<u8>, StateError> {
+        let path = packs::pack_path(&self.dir, pack);
+        let mut files = self.pack_files.borrow_mut();
+        let file = match files.entry(pack) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(fs_err::File::open(&path)?.into_parts().0)
+            }
+        };
+        packs::read_slot(file, &path, slot)
+    }
+
     /// The bytes of a blob, checked against its digest.
     pub fn blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>, StateError> {
         if self.blob_slots.borrow().is_none() {
@@ -294,15 +339,7 @@ impl StateStore {
         let Some((pack, slot)) = slot else {
             return Ok(None);
         };
-        let path = packs::pack_path(&self.dir, pack);
-        let mut files = self.pack_files.borrow_mut();
-        let file = match files.entry(pack) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(fs_err::File::open(&path)?.into_parts().0)
-            }
-        };
-        packs::read_slot(file, &path, &slot).map(Some)
+        self.read(pack, &slot).map(Some)
     }
 
     /// A JSON value kept as a blob.
@@ -310,16 +347,17 @@ impl StateStore {
         &self,
         what: &str,
         digest: &Digest,
+        pack: u64,
     ) -> Result<T, StateError> {
         let bytes = self
-            .blob(digest)?
+            .blob_in(digest, pack)?
             .ok_or_else(|| self.corrupt(format!("the {what} ({}) are missing", digest.short())))?;
         self.decode(what, &bytes)
     }
 
     /// A generation with its changes.
     fn full(&self, record: GenerationRecord) -> Result<Generation, StateError> {
-        let changes = self.json_blob("changes", &record.changes)?;
+        let changes = self.json_blob("changes", &record.changes, record.pack)?;
         Ok(Generation {
             id: record.id,
             parent: record.parent,
@@ -360,6 +398,7 @@ impl StateStore {
             self.set_meta("next_pack", blobs.pack + 1)?;
         }
         *self.blob_slots.borrow_mut() = None;
+        *self.one_pack.borrow_mut() = None;
         Ok(())
     }
 
@@ -448,7 +487,16 @@ impl StateStore {
             Some(v) => {
                 let digest = Digest::from_bytes(&v)
                     .ok_or_else(|| self.corrupt("an entries value is not a digest"))?;
-                self.json_blob("entries", &digest)
+                // the generation's record says which pack (unless it was pruned)
+                let pack = match self
+                    .generations
+                    .get(id.to_be_bytes())
+                    .map_err(|e| self.corrupt(e))?
+                {
+                    Some(r) => self.decode::<GenerationRecord>("generation", &r)?.pack,
+                    None => 0,
+                };
+                self.json_blob("entries", &digest, pack)
             }
             None => Err(StateError::NoGeneration(id)),
         }
@@ -538,6 +586,7 @@ impl StateStore {
             fs_err::remove_file(packs::pack_path(&self.dir, pack))?;
         }
         *self.blob_slots.borrow_mut() = None;
+        *self.one_pack.borrow_mut() = None;
         if drop_count > 0 || removed > 0 {
             self.set_meta("serial", self.meta_u64("serial")?.unwrap_or(0) + 1)?;
         }
@@ -548,7 +597,8 @@ impl StateStore {
 
 /// Blobs being stored by one apply (see [`StateStore::blob_writer`]).
 pub struct BlobWriter {
-    pack: u64,
+    /// The pack being written.
+    pub pack: u64,
     writer: packs::PackWriter,
     known: BTreeSet<Digest>,
 }

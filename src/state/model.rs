@@ -98,6 +98,9 @@ pub struct GenerationRecord {
     pub changes: Digest,
     /// The blob of the [`Entries`] right after it.
     pub entries: Digest,
+    /// The pack both were written to: reading them needs that pack's index only
+    /// (a prune may move them; then every index is searched).
+    pub pack: u64,
 }
 
 /// The managed paths after a generation.
