@@ -295,25 +295,16 @@ mod tests {
     #[test]
     fn a_generation_absorbs_the_pre_images_of_a_killed_run() {
         let address = Address::parse("agents/a.md").unwrap();
-        let killed = Generation {
-            id: 2,
-            parent: Some(1),
-            time: String::new(),
-            command: String::new(),
-            rollback_to: None,
-            manifest: None,
-            counts: Counts::default(),
-            changes: vec![Change {
-                address: address.clone(),
-                action: "update".into(),
-                before: Some(version("v1")),
-                after: Some(version("v2")),
-                managed: true,
-                agent: None,
-                version_before: None,
-                version_after: None,
-            }],
-        };
+        let killed = Generation::with_changes(vec![Change {
+            address: address.clone(),
+            action: "update".into(),
+            before: Some(version("v1")),
+            after: Some(version("v2")),
+            managed: true,
+            agent: None,
+            version_before: None,
+            version_after: None,
+        }]);
         let row = |before: &str| Row {
             address: address.clone(),
             action: Action::Update,

@@ -55,11 +55,15 @@ pub struct Test {
 impl Test {
     pub fn new() -> Test {
         let dir = Rc::new(tempfile::tempdir().expect("temp dir"));
-        let cwd = dir.path().to_path_buf();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Test::in_dir(dir)
+    }
+
+    /// A command in an existing test directory.
+    fn in_dir(dir: Rc<tempfile::TempDir>) -> Test {
         Test {
+            cwd: dir.path().to_path_buf(),
             dir,
-            cwd,
             args: Vec::new(),
             env: Vec::new(),
             stdout: None,
@@ -232,16 +236,7 @@ pub struct Ran {
 impl Ran {
     /// A new command in the same directory.
     pub fn then(&self) -> Test {
-        Test {
-            dir: self.dir.clone(),
-            cwd: self.dir.path().to_path_buf(),
-            args: Vec::new(),
-            env: Vec::new(),
-            stdout: None,
-            stderr: None,
-            stdout_has: Vec::new(),
-            stderr_has: Vec::new(),
-        }
+        Test::in_dir(self.dir.clone())
     }
 
     pub fn path(&self, p: &str) -> PathBuf {

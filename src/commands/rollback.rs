@@ -54,7 +54,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
             }
             n
         }
-        None => latest.parent.unwrap_or(0),
+        None => latest.record.parent.unwrap_or(0),
     };
     let desired: DesiredState = match args.to {
         Some(_) => desired::restore(&store, to, &last)?,

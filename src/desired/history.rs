@@ -46,7 +46,7 @@ pub fn undo(
     latest: &Generation,
     last: &LastApplied,
 ) -> Result<DesiredState, Error> {
-    let previous = store.snapshot(latest.parent.unwrap_or(0))?;
+    let previous = store.snapshot(latest.record.parent.unwrap_or(0))?;
     let mut state = DesiredState::default();
     for (address, entry) in &last.entries {
         state
@@ -66,7 +66,7 @@ pub fn undo(
                 .or_else(|| recorded.and_then(|e| e.agent.clone()))
                 .unwrap_or_default(),
             version: change.version_before.clone(),
-            source: format!("before generation {}", latest.id),
+            source: format!("before generation {}", latest.record.id),
         };
         let (record, size) = match recorded {
             Some(e) if e.digest == before.digest && e.mode == before.mode => {

@@ -294,28 +294,19 @@ fn a_directory_or_link_in_the_way_is_refused_even_forced() {
 }
 
 fn pending(after: Option<&str>) -> Generation {
-    Generation {
-        id: 2,
-        parent: Some(1),
-        time: String::new(),
-        command: String::new(),
-        rollback_to: None,
-        manifest: None,
-        counts: Default::default(),
-        changes: vec![Change {
-            address: addr(),
-            action: "update".into(),
-            before: None,
-            after: after.map(|b| FileVersion {
-                digest: Digest::of(b.as_bytes()),
-                mode: 0o644,
-            }),
-            managed: true,
-            agent: Some("qa".into()),
-            version_before: None,
-            version_after: None,
-        }],
-    }
+    Generation::with_changes(vec![Change {
+        address: addr(),
+        action: "update".into(),
+        before: None,
+        after: after.map(|b| FileVersion {
+            digest: Digest::of(b.as_bytes()),
+            mode: 0o644,
+        }),
+        managed: true,
+        agent: Some("qa".into()),
+        version_before: None,
+        version_after: None,
+    }])
 }
 
 #[test]

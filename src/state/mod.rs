@@ -358,16 +358,7 @@ impl StateStore {
     /// A generation with its changes.
     fn full(&self, record: GenerationRecord) -> Result<Generation, StateError> {
         let changes = self.json_blob("changes", &record.changes, record.pack)?;
-        Ok(Generation {
-            id: record.id,
-            parent: record.parent,
-            time: record.time,
-            command: record.command,
-            rollback_to: record.rollback_to,
-            manifest: record.manifest,
-            counts: record.counts,
-            changes,
-        })
+        Ok(Generation { record, changes })
     }
 
     /// Starts storing blobs: a new pack file, written as they come (removing packs

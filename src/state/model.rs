@@ -64,21 +64,33 @@ pub struct ManifestInfo {
     pub git: Option<GitInfo>,
 }
 
-/// One numbered step of history. History only moves forward: a rollback is a new
-/// generation too.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One numbered step of history, with what it did to each path. History only
+/// moves forward: a rollback is a new generation too.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generation {
-    pub id: u64,
-    pub parent: Option<u64>,
-    /// RFC 3339, UTC.
-    pub time: String,
-    /// The command line, like `mpm apply -y`.
-    pub command: String,
-    /// For a rollback: the generation whose state it restored (0 = before the first).
-    pub rollback_to: Option<u64>,
-    pub manifest: Option<ManifestInfo>,
-    pub counts: Counts,
+    pub record: GenerationRecord,
     pub changes: Vec<Change>,
+}
+
+impl Generation {
+    /// A generation with these changes and nothing else worth saying (tests).
+    #[cfg(test)]
+    pub fn with_changes(changes: Vec<Change>) -> Generation {
+        let nothing = Digest::of(b"");
+        let record = GenerationRecord {
+            id: 2,
+            parent: Some(1),
+            time: String::new(),
+            command: String::new(),
+            rollback_to: None,
+            manifest: None,
+            counts: Counts::default(),
+            changes: nothing,
+            entries: nothing,
+            pack: 0,
+        };
+        Generation { record, changes }
+    }
 }
 
 /// What the database keeps of a generation: a few hundred bytes. Its changes and
@@ -89,8 +101,11 @@ pub struct Generation {
 pub struct GenerationRecord {
     pub id: u64,
     pub parent: Option<u64>,
+    /// RFC 3339, UTC.
     pub time: String,
+    /// The command line, like `mpm apply -y`.
     pub command: String,
+    /// For a rollback: the generation whose state it restored (0 = before the first).
     pub rollback_to: Option<u64>,
     pub manifest: Option<ManifestInfo>,
     pub counts: Counts,
