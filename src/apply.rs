@@ -1,10 +1,17 @@
 //! Executing a plan, crash-safely, in the order of `architecture.md`:
-//! 1. check every path is still what the plan saw (under the lock) — a refusal
-//!    writes nothing;
-//! 2. store new contents and every pre-image as blobs, and the intended result as a
-//!    pending generation; flush;
+//! 1. check every path is still what the plan saw (under the lock), and what can
+//!    be known before writing: every directory writable, every file replaceable —
+//!    a refusal writes nothing;
+//! 2. store new contents and every pre-image as blobs, check there is room for the
+//!    files, and record the intended result as a pending generation; flush;
 //! 3. replace the files (through [`System`]);
 //! 4. commit the generation (pending → current, entries) in one transaction; flush.
+//!
+//! A kill at any instant leaves each file old or new, and the next run finishes
+//! the work. An *error* changes nothing: every file already replaced is put back
+//! from its pre-image, the pending generation and its pack are dropped, and the
+//! error says so. Only when putting back fails too does the apply stay pending,
+//! as after a kill.
 //!
 //! Bytes stream through: each file's bytes are produced by the [`Source`] once, into
 //! the blob pack, and read back from it a bounded batch at a time to be written, so
@@ -13,14 +20,17 @@
 use crate::Error;
 use crate::actual;
 use crate::desired::{Source, checked_bytes};
+use crate::error::Diagnose;
+use crate::hash::Digest;
 use crate::plan::{Action, Plan, Row};
 use crate::state::{
-    Change, Counts, Entries, FileVersion, Generation, GenerationRecord, LastApplied, ManifestInfo,
-    StateError, StateStore,
+    BlobWriter, Change, Counts, Entries, FileVersion, Generation, GenerationRecord, LastApplied,
+    ManifestInfo, StateError, StateStore,
 };
-use crate::system::{FileWrite, System};
+use crate::system::{self, FileWrite, Progress, System, Temps};
 use crate::target::Target;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// How many bytes of files are written (and fsynced) per batch.
@@ -41,6 +51,81 @@ pub struct Outcome {
     pub stray_temps: usize,
 }
 
+/// Why an apply stopped; in every case but the last, nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("cannot apply: `{path}` is not writable: {cause}; nothing was changed")]
+    NotWritable { path: String, cause: std::io::Error },
+    #[error("cannot apply: `{path}` cannot be replaced: {cause}; nothing was changed")]
+    NotReplaceable { path: String, cause: std::io::Error },
+    #[error(
+        "cannot apply: not enough free space for `{path}` ({} needed, {} free); nothing was changed",
+        size(*needed),
+        size(*free)
+    )]
+    NoRoom {
+        path: String,
+        needed: u64,
+        free: u64,
+    },
+    #[error(
+        "cannot apply: no free inodes for `{path}` ({needed} needed, {free} free); nothing was changed"
+    )]
+    NoInodes {
+        path: String,
+        needed: u64,
+        free: u64,
+    },
+    #[error("apply failed: {cause}; nothing was changed")]
+    Failed {
+        cause: Box<Error>,
+        /// Files that had been replaced, created or removed, and were put back.
+        restored: usize,
+    },
+    #[error(
+        "apply failed: {cause}; and putting back the files already replaced failed too: {undo}"
+    )]
+    NotRestored { cause: Box<Error>, undo: Box<Error> },
+}
+
+impl ApplyError {
+    /// Whether the apply was left pending (files not all put back).
+    pub fn is_pending(&self) -> bool {
+        matches!(self, ApplyError::NotRestored { .. })
+    }
+}
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 10 << 20 => format!("{} MiB", b >> 20),
+        b if b >= 10 << 10 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+impl Diagnose for ApplyError {
+    fn causes(&self) -> Vec<String> {
+        match self {
+            ApplyError::Failed { restored, .. } if *restored > 0 => vec![format!(
+                "{restored} file{} already replaced {} put back",
+                if *restored == 1 { "" } else { "s" },
+                if *restored == 1 { "was" } else { "were" },
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            ApplyError::NotWritable { .. } => "make it writable (`chmod u+w`, `chattr -i`, or a read-write mount) and apply again".into(),
+            ApplyError::NotReplaceable { .. } => "make the file writable, or move it away, and apply again".into(),
+            ApplyError::NoRoom { .. } | ApplyError::NoInodes { .. } => "free some space and apply again".into(),
+            ApplyError::Failed { .. } => "fix what failed and run `mpm apply` again".into(),
+            ApplyError::NotRestored { .. } => "the state log keeps this apply as interrupted, as after a kill: once the cause is fixed, `mpm apply` finishes it, and `mpm rollback` after it returns to the state before".into(),
+        })
+    }
+}
+
 /// Executes `plan`; `source` produces the bytes of the files it writes.
 pub fn execute(
     plan: &Plan,
@@ -48,17 +133,109 @@ pub fn execute(
     target: &Target,
     store: &StateStore,
     last: &LastApplied,
-    system: &mut dyn System,
+    system: &dyn System,
     context: &Context,
 ) -> Result<Outcome, Error> {
-    // 1. nothing moved since the plan was made
+    // 1. nothing moved since the plan was made, and nothing in the way is known
     check_fresh(plan, target, last)?;
     let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
+    check_writable(&rows, target, store.dir(), system)?;
 
     // 2. every pre-image and every new version is durable before any file is
     //    touched, and so is the intended result (the pending generation)
     let mut blobs = store.blob_writer()?;
-    for row in &rows {
+    let pack = blobs.pack;
+    let stored = store_blobs(&rows, plan, source, target, last, &mut blobs);
+    let (changes, entries) = match stored {
+        Ok(digests) => digests,
+        Err(e) => {
+            blobs.discard();
+            return Err(e);
+        }
+    };
+    let sizes = blobs.sizes(rows.iter().filter(|r| r.writes()).filter_map(|r| r.after));
+    store.finish_blobs(blobs)?;
+    let abandon = |e: Error| match store.abandon(pack) {
+        Ok(()) => e,
+        Err(undo) => Error::from(ApplyError::NotRestored {
+            cause: Box::new(e),
+            undo: Box::new(undo.into()),
+        }),
+    };
+    check_room(&rows, &sizes, target, system).map_err(|e| abandon(e.into()))?;
+    let id = store.next_id()?;
+    let counts = counts_of(plan);
+    let generation = GenerationRecord {
+        id,
+        parent: last.current,
+        time: crate::state::now_string(),
+        command: context.command.clone(),
+        rollback_to: context.rollback_to,
+        manifest: context.manifest.clone(),
+        counts: counts.clone(),
+        changes,
+        entries,
+        pack,
+        temps: Some(temp_tag(id, last)),
+    };
+    store.begin(&generation).map_err(|e| abandon(e.into()))?;
+
+    // 3. the files, a batch at a time, each file replaced atomically
+    let mut temps = Temps::new(generation.temps.clone().unwrap_or_default());
+    let mut progress = Progress::default();
+    let written = write_files(
+        &rows,
+        target,
+        store,
+        pack,
+        last,
+        system,
+        &mut temps,
+        &mut progress,
+    );
+    let stray_temps = match written {
+        Ok(stray) => stray,
+        Err(cause) => {
+            return Err(put_back(
+                cause, &rows, target, store, pack, system, &mut temps, progress,
+            ));
+        }
+    };
+
+    // 4. commit; a commit that did not happen is undone like a failed write
+    if let Err(cause) = store.commit(&generation) {
+        if store.current().ok().flatten() == Some(id) {
+            return Err(cause.into());
+        }
+        return Err(put_back(
+            cause.into(),
+            &rows,
+            target,
+            store,
+            pack,
+            system,
+            &mut temps,
+            progress,
+        ));
+    }
+    Ok(Outcome {
+        generation: Some(id),
+        counts,
+        stray_temps,
+    })
+}
+
+/// Stores every pre-image and new version, and the generation's changes and the
+/// entries after it, in the pack; returns the digests of those two.
+fn store_blobs(
+    rows: &[&Row],
+    plan: &Plan,
+    source: &dyn Source,
+    target: &Target,
+    last: &LastApplied,
+    blobs: &mut BlobWriter,
+) -> Result<(Digest, Digest), Error> {
+    for row in rows {
         if let Some(before) = row.before.filter(|b| !blobs.knows(&b.digest)) {
             let (now, bytes) = actual::read_one(&target.path_of(&row.address))?;
             match bytes {
@@ -83,50 +260,152 @@ pub fn execute(
         .iter()
         .map(|r| change_of(r, last.pending.as_ref()))
         .collect();
-    let changes_digest = blobs.add_json(&changes)?;
-    drop(changes);
-    let entries_digest = blobs.add_json(&entries_after(plan))?;
-    let pack = blobs.pack;
-    store.finish_blobs(blobs)?;
-    let id = store.next_id()?;
-    let counts = counts_of(plan);
-    let generation = GenerationRecord {
-        id,
-        parent: last.current,
-        time: crate::state::now_string(),
-        command: context.command.clone(),
-        rollback_to: context.rollback_to,
-        manifest: context.manifest.clone(),
-        counts: counts.clone(),
-        changes: changes_digest,
-        entries: entries_digest,
-        pack,
-    };
-    store.begin(&generation)?;
+    let changes = blobs.add_json(&changes)?;
+    let entries = blobs.add_json(&entries_after(plan))?;
+    Ok((changes, entries))
+}
 
-    // 3. the files, a batch at a time, each file replaced atomically
+/// Names this run's temp files apart from anything else in the target.
+fn temp_tag(id: u64, last: &LastApplied) -> String {
+    let seed = format!(
+        "{}{}{:?}{:?}",
+        std::process::id(),
+        crate::state::now_string(),
+        std::time::Instant::now(),
+        last.lineage
+    );
+    format!("g{id}-{}", &Digest::of(seed.as_bytes()).short()[..8])
+}
+
+/// The directories the rows write in.
+fn dirs_of(rows: &[&Row], target: &Target) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = rows
+        .iter()
+        .filter_map(|r| target.path_of(&r.address).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// The directory itself, or the nearest one above it that exists (where it will
+/// be created).
+fn nearest_existing(dir: &Path) -> &Path {
+    dir.ancestors()
+        .find(|d| std::fs::symlink_metadata(d).is_ok())
+        .unwrap_or(dir)
+}
+
+/// What can be known before the first write: every directory writable (the
+/// state folder's too), every file replaceable.
+fn check_writable(
+    rows: &[&Row],
+    target: &Target,
+    state_dir: &Path,
+    system: &dyn System,
+) -> Result<(), ApplyError> {
+    let shown = |p: &Path| crate::paths::display(p, &target.root.join(".."));
+    let mut dirs = dirs_of(rows, target);
+    dirs.push(state_dir.to_path_buf());
+    let mut checked: Vec<&Path> = Vec::new();
+    for dir in &dirs {
+        let at = nearest_existing(dir);
+        if checked.contains(&at) {
+            continue;
+        }
+        checked.push(at);
+        system
+            .check_dir_writable(at)
+            .map_err(|cause| ApplyError::NotWritable {
+                path: shown(at),
+                cause,
+            })?;
+    }
+    for row in rows
+        .iter()
+        .filter(|r| matches!(r.action, Action::Update | Action::Delete))
+    {
+        let path = target.path_of(&row.address);
+        system
+            .check_replaceable(&path)
+            .map_err(|cause| ApplyError::NotReplaceable {
+                path: shown(&path),
+                cause,
+            })?;
+    }
+    Ok(())
+}
+
+/// Room for the files: each file system where files go must hold their temps
+/// (a block each at least) beside the files they replace.
+fn check_room(
+    rows: &[&Row],
+    sizes: &HashMap<Digest, u64>,
+    target: &Target,
+    system: &dyn System,
+) -> Result<(), ApplyError> {
+    let shown = |p: &Path| crate::paths::display(p, &target.root.join(".."));
+    let mut needed: BTreeMap<u64, (PathBuf, crate::system::Room, u64, u64)> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.writes()) {
+        let Some(after) = row.after else { continue };
+        let path = target.path_of(&row.address);
+        let dir = path.parent().unwrap_or(&target.root);
+        let at = nearest_existing(dir);
+        let room = match system.room(at) {
+            Ok(room) => room,
+            // a file system that cannot tell is not refused for it
+            Err(_) => continue,
+        };
+        let bytes = sizes.get(&after.digest).copied().unwrap_or(0);
+        let entry = needed
+            .entry(room.device)
+            .or_insert_with(|| (at.to_path_buf(), room, 0, 0));
+        entry.2 += bytes.div_ceil(room.block) * room.block + room.block;
+        entry.3 += 1;
+    }
+    for (_, (at, room, bytes, inodes)) in needed {
+        if bytes > room.bytes {
+            return Err(ApplyError::NoRoom {
+                path: shown(&at),
+                needed: bytes,
+                free: room.bytes,
+            });
+        }
+        if let Some(free) = room.inodes.filter(|free| inodes > *free) {
+            return Err(ApplyError::NoInodes {
+                path: shown(&at),
+                needed: inodes,
+                free,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Step 3: every file, a batch at a time. Returns how many temp files a killed
+/// run had left.
+#[expect(clippy::too_many_arguments, reason = "the parts of one apply")]
+fn write_files(
+    rows: &[&Row],
+    target: &Target,
+    store: &StateStore,
+    pack: u64,
+    last: &LastApplied,
+    system: &dyn System,
+    temps: &mut Temps,
+    progress: &mut Progress,
+) -> Result<usize, Error> {
     let removals: Vec<PathBuf> = rows
         .iter()
         .filter(|r| r.action == Action::Delete)
         .map(|r| target.path_of(&r.address))
         .collect();
-    let mut dirs: Vec<PathBuf> = rows
-        .iter()
-        .filter_map(|r| target.path_of(&r.address).parent().map(|d| d.to_path_buf()))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    let stray_temps = system.remove_stray_temps(&dirs)?;
+    let stray_temps = remove_stray_temps(system, last, target)?;
     let mut batch: Vec<FileWrite> = Vec::new();
     let mut batch_bytes = 0;
     for row in rows.iter().filter(|r| r.writes()) {
         let Some(after) = row.after else { continue };
-        let bytes = store
-            .blob_in(&after.digest, pack)?
-            .ok_or_else(|| StateError::Corrupt {
-                dir: target.state_dir.clone(),
-                detail: format!("the bytes of `{}` were stored and are missing", row.address),
-            })?;
+        let bytes = stored(store, &after.digest, pack, &row.address)?;
         batch_bytes += bytes.len();
         batch.push(FileWrite {
             path: target.path_of(&row.address),
@@ -134,19 +413,131 @@ pub fn execute(
             mode: after.mode,
         });
         if batch_bytes >= BATCH_BYTES {
-            system.commit_files(&std::mem::take(&mut batch), &[])?;
+            system::commit_files(system, &std::mem::take(&mut batch), &[], temps, progress)?;
             batch_bytes = 0;
         }
     }
-    system.commit_files(&batch, &removals)?;
+    system::commit_files(system, &batch, &removals, temps, progress)?;
+    Ok(stray_temps)
+}
 
-    // 4. commit
-    store.commit(&generation)?;
-    Ok(Outcome {
-        generation: Some(id),
-        counts,
-        stray_temps,
+fn stored(
+    store: &StateStore,
+    digest: &Digest,
+    pack: u64,
+    address: &crate::address::Address,
+) -> Result<Vec<u8>, StateError> {
+    store.needed_blob(digest, Some(pack), || {
+        format!("the bytes of `{address}` this apply stored")
     })
+}
+
+/// After an error in step 3 or 4: every file already replaced, created or removed
+/// goes back to its pre-image, the directories made for them go, and so do the
+/// pending generation and its pack.
+#[expect(clippy::too_many_arguments, reason = "the parts of one apply")]
+fn put_back(
+    cause: Error,
+    rows: &[&Row],
+    target: &Target,
+    store: &StateStore,
+    pack: u64,
+    system: &dyn System,
+    temps: &mut Temps,
+    progress: Progress,
+) -> Error {
+    let by_path: HashMap<PathBuf, &Row> = rows
+        .iter()
+        .map(|r| (target.path_of(&r.address), *r))
+        .collect();
+    let touched: Vec<&PathBuf> = progress.replaced.iter().chain(&progress.removed).collect();
+    let mut restore = || -> Result<(), Error> {
+        let mut writes = Vec::new();
+        let mut removals = Vec::new();
+        let mut undone = Progress::default();
+        let mut batch_bytes = 0;
+        for path in &touched {
+            let Some(row) = by_path.get(*path) else {
+                continue;
+            };
+            match row.before {
+                Some(before) => {
+                    let bytes = stored(store, &before.digest, pack, &row.address)?;
+                    batch_bytes += bytes.len();
+                    writes.push(FileWrite {
+                        path: (*path).clone(),
+                        content: Arc::from(bytes),
+                        mode: before.mode,
+                    });
+                }
+                None => removals.push((*path).clone()),
+            }
+            if batch_bytes >= BATCH_BYTES {
+                system::commit_files(
+                    system,
+                    &std::mem::take(&mut writes),
+                    &[],
+                    temps,
+                    &mut undone,
+                )?;
+                batch_bytes = 0;
+            }
+        }
+        system::commit_files(system, &writes, &removals, temps, &mut undone)?;
+        for dir in progress.created_dirs.iter().rev() {
+            // only an empty one: anything another process put there stays
+            let _ = system.remove_dir(dir);
+        }
+        store.abandon(pack)?;
+        Ok(())
+    };
+    match restore() {
+        Ok(()) => ApplyError::Failed {
+            cause: Box::new(cause),
+            restored: touched.len(),
+        }
+        .into(),
+        Err(undo) => ApplyError::NotRestored {
+            cause: Box::new(cause),
+            undo: Box::new(undo),
+        }
+        .into(),
+    }
+}
+
+/// Removes the temp files a killed run left: only those its pending generation
+/// names (by tag), in the directories it wrote in; returns how many. A file of
+/// anyone else's is never touched, whatever its name.
+fn remove_stray_temps(
+    system: &dyn System,
+    last: &LastApplied,
+    target: &Target,
+) -> Result<usize, Error> {
+    let Some(pending) = &last.pending else {
+        return Ok(0);
+    };
+    let mut dirs: Vec<PathBuf> = pending
+        .changes
+        .iter()
+        .filter_map(|c| target.path_of(&c.address).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let mut removed = 0;
+    for dir in &dirs {
+        for name in system.files_in(dir)? {
+            let ours = match &pending.record.temps {
+                Some(tag) => system::is_temp_of(&name, tag),
+                // a generation of an mpm that named temps `.mpm-tmp.<pid>.<n>`
+                None => system::is_old_style_temp(&name),
+            };
+            if ours {
+                system.remove_file(&dir.join(&name))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// With nothing left to do, what a killed run left behind goes: its uncommitted
@@ -155,21 +546,14 @@ pub fn finish_interrupted(
     store: &StateStore,
     target: &Target,
     last: &LastApplied,
-    system: &mut dyn System,
-) -> Result<(), Error> {
-    let Some(pending) = &last.pending else {
-        return Ok(());
-    };
-    let mut dirs: Vec<PathBuf> = pending
-        .changes
-        .iter()
-        .filter_map(|c| target.path_of(&c.address).parent().map(|d| d.to_path_buf()))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    system.remove_stray_temps(&dirs)?;
+    system: &dyn System,
+) -> Result<usize, Error> {
+    if last.pending.is_none() {
+        return Ok(0);
+    }
+    let removed = remove_stray_temps(system, last, target)?;
     store.clear_pending()?;
-    Ok(())
+    Ok(removed)
 }
 
 fn stale(address: &crate::address::Address) -> Error {

@@ -5,6 +5,7 @@ use crate::Error;
 use crate::cli::GlobalArgs;
 use crate::manifest::{self, Loaded, TargetSpec};
 use crate::state::parse_duration;
+use crate::system::{Fault, Faulty, RealSystem, System};
 use crate::target::{Env, Target};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,6 +20,8 @@ pub struct Options {
     pub lock_timeout: Duration,
     /// The command line, recorded in generations and the lock file.
     pub command_line: String,
+    /// Where the files' [`System`] fails (tests: `MPM_FAULT`, in debug builds only).
+    pub fault: Option<Fault>,
 }
 
 impl Options {
@@ -36,7 +39,16 @@ impl Options {
             lock_timeout,
             command_line,
             env,
+            fault: fault_from_env()?,
         })
+    }
+
+    /// The door to the target's files.
+    pub fn system(&self) -> Box<dyn System> {
+        match self.fault {
+            Some(fault) => Box::new(Faulty::new(RealSystem, fault)),
+            None => Box::new(RealSystem),
+        }
     }
 
     /// The manifest path: `--manifest`, else the nearest `mpm.yaml`.
@@ -87,5 +99,20 @@ impl Options {
             other => other,
         })?;
         self.target(&loaded)
+    }
+}
+
+/// `MPM_FAULT=rename:3` makes the n-th call of that step fail (`:abort` kills the
+/// process there instead): deterministic error and crash tests of the real binary.
+/// Read by debug builds only; a release build has no such door.
+fn fault_from_env() -> Result<Option<Fault>, Error> {
+    if !cfg!(debug_assertions) {
+        return Ok(None);
+    }
+    match std::env::var("MPM_FAULT") {
+        Ok(spec) if !spec.is_empty() => Fault::parse(&spec)
+            .map(Some)
+            .map_err(|e| Error::usage(format!("invalid `MPM_FAULT`: {e}"), None)),
+        _ => Ok(None),
     }
 }

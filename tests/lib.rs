@@ -9,6 +9,7 @@ mod crash;
 mod errors;
 mod examples;
 mod init;
+mod links;
 mod lock;
 mod plan;
 mod real_client;

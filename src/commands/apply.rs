@@ -1,6 +1,6 @@
 //! `mpm apply`: plan, confirm, execute; or apply a saved plan exactly.
 
-use super::{complete_line, confirm, plan_from_manifest};
+use super::{Execution, confirm, plan_from_manifest};
 use crate::Error;
 use crate::apply::{self, Context};
 use crate::cli::ApplyArgs;
@@ -8,8 +8,7 @@ use crate::error::ExitStatus;
 use crate::options::Options;
 use crate::plan::{PlanOptions, SavedPlan};
 use crate::printer::Printer;
-use crate::state::StateStore;
-use crate::system::RealSystem;
+use crate::state::LockMode;
 
 pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     if let Some(file) = &args.plan {
@@ -25,75 +24,54 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         force: args.takeover.force,
         adopt: args.takeover.adopt,
     };
-    let (mut planned, renderer) = plan_from_manifest(options, plan_options, printer)?;
+    // a dry run only reads; a real one holds the lock from the plan to the commit
+    let lock = if args.dry_run {
+        LockMode::Shared
+    } else {
+        LockMode::Exclusive
+    };
+    let (mut planned, renderer) = plan_from_manifest(options, plan_options, lock, printer)?;
     let compared_with = format!("`{}`", renderer.loaded().display);
     planned.show(&renderer, &compared_with, printer)?;
     super::stop_on_conflicts(&planned.plan, "apply", args.takeover.force)?;
-    if !planned.plan.has_changes() {
-        if let Some(store) = &planned.store {
-            apply::finish_interrupted(store, &planned.target, &planned.last, &mut RealSystem)?;
+    if args.dry_run {
+        if planned.plan.has_changes() {
+            printer.note("Dry run: nothing was changed.");
         }
         return Ok(ExitStatus::Success);
     }
-    if args.dry_run {
-        printer.note("Dry run: nothing was changed.");
+    if !planned.plan.has_changes() {
+        if let Some(store) = planned.store.take()
+            && planned.last.pending.is_some()
+        {
+            let store = store.writable()?;
+            apply::finish_interrupted(
+                &store,
+                &planned.target,
+                &planned.last,
+                options.system().as_ref(),
+            )?;
+        }
         return Ok(ExitStatus::Success);
     }
     // the plan's rows carry all that is left to do: drop the per-agent records
     planned.desired = Default::default();
     confirm(printer, args.yes, "apply these changes")?;
-    // the plan read the state under the lock it still holds; a state log created
-    // just now is read afresh, and the plan checked against it
-    let (store, last) = match planned.store.take() {
-        Some(store) => (store, std::mem::take(&mut planned.last)),
-        None => {
-            let store = open_for_writing(options, &planned.target.state_dir)?;
-            let last = store.last()?;
-            (store, last)
-        }
-    };
     let context = Context {
         command: options.command_line.clone(),
         manifest: planned.manifest_info(),
         rollback_to: None,
     };
-    let outcome = apply::execute(
-        &planned.plan,
-        &renderer,
-        &planned.target,
-        &store,
-        &last,
-        &mut RealSystem,
-        &context,
-    )
-    .map_err(|e| rename_stale(e, "the plan shown"))?;
-    if outcome.stray_temps > 0 {
-        printer.note(&format!(
-            "Removed {} temp file(s) left by an interrupted run.",
-            outcome.stray_temps
-        ));
+    Execution {
+        options,
+        target: &planned.target,
+        store: planned.store.take(),
+        last: std::mem::take(&mut planned.last),
+        context,
+        verb: "Apply",
+        plan_name: "the plan shown".into(),
     }
-    printer.out(&complete_line(&outcome.counts, "Apply"));
-    Ok(ExitStatus::Success)
-}
-
-pub fn open_for_writing(options: &Options, dir: &std::path::Path) -> Result<StateStore, Error> {
-    StateStore::open(dir, &options.command_line, options.lock_timeout, true)?.ok_or_else(|| {
-        Error::usage(
-            format!("cannot create the state log in `{}`", dir.display()),
-            None,
-        )
-    })
-}
-
-pub fn rename_stale(e: Error, file: &str) -> Error {
-    match e {
-        Error::StalePlan { changes, .. } => Error::StalePlan {
-            file: file.to_string(),
-            changes,
-        },
-        other => other,
-    }
+    .run(&planned.plan, Some(&renderer), printer)
 }
 
 fn apply_saved(
@@ -103,16 +81,26 @@ fn apply_saved(
 ) -> Result<ExitStatus, Error> {
     let shown = file.display().to_string();
     let saved = SavedPlan::read(&options.env.cwd.join(file), &shown)?;
-    if let Some(t) = &options.target
-        && crate::paths::normalize(&options.env.cwd.join(t)) != saved.target
+    let elsewhere = |given: &Option<std::path::PathBuf>, planned: &std::path::Path| {
+        given
+            .as_ref()
+            .is_some_and(|t| crate::paths::normalize(&options.env.cwd.join(t)) != planned)
+    };
+    if elsewhere(&options.target, &saved.target) || elsewhere(&options.state_dir, &saved.state_dir)
     {
+        let (flag, planned) = if elsewhere(&options.target, &saved.target) {
+            ("--target", &saved.target)
+        } else {
+            ("--state-dir", &saved.state_dir)
+        };
         return Err(Error::usage(
             format!(
-                "the saved plan `{shown}` is for `{}`, not `{}`",
-                saved.target.display(),
-                t.display()
+                "the saved plan `{shown}` was made for `{flag} {}`; a saved plan is applied where it was made",
+                planned.display()
             ),
-            Some("drop `--target`, or make a plan for that target".to_string()),
+            Some(format!(
+                "drop `{flag}`, or make a plan with it: `mpm plan {flag} DIR --out FILE`"
+            )),
         ));
     }
     let target = crate::target::Target {
@@ -120,22 +108,18 @@ fn apply_saved(
         root: saved.target.clone(),
         state_dir: saved.state_dir.clone(),
     };
+    // everything is checked against what the plan saw before anything is created
+    let (store, last) = super::read_state(options, &target, LockMode::Exclusive, printer)?;
     let mut stale = saved.changed_inputs();
+    if let Err(Error::StalePlan { changes, .. }) = apply::check_fresh(&saved.plan, &target, &last) {
+        stale.extend(changes);
+    }
     if !stale.is_empty() {
-        // refuse without creating or writing anything
-        let (_store, last) = super::read_state(options, &target)?;
-        if let Err(Error::StalePlan { changes, .. }) =
-            apply::check_fresh(&saved.plan, &target, &last)
-        {
-            stale.extend(changes);
-        }
         return Err(Error::StalePlan {
             file: shown,
             changes: stale,
         });
     }
-    let store = open_for_writing(options, &target.state_dir)?;
-    let last = store.last()?;
     if !saved.plan.has_changes() {
         printer.out("No changes. Nothing to apply.\n");
         return Ok(ExitStatus::Success);
@@ -149,16 +133,14 @@ fn apply_saved(
         }),
         rollback_to: None,
     };
-    let outcome = apply::execute(
-        &saved.plan,
-        &saved,
-        &target,
-        &store,
-        &last,
-        &mut RealSystem,
-        &context,
-    )
-    .map_err(|e| rename_stale(e, &shown))?;
-    printer.out(&complete_line(&outcome.counts, "Apply"));
-    Ok(ExitStatus::Success)
+    Execution {
+        options,
+        target: &target,
+        store,
+        last,
+        context,
+        verb: "Apply",
+        plan_name: shown.clone(),
+    }
+    .run(&saved.plan, Some(&saved), printer)
 }

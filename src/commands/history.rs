@@ -5,17 +5,15 @@ use crate::cli::{HistoryAction, HistoryArgs};
 use crate::error::ExitStatus;
 use crate::options::Options;
 use crate::printer::Printer;
-use crate::state::StateStore;
+use crate::state::LockMode;
 
 pub fn run(options: &Options, args: &HistoryArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     let target = options.target_without_manifest()?;
-    let Some(store) = StateStore::open(
-        &target.state_dir,
-        &options.command_line,
-        options.lock_timeout,
-        false,
-    )?
-    else {
+    let lock = match args.action {
+        Some(HistoryAction::Prune { .. }) => LockMode::Exclusive,
+        None => LockMode::Shared,
+    };
+    let Some(store) = super::open_state(options, &target, lock, printer)? else {
         printer.note(&format!(
             "No generations yet: nothing was applied to `{}`.",
             target.display
@@ -24,13 +22,15 @@ pub fn run(options: &Options, args: &HistoryArgs, printer: &Printer) -> Result<E
     };
     match &args.action {
         Some(HistoryAction::Prune { keep }) => {
+            let store = store.writable()?;
             let (generations, blobs) = store.prune(usize::try_from(*keep).unwrap_or(usize::MAX))?;
             printer.out(&format!(
                 "Pruned {generations} generation(s) and {blobs} blob(s).\n"
             ));
         }
         None => {
-            let current = store.last()?.current;
+            // the records alone: a generation whose blobs are damaged is still listed
+            let current = store.current()?;
             let mut out = String::new();
             for g in store.generations()? {
                 let kind = match g.rollback_to {

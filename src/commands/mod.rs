@@ -18,7 +18,7 @@ use crate::manifest::Loaded;
 use crate::options::Options;
 use crate::plan::{Plan, PlanOptions, TextOptions};
 use crate::printer::Printer;
-use crate::state::{LastApplied, ManifestInfo, StateStore};
+use crate::state::{LastApplied, LockMode, ManifestInfo, StateStore};
 use crate::target::Target;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -85,10 +85,12 @@ impl Planned {
 }
 
 /// manifest → desired; target → actual; state log → last applied; diff. The
-/// renderer produces the bytes of the planned files when they are needed.
+/// renderer produces the bytes of the planned files when they are needed. `lock`
+/// is shared for a command that only reads, exclusive for one that may write.
 pub fn plan_from_manifest(
     options: &Options,
     plan_options: PlanOptions,
+    lock: LockMode,
     printer: &Printer,
 ) -> Result<(Planned, Renderer), Error> {
     let loaded = Arc::new(options.load_manifest()?);
@@ -97,28 +99,50 @@ pub fn plan_from_manifest(
         printer.warn(warning);
     }
     let target = options.target(&loaded)?;
-    let (store, last) = read_state(options, &target)?;
+    let (store, last) = read_state(options, &target, lock, printer)?;
     let planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
     Ok((planned, renderer))
 }
 
-/// The target's state log, when it has one, opened (under its lock) without
-/// creating anything, and what it says was last applied.
+/// The target's state log, when it has one, opened under its lock without
+/// changing a byte of it, and what it says was last applied.
 pub fn read_state(
     options: &Options,
     target: &Target,
+    lock: LockMode,
+    printer: &Printer,
 ) -> Result<(Option<StateStore>, LastApplied), Error> {
-    let store = StateStore::open(
-        &target.state_dir,
-        &options.command_line,
-        options.lock_timeout,
-        false,
-    )?;
+    let store = open_state(options, target, lock, printer)?;
     let last = match &store {
         Some(s) => s.last()?,
         None => LastApplied::default(),
     };
     Ok((store, last))
+}
+
+/// Opens the state log for reading (see [`StateStore::open`]); warns when its
+/// `.gitignore` is gone.
+pub fn open_state(
+    options: &Options,
+    target: &Target,
+    lock: LockMode,
+    printer: &Printer,
+) -> Result<Option<StateStore>, Error> {
+    let store = StateStore::open(
+        &target.state_dir,
+        &options.command_line,
+        options.lock_timeout,
+        lock,
+    )?;
+    if let Some(s) = &store
+        && s.lacks_gitignore()
+    {
+        printer.warn(&format!(
+            "`{}` is missing, so git may pick up the state log; the next `mpm apply` puts it back",
+            crate::paths::display(&s.dir().join(".gitignore"), &options.env.cwd)
+        ));
+    }
+    Ok(store)
 }
 
 /// The part of the pipeline shared by apply and rollback: scan, diff.
@@ -194,10 +218,86 @@ pub fn confirm(printer: &Printer, yes: bool, what: &str) -> Result<(), Error> {
     }
 }
 
-/// The line that closes an apply or a rollback.
-pub fn complete_line(counts: &crate::state::Counts, verb: &str) -> String {
-    format!(
-        "{verb} complete! Agents: {} added, {} changed, {} destroyed.\n",
-        counts.added, counts.changed, counts.destroyed
-    )
+/// The tail every writing command shares: the state log opened for writing
+/// (created for a first apply), the plan executed, the closing line printed. A
+/// failed first apply removes the state folder it created.
+pub struct Execution<'a> {
+    pub options: &'a Options,
+    pub target: &'a Target,
+    /// The state log as the plan read it (`None`: there was none).
+    pub store: Option<StateStore>,
+    pub last: LastApplied,
+    pub context: crate::apply::Context,
+    /// `Apply` or `Rollback`, for the closing line.
+    pub verb: &'static str,
+    /// What the plan was compared with, when a stale plan is named.
+    pub plan_name: String,
+}
+
+impl Execution<'_> {
+    /// Executes `plan`; `source` produces its bytes (`None`: the state log itself,
+    /// for a rollback).
+    pub fn run(
+        self,
+        plan: &Plan,
+        source: Option<&dyn Source>,
+        printer: &Printer,
+    ) -> Result<ExitStatus, Error> {
+        let (store, last) = match self.store {
+            Some(store) => (store.writable()?, self.last),
+            None => {
+                let store = StateStore::create(
+                    &self.target.state_dir,
+                    &self.options.command_line,
+                    self.options.lock_timeout,
+                )?;
+                let last = store.last()?;
+                (store, last)
+            }
+        };
+        let system = self.options.system();
+        let from_log = desired::StoreSource(&store);
+        let source = source.unwrap_or(&from_log);
+        let outcome = crate::apply::execute(
+            plan,
+            source,
+            self.target,
+            &store,
+            &last,
+            system.as_ref(),
+            &self.context,
+        );
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                if store.created() && !matches!(e, Error::Apply(ref a) if a.is_pending()) {
+                    drop(from_log);
+                    store.remove_created()?;
+                }
+                return Err(name_stale(e, &self.plan_name));
+            }
+        };
+        if outcome.stray_temps > 0 {
+            printer.note(&format!(
+                "Removed {} temp file(s) left by an interrupted run.",
+                outcome.stray_temps
+            ));
+        }
+        printer.out(&format!(
+            "{} complete! Agents: {} added, {} changed, {} destroyed.\n",
+            self.verb, outcome.counts.added, outcome.counts.changed, outcome.counts.destroyed
+        ));
+        Ok(ExitStatus::Success)
+    }
+}
+
+/// A stale-plan error names the plan that went stale.
+pub fn name_stale(e: Error, file: &str) -> Error {
+    match e {
+        Error::StalePlan { changes, .. } => Error::StalePlan {
+            file: file.to_string(),
+            changes,
+        },
+        other => other,
+    }
 }

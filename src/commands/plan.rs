@@ -7,13 +7,14 @@ use crate::error::ExitStatus;
 use crate::options::Options;
 use crate::plan::{self, PlanOptions, SavedPlan};
 use crate::printer::Printer;
+use crate::state::LockMode;
 
 pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     let plan_options = PlanOptions {
         force: args.takeover.force,
         adopt: args.takeover.adopt,
     };
-    let (planned, renderer) = plan_from_manifest(options, plan_options, printer)?;
+    let (planned, renderer) = plan_from_manifest(options, plan_options, LockMode::Shared, printer)?;
     let p = &planned.plan;
     if args.json {
         let json = plan::to_json(p, &planned.target.root.display().to_string());

@@ -1,18 +1,16 @@
 //! `mpm rollback [--to N]`: the apply pipeline with a desired state read from the
 //! state log. Recorded as a new generation: history only moves forward.
 
-use super::apply::rename_stale;
-use super::{complete_line, confirm, scan_and_diff};
+use super::{Execution, confirm, scan_and_diff};
 use crate::Error;
-use crate::apply::{self, Context};
+use crate::apply::Context;
 use crate::cli::RollbackArgs;
 use crate::desired::{self, DesiredState, StoreSource};
 use crate::error::ExitStatus;
 use crate::options::Options;
 use crate::plan::PlanOptions;
 use crate::printer::Printer;
-use crate::state::StateStore;
-use crate::system::RealSystem;
+use crate::state::LockMode;
 
 pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     let target = options.target_without_manifest()?;
@@ -25,13 +23,13 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
             None,
         )
     };
-    let store = StateStore::open(
-        &target.state_dir,
-        &options.command_line,
-        options.lock_timeout,
-        false,
-    )?
-    .ok_or_else(nothing)?;
+    // a dry run only reads; a real one holds the lock from the plan to the commit
+    let lock = if args.dry_run {
+        LockMode::Shared
+    } else {
+        LockMode::Exclusive
+    };
+    let store = super::open_state(options, &target, lock, printer)?.ok_or_else(nothing)?;
     let last = store.last()?;
     let current = last.current.ok_or_else(nothing)?;
     let latest = store.generation(current)?;
@@ -94,16 +92,14 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         manifest: None,
         rollback_to: Some(to),
     };
-    let outcome = apply::execute(
-        &planned.plan,
-        &source,
-        &planned.target,
-        &store,
-        &planned.last,
-        &mut RealSystem,
-        &context,
-    )
-    .map_err(|e| rename_stale(e, "the plan shown"))?;
-    printer.out(&complete_line(&outcome.counts, "Rollback"));
-    Ok(ExitStatus::Success)
+    Execution {
+        options,
+        target: &planned.target,
+        store: Some(store),
+        last: std::mem::take(&mut planned.last),
+        context,
+        verb: "Rollback",
+        plan_name: "the plan shown".into(),
+    }
+    .run(&planned.plan, None, printer)
 }

@@ -7,6 +7,7 @@ use crate::error::ExitStatus;
 use crate::options::Options;
 use crate::plan::{Action, PlanOptions, Row};
 use crate::printer::Printer;
+use crate::state::LockMode;
 
 /// First column, changed outside mpm: `M` edited, `D` deleted, `?` a file mpm did not
 /// write stands where an agent goes. Second, what apply would do: `A` add, `M`
@@ -35,7 +36,8 @@ fn columns(row: &Row, actual: &Actual, recorded: Option<crate::hash::Digest>) ->
 }
 
 pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
-    let (planned, _) = plan_from_manifest(options, PlanOptions::default(), printer)?;
+    let (planned, _) =
+        plan_from_manifest(options, PlanOptions::default(), LockMode::Shared, printer)?;
     let mut out = String::new();
     for row in &planned.plan.rows {
         let recorded = planned.last.entries.get(&row.address).map(|e| e.digest);
@@ -49,7 +51,8 @@ pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
 }
 
 pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
-    let (planned, _) = plan_from_manifest(options, PlanOptions::default(), printer)?;
+    let (planned, _) =
+        plan_from_manifest(options, PlanOptions::default(), LockMode::Shared, printer)?;
     if !planned.plan.changes_files() && planned.plan.conflicts().next().is_none() {
         return Ok(ExitStatus::Success);
     }

@@ -1,19 +1,24 @@
-//! One exclusive OS lock per target (`flock` on `<state dir>/lock`). It dies with its
-//! process, `kill -9` included, so a crashed run never leaves the target "stuck".
-//! The file names the holder so that a second command can say who it waits for.
+//! One OS lock per target (`flock` on `<state dir>/lock`): exclusive for a command
+//! that writes, shared for one that only reads, so that readers never see a write
+//! half done and never block each other. It dies with its process, `kill -9`
+//! included, so a crashed run never leaves the target "stuck". A writer names
+//! itself in the file so that a second command can say who it waits for; a reader
+//! writes nothing, and where it cannot open the lock file (a directory it may read
+//! but not write, with no lock file yet) it reads without one.
 
 use super::StateError;
 use std::fs::TryLockError;
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const LOCK_FILE: &str = "lock";
 
-/// A held lock; released on drop.
+/// A held lock; released on drop. `None` inside: a reader that found no lock file.
 #[derive(Debug)]
 pub struct Lock {
-    _file: fs_err::File,
+    _file: Option<std::fs::File>,
 }
 
 /// Who holds a lock, as its holder wrote it.
@@ -35,30 +40,49 @@ impl std::fmt::Display for Holder {
     }
 }
 
-/// Takes the lock in `dir` (created if `create`), waiting up to `timeout`.
-/// Returns `Ok(None)` when `dir` does not exist and `create` is false.
+/// Shared for readers, exclusive for writers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Shared,
+    Exclusive,
+}
+
+/// Takes the lock in `dir` (which must exist), waiting up to `timeout`.
 pub fn acquire(
     dir: &Path,
     command: &str,
     timeout: Duration,
-    create: bool,
-) -> Result<Option<Lock>, StateError> {
-    if !dir.is_dir() {
-        if !create {
-            return Ok(None);
-        }
-        super::create_state_dir(dir)?;
-    }
+    mode: LockMode,
+) -> Result<Lock, StateError> {
     let path = dir.join(LOCK_FILE);
-    let mut file = fs_err::OpenOptions::new()
+    super::refuse_link(&path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options
         .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)?;
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    if mode == LockMode::Exclusive {
+        options.write(true).create(true).truncate(false).mode(0o644);
+    }
+    let mut file = match options.open(&path) {
+        Ok(f) => f,
+        Err(e)
+            if mode == LockMode::Shared
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+        {
+            return Ok(Lock { _file: None });
+        }
+        Err(e) => return Err(super::open_error(e, &path)),
+    };
     let start = Instant::now();
     loop {
-        match file.file().try_lock() {
+        let tried = match mode {
+            LockMode::Shared => file.try_lock_shared(),
+            LockMode::Exclusive => file.try_lock(),
+        };
+        match tried {
             Ok(()) => break,
             Err(TryLockError::WouldBlock) => {
                 if start.elapsed() >= timeout {
@@ -78,22 +102,32 @@ pub fn acquire(
             Err(TryLockError::Error(e)) => return Err(StateError::Io(e)),
         }
     }
-    let info = format!(
-        "pid={}\nhost={}\ncommand={}\nsince={}\n",
-        std::process::id(),
-        host_name(),
-        command,
-        super::now_string()
-    );
-    file.set_len(0)?;
-    file.rewind()?;
-    file.write_all(info.as_bytes())?;
-    Ok(Some(Lock { _file: file }))
+    if mode == LockMode::Exclusive {
+        let info = format!(
+            "pid={}\nhost={}\ncommand={}\nsince={}\n",
+            std::process::id(),
+            host_name(),
+            command,
+            super::now_string()
+        );
+        let io = |e: std::io::Error| {
+            StateError::Io(std::io::Error::new(
+                e.kind(),
+                format!("failed to write `{}`: {e}", path.display()),
+            ))
+        };
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        file.write_all(info.as_bytes()).map_err(io)?;
+    }
+    Ok(Lock { _file: Some(file) })
 }
 
+/// The holder a writer recorded, if that process still runs: a lock held by
+/// readers only names nobody.
 fn read_holder(path: &PathBuf) -> Option<Holder> {
     let mut text = String::new();
-    std::fs::File::open(path)
+    crate::system::open_no_follow(path)
         .ok()?
         .read_to_string(&mut text)
         .ok()?;
@@ -102,12 +136,17 @@ fn read_holder(path: &PathBuf) -> Option<Holder> {
             .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
             .map(str::to_string)
     };
-    Some(Holder {
+    let holder = Holder {
         pid: field("pid")?,
         host: field("host")?,
         command: field("command")?,
         since: field("since")?,
-    })
+    };
+    let here = holder.host == host_name();
+    if here && !Path::new("/proc").join(&holder.pid).exists() {
+        return None;
+    }
+    Some(holder)
 }
 
 fn host_name() -> String {

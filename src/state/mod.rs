@@ -7,12 +7,19 @@
 //! [`packs`]) and `meta` (format version, lineage, serial, current generation, the
 //! pending generation). An apply writes a handful of values however many agents it
 //! touches: sled's memory grows with every key written, several times over.
+//!
+//! sled has no read-only mode: opening a database rewrites its files. So every
+//! command reads from a private copy of the database, taken under the lock, and
+//! only a command about to write opens the database itself
+//! ([`StateStore::writable`]). A read-only command changes no byte of the state
+//! directory. Nothing in it is ever followed through a symbolic link: a link where
+//! mpm keeps a file is an error naming it.
 
 mod lock;
 mod model;
 mod packs;
 
-pub use lock::{Holder, Lock, parse_duration};
+pub use lock::{Holder, Lock, LockMode, parse_duration};
 pub use model::{
     Change, Counts, Entries, Entry, FileVersion, Generation, GenerationRecord, GitInfo,
     ManifestInfo,
@@ -49,6 +56,17 @@ pub enum StateError {
     Corrupt { dir: PathBuf, detail: String },
     #[error("there is no generation {0} in the state log")]
     NoGeneration(u64),
+    #[error("`{}` is a symbolic link: mpm never writes or reads through a link in its state directory", .0.display())]
+    Link(PathBuf),
+    #[error("the state log `{}` lacks {what}", dir.display())]
+    MissingBlob {
+        dir: PathBuf,
+        /// What the bytes are, with the generation they belong to.
+        what: String,
+        digest: Digest,
+        /// The pack that should hold it, and what is wrong with it.
+        pack: Option<(PathBuf, String)>,
+    },
 }
 
 impl Diagnose for StateError {
@@ -62,6 +80,13 @@ impl Diagnose for StateError {
                 )]
             }
             StateError::Locked { path, .. } => vec![format!("lock file `{}`", path.display())],
+            StateError::MissingBlob { digest, pack, .. } => {
+                let mut causes = vec![format!("blob {}", digest.short())];
+                if let Some((path, problem)) = pack {
+                    causes.push(format!("`{}` {problem}", path.display()));
+                }
+                causes
+            }
             _ => Vec::new(),
         }
     }
@@ -79,6 +104,19 @@ impl Diagnose for StateError {
                 "move the state folder aside and run `mpm apply --adopt` to record the files again (history is lost)".into(),
             ),
             StateError::NoGeneration(_) => Some("`mpm history` lists the generations there are".into()),
+            StateError::Link(path) => Some(
+                if path
+                    .file_name()
+                    .is_some_and(|n| n == lock::LOCK_FILE || n == ".gitignore")
+                {
+                    "remove the link: mpm makes a new one there".into()
+                } else {
+                    "put the file or folder the link points to in its place, or point `--state-dir` at a directory without links".into()
+                },
+            ),
+            StateError::MissingBlob { .. } => Some(
+                "if only old generations need it, `mpm history prune --keep N` drops them; otherwise move the state folder aside and run `mpm apply --adopt` to record the files again (history is lost); docs/concepts.md says more under \"A damaged state log\"".into(),
+            ),
             StateError::Io(_) => None,
         }
     }
@@ -108,7 +146,13 @@ pub struct StateStore {
     pack_files: RefCell<HashMap<u64, std::fs::File>>,
     /// The index of the one pack [`StateStore::blob_in`] looked in last.
     one_pack: RefCell<Option<(u64, HashMap<Digest, Slot>)>>,
-    _lock: Lock,
+    /// The private copy of the database a reading store opened; removed after
+    /// sled closes it (fields drop in order).
+    copy: Option<tempfile::TempDir>,
+    /// This command created the state directory (a failed first apply removes it).
+    created: bool,
+    lock: Lock,
+    lock_mode: LockMode,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -126,42 +170,194 @@ pub(crate) fn now_string() -> String {
         .unwrap_or_else(|_| now.to_string())
 }
 
-pub(crate) fn create_state_dir(dir: &Path) -> std::io::Result<()> {
-    crate::system::create_dirs(dir)?;
+/// A link where mpm keeps a file or folder is refused, whatever it points at.
+pub(crate) fn refuse_link(path: &Path) -> Result<(), StateError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(StateError::Link(path.to_path_buf())),
+        _ => Ok(()),
+    }
+}
+
+/// An open that met a link at its last component (`O_NOFOLLOW`) names it.
+pub(crate) fn open_error(e: std::io::Error, path: &Path) -> StateError {
+    if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        StateError::Link(path.to_path_buf())
+    } else {
+        StateError::Io(std::io::Error::new(
+            e.kind(),
+            format!("failed to open `{}`: {e}", path.display()),
+        ))
+    }
+}
+
+/// The state folder and its `.gitignore` (the state log is the machine's, not the
+/// repository's), created without following a link.
+fn create_state_dir(dir: &Path) -> Result<(), StateError> {
+    let mut created = Vec::new();
+    crate::system::create_dirs(&crate::system::RealSystem, dir, &mut created)?;
+    ensure_gitignore(dir)
+}
+
+/// Puts back a missing `.gitignore` (writers only).
+fn ensure_gitignore(dir: &Path) -> Result<(), StateError> {
     let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        fs_err::write(ignore, "*\n")?;
+    refuse_link(&ignore)?;
+    if ignore.exists() {
+        return Ok(());
+    }
+    use crate::system::System;
+    match crate::system::RealSystem.write_new(&ignore, b"*\n", 0o644) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(open_error(e, &ignore)),
+    }
+}
+
+/// Copies a directory tree (sled's files), refusing links.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), StateError> {
+    fs_err::create_dir_all(to)?;
+    for entry in fs_err::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            return Err(StateError::Link(path));
+        }
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&path, &dest)?;
+        } else if kind.is_file() {
+            let mut source =
+                crate::system::open_no_follow(&path).map_err(|e| open_error(e, &path))?;
+            let mut copy = fs_err::File::create(&dest)?;
+            std::io::copy(&mut source, &mut copy)?;
+        }
     }
     Ok(())
 }
 
+/// Refuses a link anywhere in sled's folder before sled opens it for writing.
+fn refuse_links_in(dir: &Path) -> Result<(), StateError> {
+    refuse_link(dir)?;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_symlink() => return Err(StateError::Link(path)),
+            Ok(t) if t.is_dir() => refuse_links_in(&path)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn open_sled(dir: &Path, shown: &Path) -> Result<sled::Db, StateError> {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(4 << 20)
+        .flush_every_ms(None)
+        .open()
+        .map_err(|e| StateError::Corrupt {
+            dir: shown.to_path_buf(),
+            detail: e.to_string(),
+        })
+}
+
 impl StateStore {
-    /// Opens the state log in `dir` under its lock. With `create` false, a target
-    /// that has no state log yet gives `Ok(None)` and nothing is created.
+    /// Opens the state log in `dir` for reading, under the lock (`mode`: shared for
+    /// a command that only reads, exclusive for one that will write), from a private
+    /// copy of the database. A target with no state log gives `Ok(None)`, and
+    /// nothing is created.
     pub fn open(
         dir: &Path,
         command: &str,
         timeout: Duration,
-        create: bool,
+        mode: LockMode,
     ) -> Result<Option<StateStore>, StateError> {
-        if !create && !dir.join(DB_DIR).is_dir() {
+        refuse_link(dir)?;
+        let db_dir = dir.join(DB_DIR);
+        refuse_link(&db_dir)?;
+        if !db_dir.is_dir() {
             return Ok(None);
         }
-        let Some(lock) = lock::acquire(dir, command, timeout, create)? else {
-            return Ok(None);
+        let lock = lock::acquire(dir, command, timeout, mode)?;
+        let copy = tempfile::Builder::new()
+            .prefix("mpm-state-")
+            .tempdir()
+            .map_err(|e| {
+                StateError::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("failed to make a temp folder to read the state log in: {e}"),
+                ))
+            })?;
+        copy_tree(&db_dir, copy.path())?;
+        let db = open_sled(copy.path(), dir)?;
+        let store = StateStore::with_db(db, dir, Some(copy), false, lock, mode)?;
+        store.check_format()?;
+        Ok(Some(store))
+    }
+
+    /// Creates the state log in `dir` (the first apply), under the exclusive lock.
+    pub fn create(dir: &Path, command: &str, timeout: Duration) -> Result<StateStore, StateError> {
+        refuse_link(dir)?;
+        let created = !dir.exists();
+        create_state_dir(dir)?;
+        let lock = lock::acquire(dir, command, timeout, LockMode::Exclusive)?;
+        let db_dir = dir.join(DB_DIR);
+        refuse_links_in(&db_dir)?;
+        let db = open_sled(&db_dir, dir)?;
+        let store = StateStore::with_db(db, dir, None, created, lock, LockMode::Exclusive)?;
+        store.check_format()?;
+        Ok(store)
+    }
+
+    /// The same state log, now open for writing: the database itself, under the
+    /// exclusive lock this store holds. A missing `.gitignore` is put back.
+    pub fn writable(self) -> Result<StateStore, StateError> {
+        if self.copy.is_none() {
+            return Ok(self);
+        }
+        if self.lock_mode != LockMode::Exclusive {
+            return Err(StateError::Io(std::io::Error::other(
+                "the state log was opened for reading only",
+            )));
+        }
+        let StateStore {
+            db,
+            entries,
+            blobs,
+            generations,
+            meta,
+            dir,
+            copy,
+            lock,
+            ..
+        } = self;
+        drop((entries, blobs, generations, meta, db, copy));
+        ensure_gitignore(&dir)?;
+        let db_dir = dir.join(DB_DIR);
+        refuse_links_in(&db_dir)?;
+        let db = open_sled(&db_dir, &dir)?;
+        StateStore::with_db(db, &dir, None, false, lock, LockMode::Exclusive)
+    }
+
+    fn with_db(
+        db: sled::Db,
+        dir: &Path,
+        copy: Option<tempfile::TempDir>,
+        created: bool,
+        lock: Lock,
+        lock_mode: LockMode,
+    ) -> Result<StateStore, StateError> {
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|e| StateError::Corrupt {
+                dir: dir.to_path_buf(),
+                detail: e.to_string(),
+            })
         };
-        let corrupt = |e: sled::Error| StateError::Corrupt {
-            dir: dir.to_path_buf(),
-            detail: e.to_string(),
-        };
-        let db = sled::Config::new()
-            .path(dir.join(DB_DIR))
-            .cache_capacity(4 << 20)
-            .flush_every_ms(None)
-            .open()
-            .map_err(corrupt)?;
-        let tree = |name: &str| db.open_tree(name).map_err(corrupt);
-        let store = StateStore {
+        Ok(StateStore {
             entries: tree("entries")?,
             blobs: tree("blobs")?,
             generations: tree("generations")?,
@@ -171,40 +367,64 @@ impl StateStore {
             blob_slots: RefCell::new(None),
             pack_files: RefCell::new(HashMap::new()),
             one_pack: RefCell::new(None),
-            _lock: lock,
-        };
-        match store.meta_u64("format")? {
-            None => {
-                store
-                    .meta
-                    .insert("format", FORMAT.to_string().as_bytes())
-                    .map_err(corrupt)?;
+            copy,
+            created,
+            lock,
+            lock_mode,
+        })
+    }
+
+    /// A new database gets the format and a lineage (written only when writable);
+    /// another format is refused.
+    fn check_format(&self) -> Result<(), StateError> {
+        match self.meta_u64("format")? {
+            None if self.copy.is_none() => {
+                self.set_meta("format", FORMAT)?;
                 let seed = format!(
                     "{}{}{:?}",
                     now_string(),
                     std::process::id(),
                     std::time::Instant::now()
                 );
-                store
-                    .meta
+                self.meta
                     .insert("lineage", Digest::of(seed.as_bytes()).short().as_bytes())
-                    .map_err(corrupt)?;
+                    .map_err(|e| self.corrupt(e))?;
+                Ok(())
             }
-            Some(found) if found > FORMAT => {
-                return Err(StateError::NewerFormat {
-                    dir: dir.to_path_buf(),
-                    found,
-                });
-            }
-            Some(found) if found < FORMAT => {
-                return Err(StateError::OlderFormat {
-                    dir: dir.to_path_buf(),
-                    found,
-                });
-            }
-            Some(_) => {}
+            None => Ok(()),
+            Some(found) if found > FORMAT => Err(StateError::NewerFormat {
+                dir: self.dir.clone(),
+                found,
+            }),
+            Some(found) if found < FORMAT => Err(StateError::OlderFormat {
+                dir: self.dir.clone(),
+                found,
+            }),
+            Some(_) => Ok(()),
         }
-        Ok(Some(store))
+    }
+
+    /// Whether this command created the state folder.
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// Whether the state folder lacks its `.gitignore` (read-only commands warn).
+    pub fn lacks_gitignore(&self) -> bool {
+        std::fs::symlink_metadata(self.dir.join(".gitignore")).is_err()
+    }
+
+    /// Removes the state folder this command created, after a failed first apply.
+    pub fn remove_created(self) -> Result<(), StateError> {
+        if !self.created {
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        let StateStore { db, lock, .. } = self;
+        drop(db);
+        fs_err::remove_dir_all(&dir)?;
+        drop(lock);
+        Ok(())
     }
 
     /// The state folder.
@@ -251,7 +471,7 @@ impl StateStore {
     pub fn last(&self) -> Result<LastApplied, StateError> {
         let current = self.meta_u64("current")?;
         let pending = match self.meta.get("pending").map_err(|e| self.corrupt(e))? {
-            Some(v) => Some(self.full(self.decode("pending generation", &v)?)?),
+            Some(v) => Some(self.full(self.decode("pending generation", &v)?, true)?),
             None => None,
         };
         let lineage = self
@@ -314,14 +534,27 @@ impl StateStore {
 
     fn read(&self, pack: u64, slot: &Slot) -> Result<Vec<u8>, StateError> {
         let path = packs::pack_path(&self.dir, pack);
+        let missing = |problem: String| StateError::MissingBlob {
+            dir: self.dir.clone(),
+            what: format!("blob {}", slot.digest.short()),
+            digest: slot.digest,
+            pack: Some((path.clone(), problem)),
+        };
         let mut files = self.pack_files.borrow_mut();
         let file = match files.entry(pack) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(fs_err::File::open(&path)?.into_parts().0)
+                refuse_link(&path)?;
+                match crate::system::open_no_follow(&path) {
+                    Ok(f) => e.insert(f),
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(missing("is missing".into()));
+                    }
+                    Err(err) => return Err(open_error(err, &path)),
+                }
             }
         };
-        packs::read_slot(file, &path, slot)
+        packs::read_slot(file, slot).map_err(missing)
     }
 
     /// The bytes of a blob, checked against its digest.
@@ -342,23 +575,68 @@ impl StateStore {
         self.read(pack, &slot).map(Some)
     }
 
+    /// The bytes of a blob that must be there; `what` says what they are.
+    pub fn needed_blob(
+        &self,
+        digest: &Digest,
+        pack: Option<u64>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Vec<u8>, StateError> {
+        let found = match pack {
+            Some(pack) => self.blob_in(digest, pack),
+            None => self.blob(digest),
+        };
+        match found {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(StateError::MissingBlob {
+                dir: self.dir.clone(),
+                what: what(),
+                digest: *digest,
+                pack: None,
+            }),
+            Err(StateError::MissingBlob {
+                dir, digest, pack, ..
+            }) => Err(StateError::MissingBlob {
+                dir,
+                what: what(),
+                digest,
+                pack,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A JSON value kept as a blob.
     fn json_blob<T: serde::de::DeserializeOwned>(
         &self,
-        what: &str,
+        what: impl Fn() -> String,
         digest: &Digest,
         pack: u64,
     ) -> Result<T, StateError> {
-        let bytes = self
-            .blob_in(digest, pack)?
-            .ok_or_else(|| self.corrupt(format!("the {what} ({}) are missing", digest.short())))?;
-        self.decode(what, &bytes)
+        let bytes = self.needed_blob(digest, Some(pack), &what)?;
+        self.decode(&what(), &bytes)
     }
 
     /// A generation with its changes.
-    fn full(&self, record: GenerationRecord) -> Result<Generation, StateError> {
-        let changes = self.json_blob("changes", &record.changes, record.pack)?;
+    fn full(&self, record: GenerationRecord, pending: bool) -> Result<Generation, StateError> {
+        let id = record.id;
+        let changes = self.json_blob(
+            || {
+                if pending {
+                    format!("the changes of the interrupted apply (generation {id})")
+                } else {
+                    format!("the changes of generation {id}")
+                }
+            },
+            &record.changes,
+            record.pack,
+        )?;
         Ok(Generation { record, changes })
+    }
+
+    /// The current generation's id (from the metadata alone).
+    pub fn current(&self) -> Result<Option<u64>, StateError> {
+        self.meta_u64("current")
     }
 
     /// Starts storing blobs: a new pack file, written as they come (removing packs
@@ -368,7 +646,7 @@ impl StateStore {
         packs::remove_orphans(&self.dir, &indexes.iter().map(|(p, _)| *p).collect())?;
         let known = indexes
             .iter()
-            .flat_map(|(_, i)| i.iter().map(|s| s.digest))
+            .flat_map(|(_, i)| i.iter().map(|s| (s.digest, s.len)))
             .collect();
         let pack = self.meta_u64("next_pack")?.unwrap_or(1);
         Ok(BlobWriter {
@@ -417,6 +695,32 @@ impl StateStore {
         self.flush()
     }
 
+    /// Undoes [`StateStore::finish_blobs`] and [`StateStore::begin`] of an apply
+    /// that failed and put every file back: its pending generation and its pack go,
+    /// so that the state log is as it was before.
+    pub fn abandon(&self, pack: u64) -> Result<(), StateError> {
+        self.meta.remove("pending").map_err(|e| self.corrupt(e))?;
+        let indexed = self
+            .blobs
+            .remove(pack.to_be_bytes())
+            .map_err(|e| self.corrupt(e))?
+            .is_some();
+        if indexed && self.meta_u64("next_pack")? == Some(pack + 1) {
+            if pack == 1 {
+                self.meta.remove("next_pack").map_err(|e| self.corrupt(e))?;
+            } else {
+                self.set_meta("next_pack", pack)?;
+            }
+        }
+        self.flush()?;
+        self.pack_files.borrow_mut().remove(&pack);
+        match fs_err::remove_file(packs::pack_path(&self.dir, pack)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Step 4: pending → current, serial bumped, in one transaction.
     pub fn commit(&self, generation: &GenerationRecord) -> Result<(), StateError> {
         use sled::Transactional;
@@ -460,7 +764,7 @@ impl StateStore {
             .get(id.to_be_bytes())
             .map_err(|e| self.corrupt(e))?
         {
-            Some(v) => self.full(self.decode("generation", &v)?),
+            Some(v) => self.full(self.decode("generation", &v)?, false),
             None => Err(StateError::NoGeneration(id)),
         }
     }
@@ -487,7 +791,11 @@ impl StateStore {
                     Some(r) => self.decode::<GenerationRecord>("generation", &r)?.pack,
                     None => 0,
                 };
-                self.json_blob("entries", &digest, pack)
+                self.json_blob(
+                    || format!("the managed paths right after generation {id}"),
+                    &digest,
+                    pack,
+                )
             }
             None => Err(StateError::NoGeneration(id)),
         }
@@ -558,7 +866,7 @@ impl StateStore {
                         &self.dir,
                         self.meta_u64("next_pack")?.unwrap_or(1),
                     )?,
-                    known: BTreeSet::new(),
+                    known: HashMap::new(),
                 };
                 for slot in &keep_slots {
                     let bytes = self
@@ -591,29 +899,40 @@ pub struct BlobWriter {
     /// The pack being written.
     pub pack: u64,
     writer: packs::PackWriter,
-    known: BTreeSet<Digest>,
+    /// Every blob the state log has, with its size.
+    known: HashMap<Digest, u64>,
 }
 
 impl BlobWriter {
     /// Whether the state log has these bytes already.
     pub fn knows(&self, digest: &Digest) -> bool {
-        self.known.contains(digest)
+        self.known.contains_key(digest)
     }
 
     pub fn add(&mut self, digest: Digest, bytes: &[u8]) -> Result<(), StateError> {
-        if self.known.insert(digest) {
+        if self.known.insert(digest, bytes.len() as u64).is_none() {
             self.writer.add(digest, bytes)?;
         }
         Ok(())
     }
-}
 
-impl BlobWriter {
     /// Stores a value as a JSON blob; returns its digest.
     pub fn add_json<T: serde::Serialize>(&mut self, value: &T) -> Result<Digest, StateError> {
         let bytes = serde_json::to_vec(value).unwrap_or_default();
         let digest = Digest::of(&bytes);
         self.add(digest, &bytes)?;
         Ok(digest)
+    }
+
+    /// The sizes of these blobs.
+    pub fn sizes(&self, versions: impl Iterator<Item = crate::plan::Seen>) -> HashMap<Digest, u64> {
+        versions
+            .filter_map(|v| self.known.get(&v.digest).map(|n| (v.digest, *n)))
+            .collect()
+    }
+
+    /// Gives up the pack being written (an error before it was indexed).
+    pub fn discard(self) {
+        self.writer.discard();
     }
 }

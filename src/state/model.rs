@@ -88,6 +88,7 @@ impl Generation {
             changes: nothing,
             entries: nothing,
             pack: 0,
+            temps: None,
         };
         Generation { record, changes }
     }
@@ -116,6 +117,10 @@ pub struct GenerationRecord {
     /// The pack both were written to: reading them needs that pack's index only
     /// (a prune may move them; then every index is searched).
     pub pack: u64,
+    /// The tag in the names of the temp files this generation's apply writes
+    /// (`.mpm-tmp.<tag>.<n>`): after a kill, only those are removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temps: Option<String>,
 }
 
 /// The managed paths after a generation.

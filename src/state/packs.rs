@@ -44,9 +44,16 @@ pub struct PackWriter {
 impl PackWriter {
     pub fn create(dir: &Path, pack: u64) -> Result<PackWriter, StateError> {
         let packs = dir.join(PACK_DIR);
+        super::refuse_link(&packs)?;
         fs_err::create_dir_all(&packs)?;
         let path = pack_path(dir, pack);
-        let file = std::io::BufWriter::with_capacity(1 << 16, fs_err::File::create(&path)?);
+        super::refuse_link(&path)?;
+        // exclusive: never over an existing file, never through a link
+        let file = fs_err::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        let file = std::io::BufWriter::with_capacity(1 << 16, file);
         Ok(PackWriter {
             packs,
             path,
@@ -67,35 +74,45 @@ impl PackWriter {
         Ok(())
     }
 
+    /// Removes the pack (an apply that stopped before indexing it).
+    pub fn discard(self) {
+        drop(self.file);
+        let _ = std::fs::remove_file(&self.path);
+    }
+
     /// Flushes and fsyncs the pack and its directory; an empty pack is removed.
     pub fn finish(self) -> Result<PackIndex, StateError> {
-        let file = self.file.into_inner().map_err(|e| e.into_error())?;
-        if self.index.is_empty() {
-            drop(file);
-            fs_err::remove_file(&self.path)?;
-            return Ok(self.index);
+        let path = self.path.clone();
+        let durable = (|| {
+            let file = self.file.into_inner().map_err(|e| e.into_error())?;
+            if self.index.is_empty() {
+                drop(file);
+                fs_err::remove_file(&self.path)?;
+                return Ok(self.index);
+            }
+            file.sync_all()?;
+            fs_err::File::open(&self.packs)?.sync_all()?;
+            Ok(self.index)
+        })();
+        if durable.is_err() {
+            let _ = std::fs::remove_file(&path);
         }
-        file.sync_all()?;
-        fs_err::File::open(&self.packs)?.sync_all()?;
-        Ok(self.index)
+        durable
     }
 }
 
-/// Reads one blob from an open pack and checks it is what its digest says.
-pub fn read_slot(file: &std::fs::File, path: &Path, slot: &Slot) -> Result<Vec<u8>, StateError> {
+/// Reads one blob from an open pack and checks it is what its digest says; the
+/// error says what is wrong with the pack.
+pub fn read_slot(file: &std::fs::File, slot: &Slot) -> Result<Vec<u8>, String> {
     use std::os::unix::fs::FileExt;
     let mut bytes = vec![0; usize::try_from(slot.len).unwrap_or(0)];
-    file.read_exact_at(&mut bytes, slot.offset).map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!("failed to read `{}`: {e}", path.display()),
-        )
-    })?;
+    file.read_exact_at(&mut bytes, slot.offset)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => "is cut short".to_string(),
+            _ => format!("cannot be read: {e}"),
+        })?;
     if Digest::of(&bytes) != slot.digest {
-        return Err(StateError::Corrupt {
-            dir: path.to_path_buf(),
-            detail: format!("blob {} does not match its digest", slot.digest.short()),
-        });
+        return Err("holds other bytes than its index says".into());
     }
     Ok(bytes)
 }
@@ -107,6 +124,9 @@ pub fn remove_orphans(dir: &Path, indexed: &BTreeSet<u64>) -> Result<(), StateEr
         return Ok(());
     };
     for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            return Err(StateError::Link(entry.path()));
+        }
         let name = entry.file_name().to_string_lossy().into_owned();
         let id = name
             .strip_suffix(".pack")
