@@ -118,8 +118,7 @@ impl System for RealSystem {
     }
 
     fn check_dir_writable(&self, dir: &Path) -> io::Result<()> {
-        rustix::fs::access(dir, Access::WRITE_OK | Access::EXEC_OK)
-            .map_err(|e| with_path(e.into(), "write in", dir))
+        Ok(rustix::fs::access(dir, Access::WRITE_OK | Access::EXEC_OK)?)
     }
 
     fn check_replaceable(&self, path: &Path) -> io::Result<()> {

@@ -8,6 +8,7 @@ pub mod claude_mpm;
 mod crash;
 mod errors;
 mod examples;
+mod faults;
 mod init;
 mod links;
 mod lock;

@@ -82,7 +82,11 @@ fn a_gitignore_planted_as_a_link_is_never_written() {
 
 #[test]
 fn sleds_files_planted_as_links_are_never_opened() {
-    for rel in [".claude/.mpm/db/conf", ".claude/.mpm/db/db", ".claude/.mpm/db"] {
+    for rel in [
+        ".claude/.mpm/db/conf",
+        ".claude/.mpm/db/db",
+        ".claude/.mpm/db",
+    ] {
         let ran = applied();
         plant(&ran, rel);
         for args in [&["plan"][..], &["apply", "-y"], &["history"]] {
@@ -97,20 +101,26 @@ fn sleds_files_planted_as_links_are_never_opened() {
 
 #[test]
 fn a_pack_or_the_packs_folder_planted_as_a_link_is_never_written() {
-    // the pack the next apply would write, an existing one, and the folder
-    for rel in [
-        ".claude/.mpm/packs/2.pack",
-        ".claude/.mpm/packs/1.pack",
-        ".claude/.mpm/packs",
-    ] {
+    // the pack the next apply would write: refused when the apply gets there
+    let ran = applied();
+    plant(&ran, ".claude/.mpm/packs/2.pack");
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.")
+        .stderr(&state_link_error(".claude/.mpm/packs/2.pack", KEPT))
+        .failure();
+    assert_outside_untouched(&ran);
+    // a pack that holds the state, and the folder: refused as soon as read
+    for rel in [".claude/.mpm/packs/1.pack", ".claude/.mpm/packs"] {
         let ran = applied();
         plant(&ran, rel);
-        ran.then()
-            .args(&["apply", "-y"])
-            .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.")
-            .stderr(&state_link_error(rel, KEPT))
-            .failure();
-        assert_outside_untouched(&ran);
+        for args in [&["plan"][..], &["apply", "-y"]] {
+            ran.then()
+                .args(args)
+                .stderr(&state_link_error(rel, KEPT))
+                .failure();
+            assert_outside_untouched(&ran);
+        }
     }
 }
 

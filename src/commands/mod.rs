@@ -271,7 +271,6 @@ impl Execution<'_> {
             Ok(outcome) => outcome,
             Err(e) => {
                 if store.created() && !matches!(e, Error::Apply(ref a) if a.is_pending()) {
-                    drop(from_log);
                     store.remove_created()?;
                 }
                 return Err(name_stale(e, &self.plan_name));

@@ -10,7 +10,7 @@ use super::StateError;
 use std::fs::TryLockError;
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub const LOCK_FILE: &str = "lock";
@@ -125,7 +125,7 @@ pub fn acquire(
 
 /// The holder a writer recorded, if that process still runs: a lock held by
 /// readers only names nobody.
-fn read_holder(path: &PathBuf) -> Option<Holder> {
+fn read_holder(path: &Path) -> Option<Holder> {
     let mut text = String::new();
     crate::system::open_no_follow(path)
         .ok()?

@@ -60,12 +60,12 @@ pub enum StateError {
     Link(PathBuf),
     #[error("the state log `{}` lacks {what}", dir.display())]
     MissingBlob {
-        dir: PathBuf,
+        dir: Box<Path>,
         /// What the bytes are, with the generation they belong to.
         what: String,
         digest: Digest,
         /// The pack that should hold it, and what is wrong with it.
-        pack: Option<(PathBuf, String)>,
+        pack: Option<Box<(PathBuf, String)>>,
     },
 }
 
@@ -82,7 +82,7 @@ impl Diagnose for StateError {
             StateError::Locked { path, .. } => vec![format!("lock file `{}`", path.display())],
             StateError::MissingBlob { digest, pack, .. } => {
                 let mut causes = vec![format!("blob {}", digest.short())];
-                if let Some((path, problem)) = pack {
+                if let Some((path, problem)) = pack.as_deref() {
                     causes.push(format!("`{}` {problem}", path.display()));
                 }
                 causes
@@ -149,8 +149,9 @@ pub struct StateStore {
     /// The private copy of the database a reading store opened; removed after
     /// sled closes it (fields drop in order).
     copy: Option<tempfile::TempDir>,
-    /// This command created the state directory (a failed first apply removes it).
-    created: bool,
+    /// The folders this command created for the state log, parents first (a
+    /// failed first apply removes them).
+    created: Vec<PathBuf>,
     lock: Lock,
     lock_mode: LockMode,
 }
@@ -191,11 +192,12 @@ pub(crate) fn open_error(e: std::io::Error, path: &Path) -> StateError {
 }
 
 /// The state folder and its `.gitignore` (the state log is the machine's, not the
-/// repository's), created without following a link.
-fn create_state_dir(dir: &Path) -> Result<(), StateError> {
+/// repository's), created without following a link; returns the folders made.
+fn create_state_dir(dir: &Path) -> Result<Vec<PathBuf>, StateError> {
     let mut created = Vec::new();
     crate::system::create_dirs(&crate::system::RealSystem, dir, &mut created)?;
-    ensure_gitignore(dir)
+    ensure_gitignore(dir)?;
+    Ok(created)
 }
 
 /// Puts back a missing `.gitignore` (writers only).
@@ -294,7 +296,7 @@ impl StateStore {
             })?;
         copy_tree(&db_dir, copy.path())?;
         let db = open_sled(copy.path(), dir)?;
-        let store = StateStore::with_db(db, dir, Some(copy), false, lock, mode)?;
+        let store = StateStore::with_db(db, dir, Some(copy), Vec::new(), lock, mode)?;
         store.check_format()?;
         Ok(Some(store))
     }
@@ -302,8 +304,7 @@ impl StateStore {
     /// Creates the state log in `dir` (the first apply), under the exclusive lock.
     pub fn create(dir: &Path, command: &str, timeout: Duration) -> Result<StateStore, StateError> {
         refuse_link(dir)?;
-        let created = !dir.exists();
-        create_state_dir(dir)?;
+        let created = create_state_dir(dir)?;
         let lock = lock::acquire(dir, command, timeout, LockMode::Exclusive)?;
         let db_dir = dir.join(DB_DIR);
         refuse_links_in(&db_dir)?;
@@ -340,14 +341,14 @@ impl StateStore {
         let db_dir = dir.join(DB_DIR);
         refuse_links_in(&db_dir)?;
         let db = open_sled(&db_dir, &dir)?;
-        StateStore::with_db(db, &dir, None, false, lock, LockMode::Exclusive)
+        StateStore::with_db(db, &dir, None, Vec::new(), lock, LockMode::Exclusive)
     }
 
     fn with_db(
         db: sled::Db,
         dir: &Path,
         copy: Option<tempfile::TempDir>,
-        created: bool,
+        created: Vec<PathBuf>,
         lock: Lock,
         lock_mode: LockMode,
     ) -> Result<StateStore, StateError> {
@@ -406,7 +407,7 @@ impl StateStore {
 
     /// Whether this command created the state folder.
     pub fn created(&self) -> bool {
-        self.created
+        !self.created.is_empty()
     }
 
     /// Whether the state folder lacks its `.gitignore` (read-only commands warn).
@@ -416,14 +417,27 @@ impl StateStore {
 
     /// Removes the state folder this command created, after a failed first apply.
     pub fn remove_created(self) -> Result<(), StateError> {
-        if !self.created {
+        if self.created.is_empty() {
             return Ok(());
         }
-        let dir = self.dir.clone();
-        let StateStore { db, lock, .. } = self;
-        drop(db);
+        let StateStore {
+            db,
+            entries,
+            blobs,
+            generations,
+            meta,
+            dir,
+            created,
+            lock,
+            ..
+        } = self;
+        drop((entries, blobs, generations, meta, db));
         fs_err::remove_dir_all(&dir)?;
         drop(lock);
+        // the folders above it that were made for it, if nothing else went there
+        for made in created.iter().rev().filter(|d| **d != dir) {
+            let _ = std::fs::remove_dir(made);
+        }
         Ok(())
     }
 
@@ -535,15 +549,16 @@ impl StateStore {
     fn read(&self, pack: u64, slot: &Slot) -> Result<Vec<u8>, StateError> {
         let path = packs::pack_path(&self.dir, pack);
         let missing = |problem: String| StateError::MissingBlob {
-            dir: self.dir.clone(),
+            dir: self.dir.clone().into(),
             what: format!("blob {}", slot.digest.short()),
             digest: slot.digest,
-            pack: Some((path.clone(), problem)),
+            pack: Some(Box::new((path.clone(), problem))),
         };
         let mut files = self.pack_files.borrow_mut();
         let file = match files.entry(pack) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
+                refuse_link(&self.dir.join(packs::PACK_DIR))?;
                 refuse_link(&path)?;
                 match crate::system::open_no_follow(&path) {
                     Ok(f) => e.insert(f),
@@ -589,7 +604,7 @@ impl StateStore {
         match found {
             Ok(Some(bytes)) => Ok(bytes),
             Ok(None) => Err(StateError::MissingBlob {
-                dir: self.dir.clone(),
+                dir: self.dir.clone().into(),
                 what: what(),
                 digest: *digest,
                 pack: None,
