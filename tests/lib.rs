@@ -13,6 +13,7 @@ mod init;
 mod links;
 mod lock;
 mod plan;
+mod readonly;
 mod real_client;
 mod rollback;
 mod schema;

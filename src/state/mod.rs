@@ -263,7 +263,8 @@ fn open_sled(dir: &Path, shown: &Path) -> Result<sled::Db, StateError> {
         .open()
         .map_err(|e| StateError::Corrupt {
             dir: shown.to_path_buf(),
-            detail: e.to_string(),
+            // sled appends an empty backtrace to what it says
+            detail: e.to_string().trim_end_matches(" backtrace ()").to_string(),
         })
 }
 
