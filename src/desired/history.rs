@@ -5,23 +5,16 @@ use super::{DesiredResource, DesiredState, Owner, Record, Source};
 use crate::Error;
 use crate::address::Address;
 use crate::hash::Digest;
-use crate::state::{Entry, FileVersion, Generation, LastApplied, StateError, StateStore};
+use crate::state::{Entry, FileVersion, Generation, LastApplied, StateStore};
 
 /// Bytes kept in the state log's blobs.
 pub struct StoreSource<'a>(pub &'a StateStore);
 
 impl Source for StoreSource<'_> {
     fn bytes(&self, address: &Address, digest: &Digest) -> Result<Vec<u8>, Error> {
-        self.0.blob(digest)?.ok_or_else(|| {
-            StateError::Corrupt {
-                dir: self.0.dir().to_path_buf(),
-                detail: format!(
-                    "the bytes of `{address}` ({}) are missing; were they pruned?",
-                    digest.short()
-                ),
-            }
-            .into()
-        })
+        Ok(self.0.needed_blob(digest, None, || {
+            format!("the bytes of `{address}` a rollback puts back")
+        })?)
     }
 }
 

@@ -885,9 +885,12 @@ impl StateStore {
                     known: HashMap::new(),
                 };
                 for slot in &keep_slots {
-                    let bytes = self
-                        .blob(&slot.digest)?
-                        .ok_or_else(|| self.corrupt("a kept blob vanished"))?;
+                    let bytes = self.needed_blob(&slot.digest, Some(pack), || {
+                        format!(
+                            "blob {}, which the generations kept still need",
+                            slot.digest.short()
+                        )
+                    })?;
                     writer.add(slot.digest, &bytes)?;
                 }
                 self.finish_blobs(writer)?;
@@ -898,7 +901,12 @@ impl StateStore {
                 .remove(pack.to_be_bytes())
                 .map_err(|e| self.corrupt(e))?;
             self.flush()?;
-            fs_err::remove_file(packs::pack_path(&self.dir, pack))?;
+            // a pack already lost holds nothing anyone needs any more
+            match fs_err::remove_file(packs::pack_path(&self.dir, pack)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         *self.blob_slots.borrow_mut() = None;
         *self.one_pack.borrow_mut() = None;

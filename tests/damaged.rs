@@ -1,0 +1,117 @@
+//! A damaged state log has a way out. With a pack deleted or truncated, every
+//! command, `history` included, failed with a raw `No such file or directory` and
+//! no hint. Now the commands that do not need the missing bytes keep working, and
+//! those that do name the generation and the blob, and say how to recover.
+
+use crate::harness::{Ran, Test, inline_manifest};
+
+/// Three generations, each changing `alpha`; each apply writes pack N.
+fn three_generations() -> Ran {
+    let ran = Test::new()
+        .manifest(&inline_manifest(&[("alpha", "v1")]))
+        .args(&["apply", "-y"])
+        .success();
+    for v in ["v2", "v3"] {
+        ran.then()
+            .manifest(&inline_manifest(&[("alpha", v)]))
+            .args(&["apply", "-y"])
+            .success();
+    }
+    ran
+}
+
+fn history_lines(ran: &Ran) -> usize {
+    ran.then()
+        .args(&["history"])
+        .success()
+        .stdout
+        .lines()
+        .count()
+}
+
+#[test]
+fn a_missing_pack_of_the_current_generation_is_named_and_history_still_works() {
+    let ran = three_generations();
+    std::fs::remove_file(ran.path(".claude/.mpm/packs/3.pack")).unwrap();
+    assert_eq!(history_lines(&ran), 3);
+    let failed = ran
+        .then()
+        .args(&["plan"])
+        .stderr_has("/.claude/.mpm` lacks the managed paths right after generation 3\n")
+        .stderr_has("/.claude/.mpm/packs/3.pack` is missing\n")
+        .stderr_has("hint: if only old generations need it, `mpm history prune --keep N` drops them; otherwise move the state folder aside and run `mpm apply --adopt`")
+        .failure();
+    assert!(
+        failed.stderr.contains("  caused by: blob "),
+        "{}",
+        failed.stderr
+    );
+}
+
+#[test]
+fn a_truncated_pack_is_named_as_cut_short() {
+    let ran = three_generations();
+    let pack = ran.path(".claude/.mpm/packs/3.pack");
+    let len = std::fs::metadata(&pack).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&pack)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    ran.then()
+        .args(&["plan"])
+        .stderr_has("/.claude/.mpm/packs/3.pack` is cut short\n")
+        .failure();
+    assert_eq!(history_lines(&ran), 3);
+}
+
+#[test]
+fn an_old_generations_missing_pack_stops_only_what_needs_it_and_is_pruned_away() {
+    let ran = three_generations();
+    std::fs::remove_file(ran.path(".claude/.mpm/packs/1.pack")).unwrap();
+    // what does not need generation 1's bytes works
+    ran.then()
+        .args(&["plan"])
+        .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")
+        .success();
+    ran.then()
+        .args(&["rollback", "--dry-run"])
+        .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.\n")
+        .success();
+    // what does names it
+    ran.then()
+        .args(&["rollback", "--to", "1", "-y"])
+        .stderr_has("/.claude/.mpm` lacks the managed paths right after generation 1\n")
+        .stderr_has("/.claude/.mpm/packs/1.pack` is missing\n")
+        .failure();
+    // the way out the hint gives
+    ran.then()
+        .args(&["history", "prune", "--keep", "1"])
+        .stdout("Pruned 2 generation(s) and 4 blob(s).\n")
+        .success();
+    assert_eq!(history_lines(&ran), 1);
+    ran.then()
+        .args(&["rollback", "-y"])
+        .stdout_has("Rollback complete! Agents: 0 added, 1 changed, 0 destroyed.\n")
+        .success();
+    assert!(ran.read(".claude/agents/alpha.md").ends_with("v2\n"));
+}
+
+#[test]
+fn a_missing_gitignore_is_named_by_readers_and_put_back_by_writers() {
+    let ran = three_generations();
+    std::fs::remove_file(ran.path(".claude/.mpm/.gitignore")).unwrap();
+    ran.then()
+        .args(&["plan"])
+        .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")
+        .stderr("warning: `.claude/.mpm/.gitignore` is missing, so git may pick up the state log; the next `mpm apply` puts it back\n")
+        .success();
+    assert!(!ran.exists(".claude/.mpm/.gitignore"));
+    ran.then()
+        .manifest(&inline_manifest(&[("alpha", "v4")]))
+        .args(&["apply", "-y"])
+        .stdout_has("Apply complete! Agents: 0 added, 1 changed, 0 destroyed.\n")
+        .success();
+    assert_eq!(ran.read(".claude/.mpm/.gitignore"), "*\n");
+}
