@@ -17,4 +17,5 @@ mod plan;
 mod readonly;
 mod real_client;
 mod rollback;
+mod saved;
 mod schema;
