@@ -22,6 +22,7 @@ use crate::actual;
 use crate::desired::{Source, checked_bytes};
 use crate::error::Diagnose;
 use crate::hash::Digest;
+use crate::lockfile::Lockfile;
 use crate::plan::{Action, Plan, Row};
 use crate::state::{
     BlobWriter, Change, Counts, Entries, FileVersion, Generation, GenerationRecord, LastApplied,
@@ -42,6 +43,9 @@ pub struct Context {
     pub command: String,
     pub manifest: Option<ManifestInfo>,
     pub rollback_to: Option<u64>,
+    /// The `mpm.lock` to bring up to date with the entries after the apply
+    /// (`None`: the target is not the manifest's own).
+    pub lockfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,10 +206,25 @@ pub fn execute(
         }
     };
 
+    let lock_before = match write_lockfile(context, plan, system, &mut temps) {
+        Ok(before) => before,
+        Err(cause) => {
+            return Err(put_back(
+                cause, &rows, target, store, pack, system, &mut temps, progress,
+            ));
+        }
+    };
+
     // 4. commit; a commit that did not happen is undone like a failed write
     if let Err(cause) = store.commit(&generation) {
         if store.current().ok().flatten() == Some(id) {
             return Err(cause.into());
+        }
+        if let (Some(path), Some(before)) = (&context.lockfile, lock_before) {
+            let _ = match before {
+                Some(bytes) => system::write_file_atomically(path, &bytes),
+                None => std::fs::remove_file(path),
+            };
         }
         return Err(put_back(
             cause.into(),
@@ -223,6 +242,36 @@ pub fn execute(
         counts,
         stray_temps,
     })
+}
+
+/// Brings `mpm.lock` up to date with the entries after `plan`. Returns what it
+/// held before when it was written (`Some(None)`: there was none), so that a
+/// failed commit can put it back.
+fn write_lockfile(
+    context: &Context,
+    plan: &Plan,
+    system: &dyn System,
+    temps: &mut Temps,
+) -> Result<Option<Option<Vec<u8>>>, Error> {
+    let Some(path) = &context.lockfile else {
+        return Ok(None);
+    };
+    let new = Lockfile::of(&entries_after(plan)).render();
+    let old = match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
+    };
+    if old.as_deref() == Some(new.as_slice()) {
+        return Ok(None);
+    }
+    let write = FileWrite {
+        path: path.clone(),
+        content: Arc::from(new),
+        mode: crate::desired::FILE_MODE,
+    };
+    system::commit_files(system, &[write], &[], temps, &mut Progress::default())?;
+    Ok(Some(old))
 }
 
 /// Stores every pre-image and new version, and the generation's changes and the
@@ -660,6 +709,7 @@ mod tests {
     use super::*;
     use crate::address::Address;
     use crate::hash::Digest;
+    use crate::lockfile::Lockfile;
     use crate::plan::Seen;
 
     fn seen(text: &str) -> Seen {

@@ -66,6 +66,8 @@ pub enum Error {
     #[error(transparent)]
     Apply(Box<crate::apply::ApplyError>),
     #[error(transparent)]
+    Lockfile(Box<crate::lockfile::LockfileError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -108,6 +110,7 @@ boxed_from!(
     Target(crate::target::TargetError),
     State(crate::state::StateError),
     Apply(crate::apply::ApplyError),
+    Lockfile(crate::lockfile::LockfileError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -143,6 +146,7 @@ impl Error {
             Error::Target(e) => Some(e.as_ref()),
             Error::State(e) => Some(e.as_ref()),
             Error::Apply(e) => Some(e.as_ref()),
+            Error::Lockfile(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -14,6 +14,7 @@ pub mod desired;
 pub mod error;
 pub mod git;
 pub mod hash;
+pub mod lockfile;
 pub mod manifest;
 pub mod name;
 pub mod options;

@@ -43,6 +43,14 @@ impl Options {
         })
     }
 
+    /// The `mpm.lock` beside the manifest in `manifest_dir`, when the target is the
+    /// manifest's own (not one given with `--target`).
+    pub fn lockfile_of(&self, manifest_dir: &std::path::Path) -> Option<PathBuf> {
+        self.target
+            .is_none()
+            .then(|| crate::lockfile::path_beside(manifest_dir))
+    }
+
     /// The door to the target's files.
     pub fn system(&self) -> Box<dyn System> {
         match self.fault {
@@ -83,14 +91,21 @@ impl Options {
     /// The target for commands that need no manifest (history, rollback): `--target`,
     /// else the manifest's. A manifest that cannot be read says `--target` avoids it.
     pub fn target_without_manifest(&self) -> Result<Target, Error> {
+        Ok(self.target_and_lockfile()?.0)
+    }
+
+    /// [`Options::target_without_manifest`], and the manifest's `mpm.lock` when the
+    /// target is the manifest's own.
+    pub fn target_and_lockfile(&self) -> Result<(Target, Option<PathBuf>), Error> {
         if self.target.is_some() {
-            return Ok(Target::resolve(
+            let target = Target::resolve(
                 &TargetSpec::Project,
                 &self.env.cwd,
                 self.target.as_deref(),
                 self.state_dir.as_deref(),
                 &self.env,
-            )?);
+            )?;
+            return Ok((target, None));
         }
         let loaded = self.load_manifest().map_err(|e| match e {
             Error::Manifest(m) => Error::from(m.with_hint(
@@ -98,7 +113,7 @@ impl Options {
             )),
             other => other,
         })?;
-        self.target(&loaded)
+        Ok((self.target(&loaded)?, self.lockfile_of(&loaded.dir)))
     }
 }
 

@@ -16,6 +16,7 @@ mod lock;
 mod plan;
 mod readonly;
 mod real_client;
+mod review;
 mod rollback;
 mod saved;
 mod schema;

@@ -63,7 +63,10 @@ fn a_stale_saved_plan_adds_nothing_to_the_state_log() {
         .args(&["apply", "-y"])
         .success();
     ran.then()
-        .manifest(&inline_manifest(&[("alpha", "Do more."), ("beta", "Do beta.")]))
+        .manifest(&inline_manifest(&[
+            ("alpha", "Do more."),
+            ("beta", "Do beta."),
+        ]))
         .args(&["plan", "--out", "p.json"])
         .success();
     std::fs::write(ran.path(".claude/agents/alpha.md"), "edited\n").unwrap();

@@ -41,6 +41,9 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         return Ok(ExitStatus::Success);
     }
     if !planned.plan.has_changes() {
+        if let Some(path) = &planned.lockfile {
+            refresh_lockfile(path, &planned.last.entries, options, printer)?;
+        }
         if let Some(store) = planned.store.take()
             && planned.last.pending.is_some()
         {
@@ -61,6 +64,7 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         command: options.command_line.clone(),
         manifest: planned.manifest_info(),
         rollback_to: None,
+        lockfile: planned.lockfile.clone(),
     };
     Execution {
         options,
@@ -132,6 +136,7 @@ fn apply_saved(
             git: m.path.parent().and_then(crate::git::describe),
         }),
         rollback_to: None,
+        lockfile: saved_lockfile(options, &saved)?,
     };
     Execution {
         options,
@@ -143,4 +148,44 @@ fn apply_saved(
         plan_name: shown.clone(),
     }
     .run(&saved.plan, Some(&saved), printer)
+}
+
+/// A saved plan made for its manifest's own target updates that manifest's
+/// `mpm.lock`.
+fn saved_lockfile(
+    options: &Options,
+    saved: &SavedPlan,
+) -> Result<Option<std::path::PathBuf>, Error> {
+    let Some(manifest) = &saved.manifest else {
+        return Ok(None);
+    };
+    let loaded = crate::manifest::load(&manifest.path, &options.env.cwd)?;
+    let own = crate::target::Target::resolve(
+        &loaded.manifest.target,
+        &loaded.dir,
+        None,
+        None,
+        &options.env,
+    )?;
+    Ok((own.root == saved.target).then(|| crate::lockfile::path_beside(&loaded.dir)))
+}
+
+/// With nothing to apply, `mpm.lock` is still brought up to date (written when
+/// missing or stale, like `Cargo.lock`).
+fn refresh_lockfile(
+    path: &std::path::Path,
+    entries: &crate::state::Entries,
+    options: &Options,
+    printer: &Printer,
+) -> Result<(), Error> {
+    let new = crate::lockfile::Lockfile::of(entries).render();
+    if entries.is_empty() || std::fs::read(path).is_ok_and(|old| old == new) {
+        return Ok(());
+    }
+    crate::system::write_file_atomically(path, &new)?;
+    printer.note(&format!(
+        "Wrote `{}`.",
+        crate::paths::display(path, &options.env.cwd)
+    ));
+    Ok(())
 }

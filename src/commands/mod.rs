@@ -10,7 +10,6 @@ mod status;
 
 use crate::Error;
 use crate::actual::{self, ActualState};
-use crate::address::Address;
 use crate::cli::{Cli, Command};
 use crate::desired::{self, DesiredState, Renderer, Source};
 use crate::error::ExitStatus;
@@ -20,7 +19,6 @@ use crate::plan::{Plan, PlanOptions, TextOptions};
 use crate::printer::Printer;
 use crate::state::{LastApplied, LockMode, ManifestInfo, StateStore};
 use crate::target::Target;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub fn run(cli: Cli, command_line: String, printer: &Printer) -> Result<ExitStatus, Error> {
@@ -50,6 +48,8 @@ pub struct Planned {
     /// Open (and locked) when the target has a state log.
     pub store: Option<StateStore>,
     pub plan: Plan,
+    /// The `mpm.lock` that records this target (`None`: `--target` elsewhere).
+    pub lockfile: Option<std::path::PathBuf>,
 }
 
 impl Planned {
@@ -99,8 +99,16 @@ pub fn plan_from_manifest(
         printer.warn(warning);
     }
     let target = options.target(&loaded)?;
-    let (store, last) = read_state(options, &target, lock, printer)?;
-    let planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
+    let (store, mut last) = read_state(options, &target, lock, printer)?;
+    let lockfile = options.lockfile_of(&loaded.dir);
+    if let Some(path) = &lockfile {
+        let shown = crate::paths::display(path, &options.env.cwd);
+        if let Some((lock, _)) = crate::lockfile::Lockfile::read(path, &shown)? {
+            last.locked = lock.files;
+        }
+    }
+    let mut planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
+    planned.lockfile = lockfile;
     Ok((planned, renderer))
 }
 
@@ -154,17 +162,7 @@ pub fn scan_and_diff(
     last: LastApplied,
     plan_options: PlanOptions,
 ) -> Result<Planned, Error> {
-    let mut wanted: BTreeSet<&Address> = desired
-        .resources
-        .keys()
-        .chain(desired.retired.keys())
-        .chain(last.entries.keys())
-        .collect();
-    wanted.extend(
-        last.pending
-            .iter()
-            .flat_map(|g| g.changes.iter().map(|c| &c.address)),
-    );
+    let wanted = crate::plan::addresses(&desired, &last);
     target.check(wanted.iter().map(|a| (*a).clone()))?;
     let mut actual = actual::scan(&target, wanted.iter().copied())?;
     actual.others = actual::scan_others(&target, &wanted)?;
@@ -177,6 +175,7 @@ pub fn scan_and_diff(
         last,
         store,
         plan,
+        lockfile: None,
     })
 }
 

@@ -60,7 +60,8 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
             out.display()
         ));
     }
-    Ok(if args.detailed_exitcode && p.has_changes() {
+    // rows that only record state change no file: not a change to review
+    Ok(if args.detailed_exitcode && p.changes_files() {
         ExitStatus::Changes
     } else {
         ExitStatus::Success

@@ -13,7 +13,7 @@ use crate::printer::Printer;
 use crate::state::LockMode;
 
 pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<ExitStatus, Error> {
-    let target = options.target_without_manifest()?;
+    let (target, lockfile) = options.target_and_lockfile()?;
     let nothing = || {
         Error::usage(
             format!(
@@ -91,6 +91,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         command: options.command_line.clone(),
         manifest: None,
         rollback_to: Some(to),
+        lockfile,
     };
     Execution {
         options,

@@ -242,6 +242,23 @@ fn expected_entry(d: &DesiredResource) -> Option<Entry> {
     }
 }
 
+/// Every address a plan looks at: what the manifest wants (or retired), what the
+/// state log, a killed run and `mpm.lock` say mpm wrote.
+pub fn addresses<'a>(desired: &'a DesiredState, last: &'a LastApplied) -> BTreeSet<&'a Address> {
+    desired
+        .resources
+        .keys()
+        .chain(desired.retired.keys())
+        .chain(last.entries.keys())
+        .chain(last.locked.keys())
+        .chain(
+            last.pending
+                .iter()
+                .flat_map(|g| g.changes.iter().map(|c| &c.address)),
+        )
+        .collect()
+}
+
 /// Diffs the three states into a plan. Pure.
 pub fn diff(
     desired: &DesiredState,
@@ -257,25 +274,20 @@ pub fn diff(
         .flat_map(|g| g.changes.iter())
         .map(|c| (&c.address, c.after.map(|v| v.digest)))
         .collect();
-    let addresses: BTreeSet<&Address> = desired
-        .resources
-        .keys()
-        .chain(desired.retired.keys())
-        .chain(last.entries.keys())
-        .chain(pending.keys().copied())
-        .collect();
-    let rows = addresses
+    let rows = addresses(desired, last)
         .into_iter()
         .filter_map(|address| {
-            let entry = last.entries.get(address);
-            let pending_digest = pending.get(address).copied().flatten();
+            let recorded = Recorded {
+                entry: last.entries.get(address),
+                pending: pending.get(address).copied().flatten(),
+                locked: last.locked.get(address),
+            };
             row(
                 address,
                 desired.resources.get(address),
                 desired.retired.get(address).map(|r| r.protect),
                 actual.get(address),
-                entry,
-                pending_digest,
+                recorded,
                 options,
             )
         })
@@ -291,16 +303,35 @@ pub fn diff(
     }
 }
 
+/// What says a path is mpm's: the state log's entry, a killed run's pending
+/// generation, `mpm.lock`.
+#[derive(Debug, Clone, Copy)]
+struct Recorded<'a> {
+    entry: Option<&'a Entry>,
+    pending: Option<Digest>,
+    locked: Option<&'a crate::lockfile::Locked>,
+}
+
 fn row(
     address: &Address,
     desired: Option<&DesiredResource>,
     retired_protect: Option<bool>,
     actual: &Actual,
-    entry: Option<&Entry>,
-    pending: Option<Digest>,
+    recorded: Recorded,
     options: PlanOptions,
 ) -> Option<Row> {
     let before = seen(actual);
+    let pending = recorded.pending;
+    // the state log's entry, or else what the lock file says mpm wrote there
+    let from_lock = recorded.locked.map(|l| Entry {
+        digest: l.sha256,
+        mode: crate::desired::FILE_MODE,
+        size: 0,
+        agent: l.agent.clone(),
+        version: l.version.clone(),
+        protect: false,
+    });
+    let entry = recorded.entry.or(from_lock.as_ref());
     let ours = |d: Digest| entry.is_some_and(|e| e.digest == d) || pending == Some(d);
     let mut row = Row {
         address: address.clone(),
@@ -347,7 +378,7 @@ fn row(
                 Some(b) if b.digest == d.digest && b.mode != d.mode && expected.is_some() => {
                     Action::Update
                 }
-                Some(b) if b.digest == d.digest => match (&expected, entry) {
+                Some(b) if b.digest == d.digest => match (&expected, recorded.entry) {
                     (e, now) if e.as_ref() == now => Action::NoOp,
                     (Some(_), _) => Action::Record,
                     (None, _) => Action::Forget,

@@ -365,3 +365,46 @@ fn summary_counts_like_terraform() {
     );
     assert!(p.has_changes() && p.changes_files());
 }
+
+/// What `mpm.lock` records counts as mpm's where the state log is absent (a
+/// fresh clone of a project whose agents are committed).
+fn locked(bytes: &str) -> LastApplied {
+    let mut l = LastApplied::default();
+    l.locked.insert(
+        addr(),
+        crate::lockfile::Locked {
+            agent: Some("qa".into()),
+            version: Some("1.0.0".into()),
+            sha256: Digest::of(bytes.as_bytes()),
+        },
+    );
+    l
+}
+
+#[test]
+fn the_lock_file_tells_mpms_files_from_hand_edits_without_a_state_log() {
+    // the committed file is what mpm wrote: a manifest change updates it
+    let plan = diff(
+        &desired("v2"),
+        &actual(Some("v1")),
+        &locked("v1"),
+        PlanOptions::default(),
+    );
+    assert_eq!(plan.rows[0].action, Action::Update);
+    assert_eq!(plan.rows[0].version_before.as_deref(), Some("1.0.0"));
+    // it is not: a hand edit
+    assert_eq!(
+        action(&desired("v2"), &actual(Some("edited")), &locked("v1")),
+        Some(Action::Conflict(Conflict::Edited))
+    );
+    // it matches: recorded, no file written
+    assert_eq!(
+        action(&desired("v1"), &actual(Some("v1")), &locked("v1")),
+        Some(Action::Record)
+    );
+    // removed from the manifest: deleted
+    assert_eq!(
+        action(&DesiredState::default(), &actual(Some("v1")), &locked("v1")),
+        Some(Action::Delete)
+    );
+}

@@ -29,7 +29,7 @@ use crate::error::Diagnose;
 use crate::hash::Digest;
 use packs::{PackIndex, Slot};
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -131,6 +131,9 @@ pub struct LastApplied {
     pub current: Option<u64>,
     pub serial: u64,
     pub lineage: Option<String>,
+    /// What `mpm.lock` says mpm deployed: files that still hold these bytes are
+    /// mpm's, even where the state log (ignored by git) is absent.
+    pub locked: BTreeMap<crate::address::Address, crate::lockfile::Locked>,
 }
 
 pub struct StateStore {
@@ -500,6 +503,7 @@ impl StateStore {
             current,
             serial: self.meta_u64("serial")?.unwrap_or(0),
             lineage,
+            locked: BTreeMap::new(),
         })
     }
 

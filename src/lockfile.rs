@@ -1,0 +1,205 @@
+//! `mpm.lock`: the committed record of what mpm deployed, beside `mpm.yaml`.
+//!
+//! The state log lives in the target and is ignored by git, so a fresh clone of a
+//! project whose `.claude/agents/*.md` are committed has none. The lock file is
+//! what lets that clone recognise mpm's own files: for every managed path, the
+//! agent, its version and the SHA-256 of the bytes mpm wrote. A file that still
+//! holds those bytes is mpm's (a manifest change updates it, with its diff); one
+//! that does not was edited by hand (a conflict). `mpm apply` and `mpm rollback`
+//! write it, for the manifest's own target only, and only when it changes.
+
+use crate::address::Address;
+use crate::error::{Diagnose, Location};
+use crate::hash::Digest;
+use crate::state::Entries;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "mpm.lock";
+/// The format this mpm writes and reads.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lockfile {
+    /// The format of this file.
+    pub version: u32,
+    /// Every path mpm manages in the target, relative to it.
+    pub files: BTreeMap<Address, Locked>,
+}
+
+/// One file as mpm last wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Locked {
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub sha256: Digest,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockfileError {
+    #[error("`{file}` is not a valid mpm lock file: {message}")]
+    Invalid {
+        file: String,
+        message: String,
+        location: Option<Location>,
+    },
+    #[error("`{file}` is a lock file of format {found}; this mpm reads format {VERSION}")]
+    Newer { file: String, found: u64 },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl Diagnose for LockfileError {
+    fn location(&self) -> Option<&Location> {
+        match self {
+            LockfileError::Invalid { location, .. } => location.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            LockfileError::Invalid { .. } => Some(
+                "`mpm apply` writes this file: restore it from git (`git checkout mpm.lock`), or delete it and mpm writes a new one"
+                    .into(),
+            ),
+            LockfileError::Newer { .. } => {
+                Some("upgrade mpm to the version that wrote it".into())
+            }
+            LockfileError::Io(_) => None,
+        }
+    }
+}
+
+/// Where the lock file of the manifest in `manifest_dir` is.
+pub fn path_beside(manifest_dir: &Path) -> PathBuf {
+    manifest_dir.join(FILE_NAME)
+}
+
+impl Lockfile {
+    /// The record of these entries.
+    pub fn of(entries: &Entries) -> Lockfile {
+        Lockfile {
+            version: VERSION,
+            files: entries
+                .iter()
+                .map(|(address, e)| {
+                    (
+                        address.clone(),
+                        Locked {
+                            agent: e.agent.clone(),
+                            version: e.version.clone(),
+                            sha256: e.digest,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The file's bytes: pretty JSON, keys sorted, one trailing newline, so that
+    /// unchanged entries give identical bytes and small diffs in review.
+    pub fn render(&self) -> Vec<u8> {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text.into_bytes()
+    }
+
+    /// Reads the lock file at `path` (`None`: there is none). `shown` is the path as
+    /// the user would type it.
+    pub fn read(path: &Path, shown: &str) -> Result<Option<(Lockfile, Vec<u8>)>, LockfileError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(LockfileError::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("failed to read `{shown}`: {e}"),
+                )));
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let invalid = |e: serde_json::Error| LockfileError::Invalid {
+            file: shown.to_string(),
+            message: strip_position(&e.to_string()),
+            location: (e.line() > 0)
+                .then(|| Location::in_source(shown, &text, e.line(), e.column())),
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(invalid)?;
+        match value.get("version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v > u64::from(VERSION) => {
+                return Err(LockfileError::Newer {
+                    file: shown.to_string(),
+                    found: v,
+                });
+            }
+            _ => {}
+        }
+        let lock: Lockfile = serde_json::from_str(&text).map_err(invalid)?;
+        Ok(Some((lock, bytes)))
+    }
+}
+
+/// serde_json ends its messages with ` at line L column C`; the location block
+/// says that already.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Entry;
+
+    #[test]
+    fn renders_the_entries_deterministically_and_reads_them_back() {
+        let mut entries = Entries::new();
+        for name in ["qa", "engineer"] {
+            entries.insert(
+                Address::parse(&format!("agents/{name}.md")).unwrap(),
+                Entry {
+                    digest: Digest::of(name.as_bytes()),
+                    mode: 0o644,
+                    size: 2,
+                    agent: Some(name.into()),
+                    version: (name == "qa").then(|| "1.2.0".into()),
+                    protect: false,
+                },
+            );
+        }
+        let lock = Lockfile::of(&entries);
+        let bytes = lock.render();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with("{\n  \"version\": 1,\n  \"files\": {\n    \"agents/engineer.md\": {\n      \"agent\": \"engineer\",\n      \"sha256\": \""));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, &bytes).unwrap();
+        let (read, raw) = Lockfile::read(&path, "mpm.lock").unwrap().unwrap();
+        assert_eq!(read, lock);
+        assert_eq!(raw, bytes);
+    }
+
+    #[test]
+    fn a_broken_lock_file_is_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &path,
+            "{\n  \"version\": 1,\n  \"files\": {\n    \"agents/qa.md\": 7\n  }\n}\n",
+        )
+        .unwrap();
+        let err = Lockfile::read(&path, "mpm.lock").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`mpm.lock` is not a valid mpm lock file: invalid type: integer `7`, expected struct Locked"
+        );
+        assert_eq!(err.location().map(|l| l.line), Some(4));
+    }
+}
