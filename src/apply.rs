@@ -709,7 +709,6 @@ mod tests {
     use super::*;
     use crate::address::Address;
     use crate::hash::Digest;
-    use crate::lockfile::Lockfile;
     use crate::plan::Seen;
 
     fn seen(text: &str) -> Seen {
