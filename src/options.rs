@@ -43,6 +43,7 @@ impl Options {
     pub fn manifest_path(&self) -> Result<PathBuf, Error> {
         match &self.manifest {
             Some(path) if path.is_file() => Ok(path.clone()),
+            Some(path) if path.is_dir() => Err(self.manifest_is_a_directory(path, false)),
             Some(path) => Err(Error::usage(
                 format!(
                     "manifest `{}` not found",
@@ -52,6 +53,25 @@ impl Options {
             )),
             None => Ok(manifest::find(&self.env.cwd)?),
         }
+    }
+
+    /// `-m DIR`: the manifest is a file; the hint names the one in DIR (for `init`,
+    /// `writing`: the one to write).
+    pub fn manifest_is_a_directory(&self, dir: &std::path::Path, writing: bool) -> Error {
+        let shown = crate::paths::display(dir, &self.env.cwd);
+        let inside = dir.join(manifest::load::FILE_NAME);
+        let inside_shown = crate::paths::display(&inside, &self.env.cwd);
+        let hint = if writing {
+            format!("`--manifest` names the file to write, like `{inside_shown}`")
+        } else if inside.is_file() {
+            format!("`--manifest` takes the file: pass `{inside_shown}`")
+        } else {
+            format!(
+                "`--manifest` takes a file, and there is no `{}` in `{shown}`; `mpm init --manifest {inside_shown}` writes one",
+                manifest::load::FILE_NAME
+            )
+        };
+        Error::usage(format!("manifest `{shown}` is a directory"), Some(hint))
     }
 
     pub fn load_manifest(&self) -> Result<Loaded, Error> {
