@@ -3,9 +3,10 @@
 
 use crate::Error;
 use crate::cli::GlobalArgs;
+use crate::error::Diagnose;
 use crate::manifest::{self, Loaded, TargetSpec};
 use crate::state::parse_duration;
-use crate::target::{Env, Target};
+use crate::target::{Env, Origin, Target, TargetError};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ pub struct Options {
     pub manifest: Option<PathBuf>,
     pub target: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
+    /// `--allow-system-target`: `--target` may name a system directory.
+    pub allow_system_target: bool,
     pub lock_timeout: Duration,
     /// The command line, recorded in generations and the lock file.
     pub command_line: String,
@@ -33,6 +36,7 @@ impl Options {
                 .map(|m| crate::paths::normalize(&env.cwd.join(m))),
             target: global.target.clone(),
             state_dir: global.state_dir.clone(),
+            allow_system_target: global.allow_system_target,
             lock_timeout,
             command_line,
             env,
@@ -79,26 +83,48 @@ impl Options {
     }
 
     pub fn target(&self, loaded: &Loaded) -> Result<Target, Error> {
-        Ok(Target::resolve(
+        let target = Target::resolve(
             &loaded.manifest.target,
             &loaded.dir,
             self.target.as_deref(),
             self.state_dir.as_deref(),
             &self.env,
-        )?)
+        )?;
+        let origin = Origin::of(&loaded.manifest.target, self.target.is_some(), &self.env);
+        match self.check_not_system(&target, origin) {
+            // the manifest said it: point at where
+            Err(e @ TargetError::SystemDirectory { .. }) if origin == Origin::Manifest => {
+                Err(loaded
+                    .error_at(&["target", "path"], e.to_string(), e.hint())
+                    .into())
+            }
+            other => Ok(other.map(|()| target)?),
+        }
+    }
+
+    fn check_not_system(&self, target: &Target, origin: Origin) -> Result<(), TargetError> {
+        crate::target::check_not_system(
+            &target.root,
+            crate::target::resolved(&target.root).as_deref(),
+            &target.display,
+            origin,
+            self.allow_system_target,
+        )
     }
 
     /// The target for commands that need no manifest (history, rollback): `--target`,
     /// else the manifest's. A manifest that cannot be read says `--target` avoids it.
     pub fn target_without_manifest(&self) -> Result<Target, Error> {
         if self.target.is_some() {
-            return Ok(Target::resolve(
+            let target = Target::resolve(
                 &TargetSpec::Project,
                 &self.env.cwd,
                 self.target.as_deref(),
                 self.state_dir.as_deref(),
                 &self.env,
-            )?);
+            )?;
+            self.check_not_system(&target, Origin::Flag)?;
+            return Ok(target);
         }
         let loaded = self.load_manifest().map_err(|e| match e {
             Error::Manifest(m) => Error::from(m.with_hint(
