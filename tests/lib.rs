@@ -9,6 +9,7 @@ mod crash;
 mod errors;
 mod examples;
 mod init;
+mod input;
 mod lock;
 mod plan;
 mod real_client;
