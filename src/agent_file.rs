@@ -5,8 +5,11 @@
 //! manifest and the template reader reuse them so that a value the client would
 //! silently skip or never check is refused once, the same way, wherever it comes from.
 
+use crate::checked::{Invalid, deserialize_checked};
 use crate::name::AgentName;
+use crate::text;
 use schemars::JsonSchema;
+use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fmt;
@@ -60,25 +63,6 @@ macro_rules! checked_string {
     };
 }
 
-/// Deserializes a string and checks it while the deserializer still points at it,
-/// so that serde_yaml reports the value's own `line:column`.
-pub(crate) fn deserialize_checked<'de, D: Deserializer<'de>, T>(
-    d: D,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<T, D::Error> {
-    struct Checked<T>(fn(&str) -> Result<T, String>);
-    impl<T> serde::de::Visitor<'_> for Checked<T> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
-            (self.0)(s).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(Checked(parse))
-}
-
 fn check_model(s: &str) -> Result<(), String> {
     let full_id = s.strip_prefix("claude-").is_some_and(|rest| {
         !rest.is_empty()
@@ -90,7 +74,8 @@ fn check_model(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "unknown model `{s}`: Claude Code knows `sonnet`, `opus`, `haiku`, `inherit` or a full model id like `claude-sonnet-4-5`"
+            "unknown model `{}`: Claude Code knows `sonnet`, `opus`, `haiku`, `inherit` or a full model id like `claude-sonnet-4-5`",
+            text::escaped(s)
         ))
     }
 }
@@ -100,7 +85,8 @@ fn check_color(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "unknown color `{s}`: use one of {}",
+            "unknown color `{}`: use one of {}",
+            text::escaped(s),
             COLORS.join(", ")
         ))
     }
@@ -162,18 +148,37 @@ pub enum Isolation {
 }
 
 /// A list of tool names: written as `Read, Grep, Bash`; read from a YAML list or
-/// from that comma-separated form.
+/// from that comma-separated form. An empty list is written `[]`, which Claude Code
+/// reads as "no tools" (absent is "all tools"; its loader, 2.1.330, makes `''`, `[]`
+/// and `null` all an empty list).
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct ToolList(pub Vec<String>);
 
 impl ToolList {
-    pub fn parse(items: impl IntoIterator<Item = String>) -> Result<Self, String> {
+    pub fn parse(items: impl IntoIterator<Item = String>) -> Result<Self, Invalid> {
         let tools: Vec<String> = items.into_iter().map(|t| t.trim().to_string()).collect();
         if tools.iter().any(String::is_empty) {
-            return Err("a tool name is empty (two commas in a row?)".into());
+            return Err(Invalid::from(
+                "a tool name is empty (two commas in a row?)".to_string(),
+            ));
         }
-        if let Some(bad) = tools.iter().find(|t| t.contains(',') || t.contains('\n')) {
-            return Err(format!("`{bad}` is not a tool name"));
+        for t in &tools {
+            if let Some(c) = text::first_control(t) {
+                return Err(Invalid::new(
+                    format!(
+                        "the tool name `{}` contains {}",
+                        text::escaped(t),
+                        c.describe(false)
+                    ),
+                    text::CONTROL_HINT,
+                ));
+            }
+        }
+        if let Some(bad) = tools
+            .iter()
+            .find(|t| t.contains(',') || t.contains('\n') || t.contains("---"))
+        {
+            return Err(Invalid::from(format!("`{bad}` is not a tool name")));
         }
         Ok(ToolList(tools))
     }
@@ -181,6 +186,10 @@ impl ToolList {
 
 impl Serialize for ToolList {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            // `tools: ''` would mean the same to the client, but not to a reader
+            return s.serialize_seq(Some(0))?.end();
+        }
         s.serialize_str(&self.0.join(", "))
     }
 }
@@ -200,7 +209,7 @@ impl<'de> Deserialize<'de> for ToolList {
                 } else {
                     s.split(',').map(str::to_string).collect()
                 };
-                ToolList::parse(items).map_err(E::custom)
+                ToolList::parse(items).map_err(|e| E::custom(e.to_serde()))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -210,10 +219,29 @@ impl<'de> Deserialize<'de> for ToolList {
                 while let Some(item) = seq.next_element::<String>()? {
                     items.push(item);
                 }
-                ToolList::parse(items).map_err(serde::de::Error::custom)
+                ToolList::parse(items).map_err(|e| serde::de::Error::custom(e.to_serde()))
+            }
+            // the client reads `tools:` with no value as no tools; mpm makes the
+            // writer say which of the two they mean
+            fn visit_unit<E: serde::de::Error>(self) -> Result<ToolList, E> {
+                Err(E::custom(
+                    Invalid::of_value(
+                        "has no value",
+                        "write `[]` for no tools, or remove the key for all tools",
+                    )
+                    .to_serde(),
+                ))
             }
         }
         d.deserialize_any(Tools)
+    }
+}
+
+impl ToolList {
+    /// For a manifest's optional list: present, `null` included, it is read as a list
+    /// (and `null` refused), so that no value never silently means "all tools".
+    pub fn deserialize_present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        ToolList::deserialize(d).map(Some)
     }
 }
 
@@ -266,14 +294,73 @@ pub struct Frontmatter {
     pub initial_prompt: Option<String>,
 }
 
-/// Renders an agent file: `---`, the bookkeeping comment, the frontmatter written by
-/// a YAML serializer, `---`, the body ending in exactly one newline.
-pub fn render(frontmatter: &Frontmatter, comment: &str, body: &str) -> Result<Vec<u8>, String> {
-    let yaml = serde_yaml::to_string(frontmatter).map_err(|e| e.to_string())?;
-    if let Some(line) = yaml.lines().find(|l| l.contains("---")) {
-        return Err(three_dashes(line));
+/// Why an agent file cannot be written so that the client reads it as meant. `field`
+/// is said as the message needs it: `` `description` ``, `the prompt`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{field} {}", DASHES)]
+    ThreeDashes { field: String },
+    #[error("{field} contains {what}")]
+    Control { field: String, what: String },
+    #[error("the frontmatter cannot be written as YAML: {0}")]
+    Yaml(String),
+}
+
+impl RenderError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RenderError::ThreeDashes { .. } => Some(DASHES_HINT.into()),
+            RenderError::Control { .. } => Some(text::CONTROL_HINT.into()),
+            RenderError::Yaml(_) => None,
+        }
     }
+}
+
+/// Claude Code ends the frontmatter at the first `---` it finds, even inside a value,
+/// and then drops the agent or reads it cut short.
+const DASHES: &str =
+    "contains `---`, where Claude Code would end the frontmatter and drop or cut the agent";
+const DASHES_HINT: &str =
+    "write it without `---` (in the prompt, below the frontmatter, `---` is only Markdown)";
+
+/// Refuses a value that cannot stand in the frontmatter as the client reads it: one
+/// holding a control character, or `---`.
+pub fn check_frontmatter_value(s: &str) -> Result<(), Invalid> {
+    text::check(s)?;
+    if s.contains("---") {
+        return Err(Invalid::of_value(DASHES, DASHES_HINT));
+    }
+    Ok(())
+}
+
+/// Renders an agent file: `---`, the bookkeeping comment, the frontmatter written by
+/// a YAML serializer, `---`, the body ending in exactly one newline. Line ends are
+/// `\n` throughout (`\r\n` in any text is normalised).
+pub fn render(
+    frontmatter: &Frontmatter,
+    comment: &str,
+    body: &str,
+) -> Result<Vec<u8>, RenderError> {
+    let frontmatter = normalized(frontmatter);
+    check_values(&frontmatter, comment)?;
+    let yaml =
+        serde_yaml::to_string(&*frontmatter).map_err(|e| RenderError::Yaml(e.to_string()))?;
+    if comment.contains("---") {
+        return Err(RenderError::ThreeDashes {
+            field: COMMENT.into(),
+        });
+    }
+    if let Some(p) = scan_frontmatter(&yaml) {
+        return Err(p.error);
+    }
+    let body = text::normalize_newlines(body);
     let body = body.trim_matches('\n');
+    if let Some(c) = text::first_control(body) {
+        return Err(RenderError::Control {
+            field: "the prompt".into(),
+            what: c.describe(body.contains('\n')),
+        });
+    }
     let mut out = String::with_capacity(yaml.len() + body.len() + comment.len() + 32);
     out.push_str("---\n# ");
     out.push_str(comment);
@@ -287,13 +374,100 @@ pub fn render(frontmatter: &Frontmatter, comment: &str, body: &str) -> Result<Ve
     Ok(out.into_bytes())
 }
 
-/// Claude Code ends the frontmatter at the first `---` it finds, even inside a value,
-/// and then drops the agent or reads it cut short.
-fn three_dashes(line: &str) -> String {
-    let key = line.split(':').next().unwrap_or(line).trim();
-    format!(
-        "`{key}` contains `---`, where Claude Code would end the frontmatter and drop or cut the agent"
-    )
+const COMMENT: &str = "mpm's comment line (it quotes the source path)";
+
+/// The frontmatter with `\r\n` made `\n` in its free text.
+fn normalized(f: &Frontmatter) -> Cow<'_, Frontmatter> {
+    let crlf = |s: &str| s.contains("\r\n");
+    let any = crlf(&f.description)
+        || f.initial_prompt.as_deref().is_some_and(crlf)
+        || f.skills.iter().flatten().any(|s| crlf(s));
+    if !any {
+        return Cow::Borrowed(f);
+    }
+    let n = |s: &str| text::normalize_newlines(s).into_owned();
+    let mut f = f.clone();
+    f.description = n(&f.description);
+    f.initial_prompt = f.initial_prompt.as_deref().map(n);
+    f.skills = f.skills.map(|v| v.iter().map(|s| n(s)).collect());
+    Cow::Owned(f)
+}
+
+/// Refuses a control character in any value: the YAML serializer would write it as
+/// an escape, which the client turns back into the character.
+fn check_values(f: &Frontmatter, comment: &str) -> Result<(), RenderError> {
+    let mut values: Vec<(&str, &str)> = vec![("`description`", &f.description), (COMMENT, comment)];
+    values.extend(
+        f.initial_prompt
+            .iter()
+            .map(|p| ("`initialPrompt`", p.as_str())),
+    );
+    values.extend(f.skills.iter().flatten().map(|s| ("`skills`", s.as_str())));
+    values.extend(
+        f.tools
+            .iter()
+            .flat_map(|t| &t.0)
+            .map(|t| ("`tools`", t.as_str())),
+    );
+    values.extend(
+        f.disallowed_tools
+            .iter()
+            .flat_map(|t| &t.0)
+            .map(|t| ("`disallowedTools`", t.as_str())),
+    );
+    for (field, value) in values {
+        if let Some(c) = text::first_control(value) {
+            return Err(RenderError::Control {
+                field: field.into(),
+                what: c.describe(value.contains('\n')),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A line of frontmatter text the client would misread: 0-based line, and the error
+/// naming the key whose value the line is part of.
+struct LineProblem {
+    line: usize,
+    column: usize,
+    error: RenderError,
+}
+
+/// Finds the first line holding `---` or a raw control character. A line that starts
+/// a top-level key names the key; the lines after it (a multi-line value, list items)
+/// are part of that key's value.
+fn scan_frontmatter(yaml: &str) -> Option<LineProblem> {
+    let mut field = "the frontmatter".to_string();
+    for (i, line) in yaml.lines().enumerate() {
+        match line.chars().next() {
+            Some('#') => field = "a comment line".into(),
+            Some(c) if !c.is_whitespace() && c != '-' => {
+                if let Some((key, _)) = line.split_once(':') {
+                    field = format!("`{}`", text::escaped(key.trim().trim_matches(['"', '\''])));
+                }
+            }
+            _ => {}
+        }
+        if let Some(c) = text::first_control(line) {
+            return Some(LineProblem {
+                line: i,
+                column: c.column,
+                error: RenderError::Control {
+                    field,
+                    what: c.describe(false),
+                },
+            });
+        }
+        if let Some(column) = line.find("---") {
+            return Some(LineProblem {
+                line: i,
+                column: line[..column].chars().count() + 1,
+                error: RenderError::ThreeDashes { field },
+            });
+        }
+    }
+    None
 }
 
 /// The `name` an agent file's frontmatter declares, if it has one.
@@ -310,12 +484,24 @@ pub fn declared_name(bytes: &[u8]) -> Option<String> {
 
 /// What is wrong with a ready agent file, in the client's terms.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FileProblem(pub String);
+pub struct FileProblem(pub String, pub Option<String>);
+
+impl From<String> for FileProblem {
+    fn from(message: String) -> Self {
+        FileProblem(message, None)
+    }
+}
+
+impl From<Invalid> for FileProblem {
+    fn from(e: Invalid) -> Self {
+        FileProblem(e.message, e.hint)
+    }
+}
 
 /// Checks a ready agent file the way the client loads it and returns its frontmatter
 /// `name`. Every problem the client would silently skip or never report is an error.
 pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
-    let problem = |s: &str| FileProblem(s.to_string());
+    let problem = |s: &str| FileProblem::from(s.to_string());
     let mut lines = text.split_inclusive('\n');
     let is_fence = |line: &str| line.trim_end_matches(['\r', '\n']) == "---";
     if !lines.next().is_some_and(is_fence) {
@@ -325,7 +511,10 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
     }
     let mut yaml = String::new();
     let mut closed = false;
-    for line in lines {
+    // 1-based line of the closing `---`
+    let mut fence = 1;
+    for line in lines.by_ref() {
+        fence += 1;
         if is_fence(line) {
             closed = true;
             break;
@@ -335,8 +524,23 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
     if !closed {
         return Err(problem("the frontmatter has no closing `---` line"));
     }
-    if let Some(line) = yaml.lines().find(|l| l.contains("---")) {
-        return Err(FileProblem(three_dashes(line)));
+    let at = |line: usize, column: usize, e: RenderError| {
+        FileProblem(format!("line {line}, column {column}: {e}"), e.hint())
+    };
+    if let Some(p) = scan_frontmatter(&yaml) {
+        return Err(at(p.line + 2, p.column, p.error));
+    }
+    let body: String = lines.collect();
+    if let Some(c) = text::first_control(&body) {
+        let what = c.describe(false);
+        return Err(at(
+            fence + c.line,
+            c.column,
+            RenderError::Control {
+                field: "the prompt".into(),
+                what,
+            },
+        ));
     }
     let value: serde_yaml::Value = serde_yaml::from_str(&yaml).map_err(|e| {
         let quote = if e.to_string().contains("mapping values are not allowed") {
@@ -352,7 +556,7 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
             }
             format!(" at line {} column {}", l.line() + 1, l.column())
         });
-        FileProblem(format!("the frontmatter is not valid YAML{}: {message}{quote}", at.unwrap_or_default()))
+        FileProblem::from(format!("the frontmatter is not valid YAML{}: {message}{quote}", at.unwrap_or_default()))
     })?;
     let map = match value {
         serde_yaml::Value::Mapping(m) => m,
@@ -373,7 +577,20 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
             ));
         }
     };
-    AgentName::parse(&name).map_err(FileProblem)?;
+    // a value written as an escape (`"\\a"`) is the character once the client reads it
+    for (key, value) in &map {
+        if let Some(c) = first_control_in(value) {
+            let key = key
+                .as_str()
+                .map_or("a key".to_string(), |k| format!("`{}`", text::escaped(k)));
+            let e = RenderError::Control {
+                field: key,
+                what: format!("{} (written as an escape)", c.describe(false)),
+            };
+            return Err(FileProblem(e.to_string(), e.hint()));
+        }
+    }
+    AgentName::parse(&name).map_err(FileProblem::from)?;
     match get("description") {
         Some(serde_yaml::Value::String(s)) if !s.trim().is_empty() => {}
         _ => {
@@ -386,8 +603,8 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
         |key: &str, check: fn(&str) -> Result<(), String>| -> Result<(), FileProblem> {
             match get(key) {
                 None => Ok(()),
-                Some(serde_yaml::Value::String(s)) => check(s).map_err(FileProblem),
-                Some(_) => Err(FileProblem(format!("`{key}` is not a string"))),
+                Some(serde_yaml::Value::String(s)) => check(s).map_err(FileProblem::from),
+                Some(_) => Err(FileProblem::from(format!("`{key}` is not a string"))),
             }
         };
     string_field("model", check_model)?;
@@ -405,7 +622,15 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
             "maxTurns" => serde_yaml::from_value::<std::num::NonZeroU32>(v).map(drop),
             _ => Ok(()),
         };
-        res.map_err(|e| FileProblem(format!("`{key}`: {e}")))
+        res.map_err(|e| {
+            let e = Invalid::from_serde(&e.to_string());
+            let message = if e.of_value {
+                e.about(&format!("`{key}`"))
+            } else {
+                format!("`{key}`: {}", e.message)
+            };
+            FileProblem(message, e.hint)
+        })
     };
     for key in [
         "permissionMode",
@@ -420,6 +645,20 @@ pub fn check_ready_file(text: &str) -> Result<String, FileProblem> {
         typed(key)?;
     }
     Ok(name)
+}
+
+/// The first control character in any string of a YAML value, keys included.
+fn first_control_in(value: &serde_yaml::Value) -> Option<text::Control> {
+    use serde_yaml::Value;
+    match value {
+        Value::String(s) => text::first_control(s),
+        Value::Sequence(items) => items.iter().find_map(first_control_in),
+        Value::Mapping(map) => map
+            .iter()
+            .find_map(|(k, v)| first_control_in(k).or_else(|| first_control_in(v))),
+        Value::Tagged(t) => first_control_in(&t.value),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -508,6 +747,7 @@ mod tests {
         assert!(
             render(&f, "c", "body")
                 .unwrap_err()
+                .to_string()
                 .contains("`description` contains `---`")
         );
         let e = check_ready_file("---\nname: qa\ndescription: 'a ---'\n---\n")
@@ -517,5 +757,83 @@ mod tests {
         // in the body it is only Markdown
         f.description = "fine".into();
         assert!(render(&f, "c", "a\n\n---\n\nb").is_ok());
+    }
+
+    #[test]
+    fn a_dashes_line_inside_a_multi_line_value_names_its_key() {
+        // the line is `  ---`, a continuation of the value: the key is the one above
+        let mut f = fm("qa");
+        f.initial_prompt = Some("first\n---\nsecond".into());
+        let e = render(&f, "c", "body").unwrap_err();
+        assert_eq!(
+            e,
+            RenderError::ThreeDashes {
+                field: "`initialPrompt`".into()
+            }
+        );
+        assert!(e.hint().is_some());
+        f.initial_prompt = None;
+        f.skills = Some(vec!["a".into(), "---".into()]);
+        assert_eq!(
+            render(&f, "c", "body").unwrap_err(),
+            RenderError::ThreeDashes {
+                field: "`skills`".into()
+            }
+        );
+        let e = check_ready_file("---\nname: qa\ndescription: |\n  a\n  ---b\n---\n")
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            e,
+            "line 5, column 3: `description` contains `---`, where Claude Code would end the frontmatter and drop or cut the agent"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_field_and_the_body() {
+        let mut f = fm("qa");
+        f.description = "a\u{7}b".into();
+        assert_eq!(
+            render(&f, "c", "body").unwrap_err().to_string(),
+            "`description` contains the control character U+0007"
+        );
+        f.description = "d".into();
+        assert_eq!(
+            render(&f, "c", "line\nli\0ne").unwrap_err().to_string(),
+            "the prompt contains the control character U+0000 (line 2, column 3)"
+        );
+        // a CRLF line end is normalised; a lone CR is refused
+        let crlf = render(&f, "c", "a\r\nb\r\n").unwrap();
+        assert!(String::from_utf8(crlf).unwrap().ends_with("---\na\nb\n"));
+        assert!(render(&f, "c", "a\rb").is_err());
+        let ready = |t: &str| check_ready_file(t).unwrap_err().0;
+        assert_eq!(
+            ready("---\nname: qa\ndescription: a\u{1b}[2J\n---\n"),
+            "line 3, column 15: `description` contains the control character U+001B"
+        );
+        assert_eq!(
+            ready("---\nname: qa\ndescription: \"a\\0\"\n---\n"),
+            "`description` contains the control character U+0000 (written as an escape)"
+        );
+        assert_eq!(
+            ready("---\nname: qa\ndescription: d\n---\nok\n\u{7f}\n"),
+            "line 6, column 1: the prompt contains the control character U+007F"
+        );
+        // a file saved with CRLF line ends is read as the client reads it
+        assert_eq!(
+            check_ready_file("---\r\nname: qa\r\ndescription: d\r\n---\r\nBody\r\n").unwrap(),
+            "qa"
+        );
+    }
+
+    #[test]
+    fn an_empty_tool_list_is_written_as_one() {
+        let mut f = fm("qa");
+        f.tools = Some(ToolList(Vec::new()));
+        f.disallowed_tools = Some(ToolList(Vec::new()));
+        let text = String::from_utf8(render(&f, "c", "").unwrap()).unwrap();
+        assert!(text.contains("\ntools: []\n"), "{text}");
+        assert!(text.contains("\ndisallowedTools: []\n"), "{text}");
+        assert_eq!(check_ready_file(&text).unwrap(), "qa");
     }
 }

@@ -25,6 +25,10 @@ pub struct GlobalArgs {
     /// The Claude Code config directory to manage; overrides the manifest's `target:`
     #[arg(long, global = true, value_name = "DIR")]
     pub target: Option<PathBuf>,
+    /// Let `--target` name a system directory (`/`, `/etc`, `/usr`, ...); never the
+    /// manifest's `target:` or `CLAUDE_CONFIG_DIR`
+    #[arg(long, global = true)]
+    pub allow_system_target: bool,
     /// Where the state log lives [default: `<target>/.mpm`]
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

@@ -24,11 +24,15 @@ pub struct Location {
 impl Location {
     /// Builds a location in `source` (1-based line and column).
     pub fn in_source(file: impl Into<String>, source: &str, line: usize, column: usize) -> Self {
+        // a control character in the line is shown as its picture, one for one, so
+        // the caret stays under it and the terminal is not told to do anything
         let text = source
             .lines()
             .nth(line.saturating_sub(1))
             .unwrap_or("")
-            .to_string();
+            .chars()
+            .map(crate::text::visible)
+            .collect();
         Location {
             file: file.into(),
             line,

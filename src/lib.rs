@@ -8,6 +8,7 @@ pub mod actual;
 pub mod address;
 pub mod agent_file;
 pub mod apply;
+pub mod checked;
 pub mod cli;
 pub mod commands;
 pub mod desired;
@@ -25,6 +26,7 @@ pub mod state;
 pub mod system;
 pub mod target;
 pub mod template;
+pub mod text;
 
 pub use error::{Error, ExitStatus};
 

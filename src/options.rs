@@ -3,10 +3,11 @@
 
 use crate::Error;
 use crate::cli::GlobalArgs;
+use crate::error::Diagnose;
 use crate::manifest::{self, Loaded, TargetSpec};
 use crate::state::parse_duration;
 use crate::system::{Fault, Faulty, RealSystem, System};
-use crate::target::{Env, Target};
+use crate::target::{Env, Origin, Target, TargetError};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ pub struct Options {
     pub manifest: Option<PathBuf>,
     pub target: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
+    /// `--allow-system-target`: `--target` may name a system directory.
+    pub allow_system_target: bool,
     pub lock_timeout: Duration,
     /// The command line, recorded in generations and the lock file.
     pub command_line: String,
@@ -36,6 +39,7 @@ impl Options {
                 .map(|m| crate::paths::normalize(&env.cwd.join(m))),
             target: global.target.clone(),
             state_dir: global.state_dir.clone(),
+            allow_system_target: global.allow_system_target,
             lock_timeout,
             command_line,
             env,
@@ -63,6 +67,7 @@ impl Options {
     pub fn manifest_path(&self) -> Result<PathBuf, Error> {
         match &self.manifest {
             Some(path) if path.is_file() => Ok(path.clone()),
+            Some(path) if path.is_dir() => Err(self.manifest_is_a_directory(path, false)),
             Some(path) => Err(Error::usage(
                 format!(
                     "manifest `{}` not found",
@@ -74,18 +79,57 @@ impl Options {
         }
     }
 
+    /// `-m DIR`: the manifest is a file; the hint names the one in DIR (for `init`,
+    /// `writing`: the one to write).
+    pub fn manifest_is_a_directory(&self, dir: &std::path::Path, writing: bool) -> Error {
+        let shown = crate::paths::display(dir, &self.env.cwd);
+        let inside = dir.join(manifest::load::FILE_NAME);
+        let inside_shown = crate::paths::display(&inside, &self.env.cwd);
+        let hint = if writing {
+            format!("`--manifest` names the file to write, like `{inside_shown}`")
+        } else if inside.is_file() {
+            format!("`--manifest` takes the file: pass `{inside_shown}`")
+        } else {
+            format!(
+                "`--manifest` takes a file, and there is no `{}` in `{shown}`; `mpm init --manifest {inside_shown}` writes one",
+                manifest::load::FILE_NAME
+            )
+        };
+        Error::usage(format!("manifest `{shown}` is a directory"), Some(hint))
+    }
+
     pub fn load_manifest(&self) -> Result<Loaded, Error> {
         manifest::load(&self.manifest_path()?, &self.env.cwd)
     }
 
     pub fn target(&self, loaded: &Loaded) -> Result<Target, Error> {
-        Ok(Target::resolve(
+        let target = Target::resolve(
             &loaded.manifest.target,
             &loaded.dir,
             self.target.as_deref(),
             self.state_dir.as_deref(),
             &self.env,
-        )?)
+        )?;
+        let origin = Origin::of(&loaded.manifest.target, self.target.is_some(), &self.env);
+        match self.check_not_system(&target, origin) {
+            // the manifest said it: point at where
+            Err(e @ TargetError::SystemDirectory { .. }) if origin == Origin::Manifest => {
+                Err(loaded
+                    .error_at(&["target", "path"], e.to_string(), e.hint())
+                    .into())
+            }
+            other => Ok(other.map(|()| target)?),
+        }
+    }
+
+    fn check_not_system(&self, target: &Target, origin: Origin) -> Result<(), TargetError> {
+        crate::target::check_not_system(
+            &target.root,
+            crate::target::resolved(&target.root).as_deref(),
+            &target.display,
+            origin,
+            self.allow_system_target,
+        )
     }
 
     /// The target for commands that need no manifest (history, rollback): `--target`,
@@ -105,6 +149,7 @@ impl Options {
                 self.state_dir.as_deref(),
                 &self.env,
             )?;
+            self.check_not_system(&target, Origin::Flag)?;
             return Ok((target, None));
         }
         let loaded = self.load_manifest().map_err(|e| match e {

@@ -28,7 +28,7 @@ pub enum TemplateError {
         file: String,
         violations: Vec<String>,
     },
-    #[error("template `{file}`: `{pointer}` is `{value}`, which {problem}")]
+    #[error("template `{file}`: `{pointer}` is `{}`, which {problem}", crate::text::escaped(.value))]
     Value {
         file: String,
         pointer: String,
@@ -305,10 +305,16 @@ impl BaseTemplate {
     }
 }
 
-/// Joins prompt parts the way claude-mpm joins a BASE file and instructions.
+/// Joins prompt parts the way claude-mpm joins a BASE file and instructions. Line
+/// ends are made `\n` first: a part saved with `\r\n` would otherwise keep a lone
+/// `\r` where its last line end is trimmed.
 pub fn join_prompt<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    parts
+    let parts: Vec<_> = parts
         .into_iter()
+        .map(crate::text::normalize_newlines)
+        .collect();
+    parts
+        .iter()
         .map(|p| p.trim_matches('\n'))
         .filter(|p| !p.trim().is_empty())
         .collect::<Vec<_>>()

@@ -339,7 +339,16 @@ fn three_dashes_in_a_description_are_refused() {
     Test::new()
         .manifest("version: 1\nagents:\n  qa: {prompt: x, description: '---'}\n")
         .args(&["plan"])
-        .stderr("error: agent `qa`: `description` contains `---`, where Claude Code would end the frontmatter and drop or cut the agent\n")
+        .stderr(
+            "
+            error: `agents.qa.description` contains `---`, where Claude Code would end the frontmatter and drop or cut the agent
+             --> mpm.yaml:3:32
+              |
+            3 |   qa: {prompt: x, description: '---'}
+              |                                ^^^^^
+            hint: write it without `---` (in the prompt, below the frontmatter, `---` is only Markdown)
+            ",
+        )
         .failure();
 }
 

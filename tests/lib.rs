@@ -11,6 +11,7 @@ mod errors;
 mod examples;
 mod faults;
 mod init;
+mod input;
 mod links;
 mod lock;
 mod plan;

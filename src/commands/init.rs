@@ -11,7 +11,7 @@ use crate::name::AgentName;
 use crate::options::Options;
 use crate::paths;
 use crate::printer::Printer;
-use crate::template::{BaseTemplate, Template};
+use crate::template::{BaseTemplate, Template, TemplateError};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +59,9 @@ pub fn run(options: &Options, args: &InitArgs, printer: &Printer) -> Result<Exit
         .clone()
         .unwrap_or_else(|| options.env.cwd.join(manifest::load::FILE_NAME));
     let shown = paths::display(&path, &options.env.cwd);
+    if path.is_dir() {
+        return Err(options.manifest_is_a_directory(&path, true));
+    }
     if path.exists() && !args.force {
         return Err(Error::usage(
             format!("`{shown}` already exists"),
@@ -69,11 +72,14 @@ pub fn run(options: &Options, args: &InitArgs, printer: &Printer) -> Result<Exit
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| options.env.cwd.clone());
-    let (text, count, skipped) = match &args.from_templates {
-        None => (STARTER.to_string(), 1, Vec::new()),
-        Some(templates) => {
-            from_templates(&options.env.cwd.join(templates), &dir, &options.env.cwd)?
-        }
+    let (text, count) = match &args.from_templates {
+        None => (STARTER.to_string(), 1),
+        Some(templates) => from_templates(
+            &options.env.cwd.join(templates),
+            &dir,
+            &options.env.cwd,
+            printer,
+        )?,
     };
     // the manifest must plan: check it with the real pipeline before writing it
     let parsed = manifest::load::parse(&text, &shown)?;
@@ -91,9 +97,6 @@ pub fn run(options: &Options, args: &InitArgs, printer: &Printer) -> Result<Exit
     if !schema.exists() {
         crate::system::write_file_atomically(&schema, manifest::json_schema().as_bytes())?;
     }
-    for s in &skipped {
-        printer.warn(s);
-    }
     printer.note(&format!(
         "Wrote `{shown}` with {count} agent{}. Next: `mpm plan`, then `mpm apply`.",
         if count == 1 { "" } else { "s" }
@@ -101,12 +104,15 @@ pub fn run(options: &Options, args: &InitArgs, printer: &Printer) -> Result<Exit
     Ok(ExitStatus::Success)
 }
 
-/// The manifest for a folder of claude-mpm templates: (text, agents, skipped notes).
+/// The manifest for a folder of claude-mpm templates: (text, agents). Each template
+/// left out is warned about at once, with why, so the reasons are there even when
+/// none is left.
 fn from_templates(
     dir: &Path,
     manifest_dir: &Path,
     cwd: &Path,
-) -> Result<(String, usize, Vec<String>), Error> {
+    printer: &Printer,
+) -> Result<(String, usize), Error> {
     let shown_dir = paths::display(dir, cwd);
     if !dir.is_dir() {
         return Err(Error::usage(
@@ -175,7 +181,11 @@ fn from_templates(
     }
     out.push_str("agents:\n");
     let mut count = 0;
-    let mut skipped = Vec::new();
+    let mut skipped = 0;
+    let mut skip = |file: &str, why: String| {
+        skipped += 1;
+        printer.warn(&format!("skipped `{file}`: {why}"));
+    };
     for file in files {
         if base.as_ref() == Some(&file) {
             continue;
@@ -188,7 +198,10 @@ fn from_templates(
         let name = match AgentName::from_template_stem(&stem) {
             Ok(n) => n,
             Err(e) => {
-                skipped.push(format!("skipped `{shown}`: {e}"));
+                skip(
+                    &shown,
+                    format!("{} (the name comes from the file's)", e.message),
+                );
                 let _ = writeln!(
                     out,
                     "  # skipped {}: its name is not a valid agent name",
@@ -200,7 +213,7 @@ fn from_templates(
         let template = match Template::read(&file, &shown) {
             Ok(t) => t,
             Err(e) => {
-                skipped.push(format!("skipped `{shown}`: {e}"));
+                skip(&shown, why_not_a_template(&e));
                 let _ = writeln!(
                     out,
                     "  # skipped {}: not a valid claude-mpm template (`mpm plan` would say why)",
@@ -243,13 +256,54 @@ fn from_templates(
             );
         }
     }
+    if count == 0 && skipped > 0 {
+        return Err(Error::usage(
+            format!(
+                "none of the {skipped} `*.json` file{} in `{shown_dir}` can be used: nothing to write",
+                if skipped == 1 { "" } else { "s" }
+            ),
+            Some("fix the templates named above, or point `--from-templates` at claude-mpm's `agents/templates/`".to_string()),
+        ));
+    }
     if count == 0 {
         return Err(Error::usage(
             format!("no claude-mpm templates (`*.json`) in `{shown_dir}`"),
             Some("claude-mpm keeps them in `agents/templates/` of its package".to_string()),
         ));
     }
-    Ok((out, count, skipped))
+    Ok((out, count))
+}
+
+/// Why a file is not a template mpm can read, in one line: the first problem (a
+/// schema check finds them all; `mpm plan` on the manifest lists every one).
+fn why_not_a_template(e: &Error) -> String {
+    match e {
+        Error::Template(t) => match t.as_ref() {
+            TemplateError::Json {
+                message, location, ..
+            } => {
+                let at = location
+                    .as_ref()
+                    .map(|l| format!(" at line {} column {}", l.line, l.column))
+                    .unwrap_or_default();
+                format!("not valid JSON{at}: {message}")
+            }
+            TemplateError::Schema { file, violations } => {
+                let first = violations.first().map_or("", |v| {
+                    v.strip_prefix(file.as_str())
+                        .and_then(|v| v.strip_prefix(": "))
+                        .unwrap_or(v)
+                });
+                let more = match violations.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                format!("not a claude-mpm template: {first}{more}")
+            }
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
 }
 
 fn yaml_str(s: &str) -> String {

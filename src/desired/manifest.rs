@@ -5,11 +5,13 @@ use super::{AgentError, DesiredResource, DesiredState, Input, Owner, Retired, So
 use crate::Error;
 use crate::address::Address;
 use crate::agent_file::{self, Color, Frontmatter, Model, ToolList};
+use crate::checked::Invalid;
 use crate::hash::Digest;
 use crate::manifest::{AgentSpec, FrontmatterFields, Loaded};
 use crate::name::AgentName;
 use crate::paths;
 use crate::template::{self, BaseTemplate, Field, Template, TemplateError};
+use crate::text;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -61,7 +63,9 @@ impl Sources {
         }
         let bytes = fs_err::read(path)?;
         self.note_input(path, Digest::of(&bytes));
-        let text: Arc<str> = String::from_utf8_lossy(&bytes).into();
+        let text = String::from_utf8_lossy(&bytes);
+        // a byte order mark is not part of the prompt
+        let text: Arc<str> = text.strip_prefix('\u{feff}').unwrap_or(&text).into();
         self.base_files.insert(path.to_path_buf(), text.clone());
         Ok(text)
     }
@@ -362,6 +366,22 @@ fn from_template(
         }
     }
     let fields = spec.frontmatter().or(defaults.clone());
+    if spec.description.is_none()
+        && let Some(f) = &t.description
+    {
+        agent_file::check_frontmatter_value(&f.value).map_err(|e| AgentError {
+            agent: n.to_string(),
+            message: format!(
+                "template `{}`: {}",
+                t.display,
+                e.about(&format!("`{}`", f.pointer))
+            ),
+            hint: Some(format!(
+                "{}; or set `description:` for agent `{n}` in mpm.yaml, which overrides the template's",
+                e.hint.unwrap_or_default()
+            )),
+        })?;
+    }
     let description = match spec
         .description
         .clone()
@@ -388,28 +408,50 @@ fn from_template(
     if fields.color.is_none() {
         fields.color = checked(t, name, &t.color, "color", Color::parse, "blue")?;
     }
-    let tool_list = |f: &Option<Field<Vec<String>>>| -> Result<Option<ToolList>, TemplateError> {
-        let Some(f) = f else { return Ok(None) };
-        ToolList::parse(f.value.clone())
-            .map(Some)
-            .map_err(|problem| TemplateError::Value {
-                file: t.display.clone(),
-                pointer: f.pointer.to_string(),
-                value: f.value.join(", "),
-                problem,
-                hint: format!("set `tools:` for agent `{n}` in mpm.yaml"),
-            })
-    };
+    let tool_list =
+        |f: &Option<Field<Vec<String>>>, key: &str| -> Result<Option<ToolList>, TemplateError> {
+            let Some(f) = f else { return Ok(None) };
+            ToolList::parse(f.value.clone())
+                .map(Some)
+                .map_err(|problem| TemplateError::Value {
+                    file: t.display.clone(),
+                    pointer: f.pointer.to_string(),
+                    value: f.value.join(", "),
+                    problem: problem.message,
+                    hint: format!("set `{key}:` for agent `{n}` in mpm.yaml"),
+                })
+        };
     if fields.tools.is_none() {
-        fields.tools = tool_list(&t.tools)?;
+        fields.tools = tool_list(&t.tools, "tools")?;
     }
     if fields.disallowed_tools.is_none() {
-        fields.disallowed_tools = tool_list(&t.disallowed_tools)?;
+        fields.disallowed_tools = tool_list(&t.disallowed_tools, "disallowedTools")?;
+    }
+    // every part of the prompt, checked where it comes from
+    let in_file = |file: &str, what: &str, check: Result<(), Invalid>| {
+        check.map_err(|e| AgentError {
+            agent: n.to_string(),
+            message: format!("{file}: {}", e.about(what)),
+            hint: e.hint,
+        })
+    };
+    let template_file = format!("template `{}`", t.display);
+    if let Some(text) = &t.instructions {
+        in_file(&template_file, "`/instructions`", text::check(text))?;
     }
     let base_md = match t.base_file() {
-        Some(p) => Some(sources.base_file(&p)?),
+        Some(p) => {
+            let text = sources.base_file(&p)?;
+            let shown = format!("`{}`", paths::display(&p, &sources.cwd));
+            in_file(&shown, "the file", text::check(&text))?;
+            Some(text)
+        }
         None => None,
     };
+    if let Some(b) = base {
+        let shown = format!("base template `{}`", b.display);
+        in_file(&shown, "`instructions`", text::check(&b.instructions))?;
+    }
     let body = template::join_prompt(
         [
             base_md.as_deref(),
@@ -453,10 +495,10 @@ fn rendered(
     owner: Owner,
     protect: bool,
 ) -> Result<(DesiredResource, Vec<u8>), Error> {
-    let content = agent_file::render(frontmatter, comment, body).map_err(|message| AgentError {
+    let content = agent_file::render(frontmatter, comment, body).map_err(|e| AgentError {
         agent: owner.agent.clone(),
-        message,
-        hint: None,
+        message: e.to_string(),
+        hint: e.hint(),
     })?;
     Ok((DesiredResource::new(&content, owner, protect), content))
 }
@@ -528,10 +570,10 @@ fn from_file(
     let found = agent_file::check_ready_file(text).map_err(|p| AgentError {
         agent: n.to_string(),
         message: format!("`{shown}`: {}", p.0),
-        hint: Some(
+        hint: Some(p.1.unwrap_or_else(|| {
             "fix the file; Claude Code reads `name`, `description`, `model`, `tools` and `color` from its frontmatter"
-                .into(),
-        ),
+                .into()
+        })),
     })?;
     if found != n {
         return Err(AgentError {

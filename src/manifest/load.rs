@@ -2,9 +2,11 @@
 //! errors that name `file:line:column`, show the line, and hint at the fix.
 
 use super::{Manifest, NOT_YET};
+use crate::checked::Invalid;
 use crate::error::{Diagnose, Location};
 use crate::hash::Digest;
 use crate::paths;
+use crate::text;
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "mpm.yaml";
@@ -175,7 +177,21 @@ fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestE
         .as_deref()
         .map(|c| format!(" in `{c}`"))
         .unwrap_or_default();
-    let (message, hint) = if detail.contains("more than one document") {
+    // a check of mpm's own, with its hint
+    let checked = Invalid::from_serde(&detail);
+    let (message, hint) = if checked.hint.is_some() || checked.of_value {
+        let message = match &context {
+            Some(c) if checked.of_value => checked.about(&format!("`{c}`")),
+            _ => format!("{}{within}", checked.about("a value")),
+        };
+        (message, checked.hint)
+    } else if let Some(at) = raw_control(&detail, source) {
+        return ManifestError::Invalid {
+            message: format!("`{file}` contains {}", at.describe(false)),
+            location: Some(Location::in_source(file, source, at.line, at.column)),
+            hint: Some(text::CONTROL_HINT.into()),
+        };
+    } else if detail.contains("more than one document") {
         (
             format!("`{file}` holds more than one YAML document"),
             Some("keep one document: remove the `---` line that starts the second".to_string()),
@@ -235,6 +251,21 @@ fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestE
         location,
         hint,
     }
+}
+
+/// A raw control character, which the YAML reader refuses with a byte offset
+/// (`control characters are not allowed at position 43`) and no line.
+fn raw_control(detail: &str, source: &str) -> Option<text::Control> {
+    let offset: usize = detail
+        .strip_prefix("control characters are not allowed at position ")?
+        .trim()
+        .parse()
+        .ok()?;
+    let before = source.get(..offset)?;
+    let ch = source.get(offset..)?.chars().next()?;
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    Some(text::Control { ch, line, column })
 }
 
 /// Splits "`x`, expected one of `a`, `b`" into ("x", ["a", "b"]).

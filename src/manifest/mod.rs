@@ -11,8 +11,11 @@ mod locate;
 pub use load::{Loaded, ManifestError, find, load};
 pub use locate::locate;
 
+use crate::agent_file;
 use crate::agent_file::{Color, Effort, Isolation, Memory, Model, PermissionMode, ToolList};
-use crate::name::{AgentName, NAME_PATTERN};
+use crate::checked::deserialize_checked;
+use crate::name::{AgentName, NAME_MAX_LEN, NAME_PATTERN};
+use crate::text;
 use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -171,11 +174,13 @@ macro_rules! with_frontmatter_fields {
             /// `sonnet`, `opus`, `haiku`, `inherit` or a full model id.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub model: Option<Model>,
-            /// Tools the agent may use (absent: all tools).
-            #[serde(default, skip_serializing_if = "Option::is_none")]
+            /// Tools the agent may use (absent: all tools; `[]`: none).
+            #[serde(default, deserialize_with = "ToolList::deserialize_present", skip_serializing_if = "Option::is_none")]
+            #[schemars(with = "ToolList")]
             pub tools: Option<ToolList>,
-            /// Tools the agent may not use.
-            #[serde(default, rename = "disallowedTools", skip_serializing_if = "Option::is_none")]
+            /// Tools the agent may not use (`[]`: none, the same as absent).
+            #[serde(default, rename = "disallowedTools", deserialize_with = "ToolList::deserialize_present", skip_serializing_if = "Option::is_none")]
+            #[schemars(with = "ToolList")]
             pub disallowed_tools: Option<ToolList>,
             /// red, blue, green, yellow, purple, orange, pink or cyan.
             #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +190,7 @@ macro_rules! with_frontmatter_fields {
             /// A positive number of turns.
             #[serde(default, rename = "maxTurns", skip_serializing_if = "Option::is_none")]
             pub max_turns: Option<std::num::NonZeroU32>,
-            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[serde(default, deserialize_with = "frontmatter_texts", skip_serializing_if = "Option::is_none")]
             pub skills: Option<Vec<String>>,
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub effort: Option<Effort>,
@@ -195,7 +200,7 @@ macro_rules! with_frontmatter_fields {
             pub background: Option<bool>,
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub isolation: Option<Isolation>,
-            #[serde(default, rename = "initialPrompt", skip_serializing_if = "Option::is_none")]
+            #[serde(default, rename = "initialPrompt", deserialize_with = "frontmatter_text", skip_serializing_if = "Option::is_none")]
             pub initial_prompt: Option<String>,
         }
 
@@ -287,11 +292,11 @@ with_frontmatter_fields! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub file: Option<String>,
         /// An inline agent's system prompt (needs `description`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default, deserialize_with = "body_text", skip_serializing_if = "Option::is_none")]
         pub prompt: Option<String>,
         /// When Claude should use the agent (required for inline agents; overrides a
         /// template's).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default, deserialize_with = "frontmatter_text", skip_serializing_if = "Option::is_none")]
         pub description: Option<String>,
         /// A semver requirement on the template's `agent_version`, like `>=3.5`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,6 +309,42 @@ with_frontmatter_fields! {
         #[serde(default, skip_serializing_if = "is_false")]
         pub protect: bool,
     }
+}
+
+/// Text a manifest puts into the frontmatter, checked while it is read (so the error
+/// points at it): no control character, no `---`.
+struct FrontmatterText(String);
+
+impl<'de> Deserialize<'de> for FrontmatterText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_checked(d, |s: &str| {
+            agent_file::check_frontmatter_value(s).map(|()| FrontmatterText(s.to_string()))
+        })
+    }
+}
+
+/// Text that becomes an agent's prompt, checked while it is read: no control character.
+struct BodyText(String);
+
+impl<'de> Deserialize<'de> for BodyText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_checked(d, |s: &str| {
+            text::check(s).map(|()| BodyText(s.to_string()))
+        })
+    }
+}
+
+fn frontmatter_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<FrontmatterText>::deserialize(d)?.map(|t| t.0))
+}
+
+fn frontmatter_texts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(Option::<Vec<FrontmatterText>>::deserialize(d)?
+        .map(|v| v.into_iter().map(|t| t.0).collect()))
+}
+
+fn body_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<BodyText>::deserialize(d)?.map(|t| t.0))
 }
 
 fn yes() -> bool {
@@ -364,7 +405,7 @@ impl Visitor<'_> for NewName<'_> {
         f.write_str("an agent name")
     }
     fn visit_str<E: de::Error>(self, s: &str) -> Result<AgentName, E> {
-        let name = AgentName::parse(s).map_err(E::custom)?;
+        let name = AgentName::parse(s).map_err(|e| E::custom(e.to_serde()))?;
         if self.0.contains_key(&name) {
             return Err(E::custom(format!("agent `{name}` is defined twice")));
         }
@@ -380,7 +421,7 @@ impl JsonSchema for Agents {
         let spec = generator.subschema_for::<AgentSpec>();
         schemars::json_schema!({
             "type": "object",
-            "propertyNames": { "pattern": NAME_PATTERN },
+            "propertyNames": { "pattern": NAME_PATTERN, "maxLength": NAME_MAX_LEN },
             "additionalProperties": spec
         })
     }
