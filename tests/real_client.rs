@@ -66,16 +66,21 @@ fn the_real_client_loads_every_agent_mpm_writes() {
         assert!(status.success());
     }
     std::fs::copy(root.join("mpm.yaml"), t.path("mpm.yaml")).unwrap();
-    let ran = t.args(&["apply", "-y", "--target", "cfg"]).success();
+    // partial: the plan text is pinned in tests/examples.rs; this test is about what
+    // the client loads
+    let ran = t
+        .args(&["apply", "-y", "--target", "cfg"])
+        .stdout_has("Apply complete! ")
+        .success();
     assert_loads(&tool, &ran, "cfg");
     // every example
     for example in ["inline", "claude-mpm-layout", "ready-files", "overrides"] {
         let dir = format!("examples/{example}");
         let out = format!("out-{example}");
-        Test::new();
         ran.then()
             .current_dir(&dir)
             .args(&["apply", "-y", "--target", &format!("../../{out}")])
+            .stdout_has("Apply complete! ")
             .success();
         assert_loads(&tool, &ran, &out);
     }
