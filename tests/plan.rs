@@ -227,20 +227,45 @@ fn a_plan_file_that_is_not_one() {
 }
 
 #[test]
-fn plan_output_pipes_into_head_without_a_panic() {
-    let t = Test::new().manifest(&inline_manifest(
-        &(0..300)
-            .map(|i| (Box::leak(format!("a{i}").into_boxed_str()) as &str, "x"))
-            .collect::<Vec<_>>(),
-    ));
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{} plan | head -n 1", crate::harness::BIN))
-        .current_dir(t.path(""))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+fn plan_piped_into_a_reader_that_stops_early_is_a_quiet_success() {
+    // `mpm plan | head` is a normal exit (ripgrep's rule). The old test piped 16 KiB,
+    // which fits in the pipe's buffer, so mpm never met the closed pipe, and `sh`
+    // without pipefail hid mpm's exit code anyway. Here the plan is several times
+    // 64 KiB (text and JSON), the reader takes one byte and leaves, and the
+    // pipeline's status is mpm's.
+    let names: Vec<String> = (0..3000).map(|i| format!("agent-{i:04}")).collect();
+    let agents: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "x")).collect();
+    let t = Test::new().manifest(&inline_manifest(&agents));
+    for args in ["plan", "plan --json"] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; {} {args} | head -c1",
+                crate::harness::BIN
+            ))
+            .current_dir(t.path(""))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", t.path("home"))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "mpm {args}: {stderr}");
+        assert_eq!(stderr, "", "mpm {args}");
+        let first = if args == "plan" { "m" } else { "{" };
+        assert_eq!(String::from_utf8_lossy(&out.stdout), first, "mpm {args}");
+    }
+    // the output really is more than a pipe holds
+    let ran = t
+        .args(&["plan"])
+        .stdout_has("\nPlan: 3000 to add, 0 to change, 0 to destroy.\n")
+        .success();
+    assert!(
+        ran.stdout.len() > 2 * 64 * 1024,
+        "{} bytes",
+        ran.stdout.len()
+    );
 }
 
 #[test]
