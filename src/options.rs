@@ -47,12 +47,14 @@ impl Options {
         })
     }
 
-    /// The `mpm.lock` beside the manifest in `manifest_dir`, when the target is the
-    /// manifest's own (not one given with `--target`).
-    pub fn lockfile_of(&self, manifest_dir: &std::path::Path) -> Option<PathBuf> {
-        self.target
-            .is_none()
-            .then(|| crate::lockfile::path_beside(manifest_dir))
+    /// The `mpm.lock` beside the manifest in `manifest_dir`, when `target` is the
+    /// manifest's own (not one given with `--target`) and lies in the manifest's
+    /// directory, where it is committed with it. A user target (`~/.claude`) is
+    /// each machine's own: a record of one machine's would be wrong on the next.
+    pub fn lockfile_of(&self, loaded: &Loaded, target: &Target) -> Option<PathBuf> {
+        let own = self.target.is_none() && !matches!(loaded.manifest.target, TargetSpec::User);
+        (own && target.root.starts_with(&loaded.dir))
+            .then(|| crate::lockfile::path_beside(&loaded.dir))
     }
 
     /// The door to the target's files.
@@ -158,7 +160,9 @@ impl Options {
             )),
             other => other,
         })?;
-        Ok((self.target(&loaded)?, self.lockfile_of(&loaded.dir)))
+        let target = self.target(&loaded)?;
+        let lockfile = self.lockfile_of(&loaded, &target);
+        Ok((target, lockfile))
     }
 }
 

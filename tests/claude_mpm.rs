@@ -35,10 +35,15 @@ pub fn migrate(releases: &Path, version: &str) -> (Ran, Vec<String>) {
         .map(|e| e.path().file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     stems.sort();
+    // nothing skipped: every template of the release is read
     let ran = t
         .args(&["init", "--from-templates", "agents/templates"])
+        .stderr(&format!(
+            "Wrote `mpm.yaml` with {} agents. Next: `mpm plan`, then `mpm apply`.\n",
+            stems.len()
+        ))
         .success();
-    assert!(!ran.stderr.contains("skipped"), "{version}: {}", ran.stderr);
+    // partial: the plan lists every agent of the release (up to 39)
     ran.then()
         .args(&["apply", "-y"])
         .stdout_has(&format!(
@@ -48,7 +53,7 @@ pub fn migrate(releases: &Path, version: &str) -> (Ran, Vec<String>) {
         .success();
     ran.then()
         .args(&["plan"])
-        .stdout_has("No changes.")
+        .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")
         .success();
     let names: Vec<String> = stems
         .iter()

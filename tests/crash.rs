@@ -33,6 +33,7 @@ fn rendered(version: &str) -> BTreeMap<String, Vec<u8>> {
     let ran = Test::new()
         .manifest(&manifest(version))
         .args(&["apply", "-y"])
+        .stdout_any()
         .success();
     files(&ran)
 }
@@ -82,10 +83,12 @@ fn killed_and_recovered(
     let ran = Test::new()
         .manifest(&manifest("v1"))
         .args(&["apply", "-y"])
+        .stdout_any()
         .success();
     ran.then()
         .manifest(&manifest("v2"))
         .args(&["plan"])
+        .stdout_any()
         .success();
     kill(&ran);
     let (v1, v2) = (&all["v1"], &all["v2"]);
@@ -108,6 +111,7 @@ fn killed_and_recovered(
     let committed = ran
         .then()
         .args(&["history"])
+        .stdout_any()
         .success()
         .stdout
         .lines()
@@ -117,6 +121,9 @@ fn killed_and_recovered(
         .then()
         .manifest(&manifest(next))
         .args(&["apply", "-y"])
+        .stdout_any()
+        // "Removed N temp file(s) ..." when the kill left some: checked below
+        .stderr_any()
         .success();
     assert!(
         !recovered.stdout.contains("Conflicts"),
@@ -130,7 +137,7 @@ fn killed_and_recovered(
         .success();
     // undoing the recovery returns to the last committed state, never to the
     // half-applied one the kill left
-    ran.then().args(&["rollback", "-y"]).success();
+    ran.then().args(&["rollback", "-y"]).stdout_any().success();
     let back = if committed && next != "v2" { v2 } else { v1 };
     assert_eq!(&files(&ran), back, "{label}: rollback after recovery");
 }
@@ -192,6 +199,7 @@ fn only_the_killed_runs_own_temp_files_are_removed() {
     let ran = Test::new()
         .manifest(&manifest("v1"))
         .args(&["apply", "-y"])
+        .stdout_any()
         .success();
     let theirs = [".mpm-tmp.notes", ".mpm-tmp.123.4"];
     for name in theirs {
@@ -201,10 +209,12 @@ fn only_the_killed_runs_own_temp_files_are_removed() {
     ran.then()
         .manifest(&manifest("v2"))
         .args(&["apply", "-y"])
+        .stdout_any()
         .success();
     ran.then()
         .manifest(&manifest("v1"))
         .args(&["plan"])
+        .stdout_any()
         .success();
     assert!(apply_aborted_at(&ran, "rename:3:abort"));
     let left: Vec<String> = files(&ran)
@@ -219,6 +229,7 @@ fn only_the_killed_runs_own_temp_files_are_removed() {
             "Removed {} temp file(s) left by an interrupted run.\n",
             left.len()
         ))
+        .stdout_any()
         .success();
     for name in theirs {
         assert_eq!(ran.read(&format!(".claude/agents/{name}")), "mine");

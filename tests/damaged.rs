@@ -10,11 +10,13 @@ fn three_generations() -> Ran {
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .args(&["apply", "-y"])
+        .stdout_any()
         .success();
     for v in ["v2", "v3"] {
         ran.then()
             .manifest(&inline_manifest(&[("alpha", v)]))
             .args(&["apply", "-y"])
+            .stdout_any()
             .success();
     }
     ran
@@ -23,6 +25,7 @@ fn three_generations() -> Ran {
 fn history_lines(ran: &Ran) -> usize {
     ran.then()
         .args(&["history"])
+        .stdout_any()
         .success()
         .stdout
         .lines()
@@ -78,6 +81,7 @@ fn an_old_generations_missing_pack_stops_only_what_needs_it_and_is_pruned_away()
     ran.then()
         .args(&["rollback", "--dry-run"])
         .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.\n")
+        .stderr("Dry run: nothing was changed.\n")
         .success();
     // what does names it
     ran.then()

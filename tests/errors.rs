@@ -145,7 +145,15 @@ fn a_manifest_override_accepts_such_a_template() {
             r#"{"agent_version": "1.0.0", "metadata": {"description": "d"}, "capabilities": {"model": "sonnet-4.5"}, "instructions": "x"}"#,
         )
         .args(&["plan"])
-        .stdout_has("Plan: 1 to add, 0 to change, 0 to destroy.")
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + prompt-engineer  1.0.0            agents/prompt-engineer.md
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            ",
+        )
         .success();
 }
 
@@ -154,7 +162,11 @@ fn bad_name(name: &str, column: usize) {
     Test::new()
         .manifest(&format!("version: 1\nagents:\n{line}\n    prompt: x\n    description: d\n"))
         .args(&["plan"])
-        .stderr_has(&format!("error: `{name}` is not a valid agent name: use lower-case letters, digits and single hyphens, like `data-engineer` in `agents`\n --> mpm.yaml:3:{column}\n"))
+        .stderr(&format!(
+            "error: `{name}` is not a valid agent name: use lower-case letters, digits and single hyphens, like `data-engineer` in `agents`\n --> mpm.yaml:3:{column}\n  |\n3 | {line}\n  | {}{}\n",
+            " ".repeat(column - 1),
+            "^".repeat(format!("{name:?}").len()),
+        ))
         .failure();
 }
 
@@ -170,7 +182,15 @@ fn duplicate_names() {
     Test::new()
         .manifest("version: 1\nagents:\n  qa: {prompt: x, description: d}\n  qa: {prompt: y, description: d}\n")
         .args(&["plan"])
-        .stderr_has("error: agent `qa` is defined twice in `agents`\n --> mpm.yaml:4:3\n")
+        .stderr(
+            "
+            error: agent `qa` is defined twice in `agents`
+             --> mpm.yaml:4:3
+              |
+            4 |   qa: {prompt: y, description: d}
+              |   ^^
+            ",
+        )
         .failure();
 }
 
@@ -235,8 +255,12 @@ fn symlink_in_the_target_leading_outside() {
     std::fs::create_dir_all(t.path(".claude")).unwrap();
     std::os::unix::fs::symlink(t.path("elsewhere"), t.path(".claude/agents")).unwrap();
     t.args(&["apply", "-y"])
-        .stderr_has("error: `.claude/agents` is a symbolic link to `")
-        .stderr_has("`, outside the target `.claude`\nhint: mpm never writes through a link that leaves the target; replace the link with a directory\n")
+        .stderr(
+            "
+            error: `.claude/agents` is a symbolic link to `[TMP]/elsewhere`, outside the target `.claude`
+            hint: mpm never writes through a link that leaves the target; replace the link with a directory
+            ",
+        )
         .failure();
 }
 
@@ -248,8 +272,21 @@ fn symlink_where_an_agent_goes_is_a_conflict_even_forced() {
     std::os::unix::fs::symlink(t.path("secret"), t.path(".claude/agents/qa.md")).unwrap();
     let ran = t
         .args(&["apply", "-y", "--force"])
-        .stdout_has("! agents/qa.md  is a symbolic link, not a file")
-        .stderr_has("error: 1 conflict stops the apply; nothing was changed")
+        .stdout(
+            "
+            Conflicts (apply stops here, before any write):
+              ! agents/qa.md  is a symbolic link, not a file
+                  move it away; mpm never writes through it nor removes it
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr(
+            "
+            error: 1 conflict stops the apply; nothing was changed
+            hint: move the paths named above out of the way; `--force` never writes through a directory or link, nor deletes a protected agent
+            ",
+        )
         .failure();
     assert_eq!(ran.read("secret"), "keep");
 }
@@ -274,9 +311,25 @@ fn several_problems_are_all_reported() {
     Test::new()
         .manifest("version: 1\nagents:\n  a:\n    template: nope.json\n  b:\n    file: nope.md\n")
         .args(&["plan"])
-        .stderr_has("error: template `nope.json` not found")
-        .stderr_has("error: agent file `nope.md` not found")
-        .stderr_has("error: 2 problems; nothing was changed")
+        .stderr(
+            "
+            error: template `nope.json` not found
+             --> mpm.yaml:4:15
+              |
+            4 |     template: nope.json
+              |               ^^^^^^^^^
+            hint: paths in the manifest are relative to its directory, `[TMP]`
+
+            error: agent file `nope.md` not found
+             --> mpm.yaml:6:11
+              |
+            6 |     file: nope.md
+              |           ^^^^^^^
+            hint: paths in the manifest are relative to its directory, `[TMP]`
+
+            error: 2 problems; nothing was changed
+            ",
+        )
         .failure();
 }
 
@@ -297,7 +350,15 @@ fn no_manifest() {
 fn usage_errors_exit_1() {
     Test::new()
         .args(&["plan", "--bogus"])
-        .stderr_has("unexpected argument '--bogus'")
+        .stderr(
+            "
+            error: unexpected argument '--bogus' found
+
+            Usage: mpm plan [OPTIONS]
+
+            For more information, try '--help'.
+            ",
+        )
         .failure();
 }
 
@@ -306,12 +367,22 @@ fn not_utf8_and_empty_manifests() {
     Test::new()
         .write("mpm.yaml", "")
         .args(&["plan"])
-        .stderr_has("error: `mpm.yaml` is empty")
+        .stderr(
+            "
+            error: `mpm.yaml` is empty
+            hint: start from `mpm init`, or write `version: 1` and an `agents:` map
+            ",
+        )
         .failure();
     let t = Test::new();
     std::fs::write(t.path("mpm.yaml"), b"version: 1\n\xff\xfe\n").unwrap();
     t.args(&["plan"])
-        .stderr_has("error: `mpm.yaml` is not UTF-8 text")
+        .stderr(
+            "
+            error: `mpm.yaml` is not UTF-8 text
+            hint: save the manifest as UTF-8
+            ",
+        )
         .failure();
 }
 
@@ -321,7 +392,12 @@ fn ready_file_with_an_unquoted_colon() {
         .manifest("version: 1\nagents:\n  notes:\n    file: notes.md\n")
         .write("notes.md", "---\nname: notes\ndescription: Notes: keep them\n---\nBody\n")
         .args(&["plan"])
-        .stderr_has("error: agent `notes`: `notes.md`: the frontmatter is not valid YAML at line 3 column 19: mapping values are not allowed in this context (quote a value that contains `: `;")
+        .stderr(
+            "
+            error: agent `notes`: `notes.md`: the frontmatter is not valid YAML at line 3 column 19: mapping values are not allowed in this context (quote a value that contains `: `; Claude Code guesses at such a line, other readers refuse it)
+            hint: fix the file; Claude Code reads `name`, `description`, `model`, `tools` and `color` from its frontmatter
+            ",
+        )
         .failure();
 }
 
@@ -366,7 +442,17 @@ fn a_byte_order_mark_is_not_content() {
         "\u{feff}version: 1\nagents:\n  qa: {template: templates/qa.json}\n",
     )
     .unwrap();
-    t.args(&["plan"]).stdout_has("Plan: 1 to add").success();
+    t.args(&["plan"])
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + qa        1.0.0            agents/qa.md
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .success();
 }
 
 #[test]
@@ -441,7 +527,11 @@ fn a_target_below_a_file() {
         .manifest("version: 1\nagents:\n  qa: {prompt: x, description: d}\n")
         .write("file", "x")
         .args(&["apply", "-y", "--target", "file/sub"])
-        .stderr_has("error: the target `")
-        .stderr_has("/file` is not a directory\n")
+        .stderr(
+            "
+            error: the target `[TMP]/file` is not a directory
+            hint: point `target:` in mpm.yaml or `--target` at a directory (or at a path that does not exist yet)
+            ",
+        )
         .failure();
 }

@@ -1,10 +1,16 @@
 //! Every example in `examples/` is applied (not just parsed), converges, and its
 //! agent files pass mpm's own check of what the client loads.
 
-use crate::harness::{Test, copy_dir};
+use crate::harness::{Test, copy_dir, unindent};
 use std::path::Path;
 
-fn apply_example(name: &str, expected_agents: &[&str]) {
+/// Applies `examples/<name>` to `cfg`; `rows` are the plan's lines for its agents.
+fn apply_example(name: &str, expected_agents: &[&str], rows: &str) {
+    let n = expected_agents.len();
+    let rows: String = unindent(rows)
+        .lines()
+        .map(|row| format!("  {row}\n"))
+        .collect();
     let t = Test::new();
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,11 +20,13 @@ fn apply_example(name: &str, expected_agents: &[&str]) {
     );
     let ran = t
         .args(&["apply", "-y", "--target", "cfg"])
-        .stdout_has("Apply complete!")
+        .stdout(&format!(
+            "mpm will make these changes in `cfg`:\n\n{rows}\nPlan: {n} to add, 0 to change, 0 to destroy.\nApply complete! Agents: {n} added, 0 changed, 0 destroyed.\n"
+        ))
         .success();
     ran.then()
         .args(&["plan", "--target", "cfg"])
-        .stdout_has("No changes.")
+        .stdout("No changes. The agents in `cfg` match `mpm.yaml`.\n")
         .success();
     let mut names: Vec<String> = std::fs::read_dir(ran.path("cfg/agents"))
         .unwrap()
@@ -39,22 +47,49 @@ fn apply_example(name: &str, expected_agents: &[&str]) {
 
 #[test]
 fn example_inline() {
-    apply_example("inline", &["explainer", "reviewer"]);
+    apply_example(
+        "inline",
+        &["explainer", "reviewer"],
+        "
+        + explainer                   agents/explainer.md
+        + reviewer                    agents/reviewer.md
+        ",
+    );
 }
 
 #[test]
 fn example_claude_mpm_layout() {
-    apply_example("claude-mpm-layout", &["api-qa", "release-notes"]);
+    apply_example(
+        "claude-mpm-layout",
+        &["api-qa", "release-notes"],
+        "
+        + api-qa         2.1.0            agents/api-qa.md
+        + release-notes  1.0.0            agents/release-notes.md
+        ",
+    );
 }
 
 #[test]
 fn example_ready_files() {
-    apply_example("ready-files", &["triage"]);
+    apply_example(
+        "ready-files",
+        &["triage"],
+        "
+        + triage                     agents/triage.md
+        ",
+    );
 }
 
 #[test]
 fn example_overrides() {
-    apply_example("overrides", &["builder", "checker"]);
+    apply_example(
+        "overrides",
+        &["builder", "checker"],
+        "
+        + builder   1.4.2            agents/builder.md
+        + checker   1.4.2            agents/checker.md
+        ",
+    );
 }
 
 #[test]
@@ -65,7 +100,23 @@ fn the_repositorys_own_manifest() {
     std::fs::copy(root.join("mpm.yaml"), t.path("mpm.yaml")).unwrap();
     let ran = t
         .args(&["apply", "-y"])
-        .stdout_has("Apply complete! Agents: 8 added, 0 changed, 0 destroyed.")
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + data-engineer    1.0.0            agents/data-engineer.md
+              + documentation    1.0.0            agents/documentation.md
+              + engineer         1.0.0            agents/engineer.md
+              + ops              1.0.0            agents/ops.md
+              + qa               1.0.0            agents/qa.md
+              + research         1.0.0            agents/research.md
+              + security         1.0.0            agents/security.md
+              + version-control  1.0.0            agents/version-control.md
+
+            Plan: 8 to add, 0 to change, 0 to destroy.
+            Apply complete! Agents: 8 added, 0 changed, 0 destroyed.
+            ",
+        )
         .success();
     let qa = ran.read(".claude/agents/qa.md");
     assert!(qa.starts_with("---\n# managed by mpm: qa 1.0.0 from templates/qa.json; edit mpm.yaml, not this file\nname: qa\n"), "{qa}");

@@ -16,7 +16,16 @@ fn init_writes_a_commented_starter_that_applies() {
     assert_eq!(ran.read("mpm.schema.json"), mpm::manifest::json_schema());
     ran.then()
         .args(&["apply", "-y"])
-        .stdout_has("Apply complete! Agents: 1 added")
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + reviewer                   agents/reviewer.md
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            Apply complete! Agents: 1 added, 0 changed, 0 destroyed.
+            ",
+        )
         .success();
     ran.then()
         .args(&["init"])
@@ -53,8 +62,12 @@ fn claude_mpm_folder() -> Test {
 fn init_from_templates_migrates_claude_mpm_in_one_command() {
     let ran = claude_mpm_folder()
         .args(&["init", "--from-templates", "cm/agents/templates"])
-        .stderr_has("warning: skipped `cm/agents/templates/broken.json`")
-        .stderr_has("Wrote `mpm.yaml` with 3 agents.")
+        .stderr(
+            "
+            warning: skipped `cm/agents/templates/broken.json`: not a claude-mpm template: `/`: \"metadata\" is a required property (and 2 more)
+            Wrote `mpm.yaml` with 3 agents. Next: `mpm plan`, then `mpm apply`.
+            ",
+        )
         .success();
     insta::assert_snapshot!(ran.read("mpm.yaml"), @r#"
     # yaml-language-server: $schema=mpm.schema.json
@@ -85,7 +98,18 @@ fn init_from_templates_migrates_claude_mpm_in_one_command() {
     let ran = ran
         .then()
         .args(&["apply", "-y"])
-        .stdout_has("Apply complete! Agents: 3 added, 0 changed, 0 destroyed.")
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + api-qa           2.0.0            agents/api-qa.md
+              + local-ops-agent  1.0.1            agents/local-ops-agent.md
+              + prompt-engineer  1.0.0            agents/prompt-engineer.md
+
+            Plan: 3 to add, 0 to change, 0 to destroy.
+            Apply complete! Agents: 3 added, 0 changed, 0 destroyed.
+            ",
+        )
         .success();
     assert_eq!(
         ran.read(".claude/agents/api-qa.md"),
@@ -130,11 +154,40 @@ fn a_claude_mpm_deployment_is_grouped_under_one_hint_and_adopted_with_rollback()
         );
     let ran = t
         .args(&["init", "--from-templates", "cm/agents/templates"])
+        .stderr(
+            "
+            warning: skipped `cm/agents/templates/broken.json`: not a claude-mpm template: `/`: \"metadata\" is a required property (and 2 more)
+            Wrote `mpm.yaml` with 3 agents. Next: `mpm plan`, then `mpm apply`.
+            ",
+        )
         .success();
     ran.then()
         .args(&["plan"])
-        .stdout_has("! 3 files deployed by claude-mpm are in the way of mpm's agents:\n      agents/api-qa.md\n      agents/api_qa.md\n      agents/prompt-engineer.md\n      `mpm apply --adopt` takes them over")
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + local-ops-agent  1.0.1            agents/local-ops-agent.md
+
+            Conflicts (apply stops here, before any write):
+              ! 3 files deployed by claude-mpm are in the way of mpm's agents:
+                  agents/api-qa.md
+                  agents/api_qa.md
+                  agents/prompt-engineer.md
+                  `mpm apply --adopt` takes them over (replaced by mpm's agent, or removed where mpm's file has another name); their bytes are kept, and `mpm rollback` brings them back
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr(
+            "
+            error: 3 conflicts stop the plan; nothing was changed
+            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            ",
+        )
         .failure();
+    // partial: the plan holds whole-file diffs of three claude-mpm files (70 lines);
+    // the grouping of the conflicts is pinned above
     ran.then()
         .args(&["apply", "-y", "--adopt"])
         .stdout_has("Apply complete! Agents: 1 added, 2 changed, 1 destroyed.")
@@ -151,7 +204,11 @@ fn a_claude_mpm_deployment_is_grouped_under_one_hint_and_adopted_with_rollback()
         ran.read(".claude/agents/mine.md"),
         "---\nname: mine\ndescription: mine\n---\nMine.\n"
     );
-    ran.then().args(&["rollback", "-y"]).success();
+    ran.then()
+        .args(&["rollback", "-y"])
+        .stdout_has("Rolling back to the state before generation 1.\n")
+        .stdout_has("Rollback complete! Agents: 1 added, 2 changed, 1 destroyed.\n")
+        .success();
     assert_eq!(
         ran.read(".claude/agents/api_qa.md"),
         deployed_by_claude_mpm("api-qa")
@@ -168,6 +225,27 @@ fn a_claude_mpm_deployment_is_grouped_under_one_hint_and_adopted_with_rollback()
     // handed back: not mpm's any more, so the next plan asks again
     ran.then()
         .args(&["plan"])
-        .stdout_has("3 files deployed by claude-mpm")
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + local-ops-agent  1.0.1            agents/local-ops-agent.md
+
+            Conflicts (apply stops here, before any write):
+              ! 3 files deployed by claude-mpm are in the way of mpm's agents:
+                  agents/api-qa.md
+                  agents/api_qa.md
+                  agents/prompt-engineer.md
+                  `mpm apply --adopt` takes them over (replaced by mpm's agent, or removed where mpm's file has another name); their bytes are kept, and `mpm rollback` brings them back
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr(
+            "
+            error: 3 conflicts stop the plan; nothing was changed
+            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            ",
+        )
         .failure();
 }

@@ -1,12 +1,78 @@
 //! rollback: byte for byte, forward-only history, `--to N`, conflicts, prune.
 
-use crate::harness::{Test, inline_manifest};
+use crate::harness::{Test, inline_manifest, unindent};
+
+/// What `mpm plan` shows for `alpha` alone on an empty target.
+const ALPHA_PLANNED: &str = "
+    mpm will make these changes in `.claude`:
+
+      + alpha                      agents/alpha.md
+
+    Plan: 1 to add, 0 to change, 0 to destroy.
+    ";
+
+/// What `mpm apply -y` prints for `alpha` alone on an empty target.
+const ALPHA_APPLIED: &str = "
+    mpm will make these changes in `.claude`:
+
+      + alpha                      agents/alpha.md
+
+    Plan: 1 to add, 0 to change, 0 to destroy.
+    Apply complete! Agents: 1 added, 0 changed, 0 destroyed.
+    ";
+
+/// The plan that takes inline agent `alpha`'s prompt from `from` to `to`.
+fn alpha_plan(from: &str, to: &str) -> String {
+    unindent(&format!(
+        "
+        mpm will make these changes in `.claude`:
+
+          ~ alpha                      agents/alpha.md
+
+            --- agents/alpha.md (on disk)
+            +++ agents/alpha.md (after apply)
+            @@ -3,4 +3,4 @@
+             name: alpha
+             description: Use for alpha work
+             ---
+            -{from}
+            +{to}
+
+        Plan: 0 to add, 1 to change, 0 to destroy.
+        "
+    ))
+}
+
+/// What `mpm apply -y` prints when it takes `alpha` from `from` to `to`.
+fn alpha_applied(from: &str, to: &str) -> String {
+    alpha_plan(from, to) + "Apply complete! Agents: 0 added, 1 changed, 0 destroyed.\n"
+}
+
+/// What `mpm rollback -y` prints when undoing `generation` takes `alpha` from
+/// `from` back to `to`.
+fn alpha_rolled_back(generation: u32, from: &str, to: &str) -> String {
+    format!(
+        "Rolling back to the state before generation {generation}.\n\n{}Rollback complete! Agents: 0 added, 1 changed, 0 destroyed.\n",
+        alpha_plan(from, to)
+    )
+}
 
 #[test]
 fn rollback_restores_every_path_byte_for_byte_including_forced_hand_edits() {
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1"), ("beta", "v1")]))
         .args(&["apply", "-y"])
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + alpha                      agents/alpha.md
+              + beta                       agents/beta.md
+
+            Plan: 2 to add, 0 to change, 0 to destroy.
+            Apply complete! Agents: 2 added, 0 changed, 0 destroyed.
+            ",
+        )
         .success();
     let g1_alpha = ran.bytes(".claude/agents/alpha.md");
     // a hand edit, overwritten with --force by generation 2, which also adds gamma
@@ -15,39 +81,157 @@ fn rollback_restores_every_path_byte_for_byte_including_forced_hand_edits() {
     ran.then()
         .manifest(&inline_manifest(&[("alpha", "v2"), ("gamma", "v2")]))
         .args(&["apply", "-y", "--force"])
-        .stdout_has("Apply complete! Agents: 1 added, 1 changed, 1 destroyed.")
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              ~ alpha                      agents/alpha.md  (overwrites a change made outside mpm; kept for rollback)
+              - beta                       agents/beta.md
+              + gamma                      agents/gamma.md
+
+                --- agents/alpha.md (on disk)
+                +++ agents/alpha.md (after apply)
+                @@ -1,5 +1,6 @@
+                 ---
+                +# managed by mpm: alpha (inline); edit mpm.yaml, not this file
+                 name: alpha
+                -description: hand
+                +description: Use for alpha work
+                 ---
+                -hand edit ✓ no newline
+                \\ No newline at end of file
+                +v2
+
+            Plan: 1 to add, 1 to change, 1 to destroy.
+            Apply complete! Agents: 1 added, 1 changed, 1 destroyed.
+            ",
+        )
         .success();
     let ran = ran
         .then()
         .args(&["rollback", "-y"])
-        .stdout_has("Rollback complete! Agents: 1 added, 1 changed, 1 destroyed.")
+        .stdout(
+            "
+            Rolling back to the state before generation 2.
+
+            mpm will make these changes in `.claude`:
+
+              ~ alpha                      agents/alpha.md
+              + beta                       agents/beta.md
+              - gamma                      agents/gamma.md
+
+                --- agents/alpha.md (on disk)
+                +++ agents/alpha.md (after apply)
+                @@ -1,6 +1,5 @@
+                 ---
+                -# managed by mpm: alpha (inline); edit mpm.yaml, not this file
+                 name: alpha
+                -description: Use for alpha work
+                +description: hand
+                 ---
+                -v2
+                +hand edit ✓ no newline
+                \\ No newline at end of file
+
+            Plan: 1 to add, 1 to change, 1 to destroy.
+            Rollback complete! Agents: 1 added, 1 changed, 1 destroyed.
+            ",
+        )
         .success();
     assert_eq!(ran.bytes(".claude/agents/alpha.md"), hand);
     assert!(ran.read(".claude/agents/beta.md").ends_with("v1\n"));
     assert!(!ran.exists(".claude/agents/gamma.md"));
     // history only moves forward: the rollback is generation 3
-    let history = ran.then().args(&["history"]).success();
-    let lines: Vec<&str> = history.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", history.stdout);
-    assert!(
-        lines[2].starts_with('*')
-            && lines[2].contains("   3  ")
-            && lines[2].contains("rollback to 1"),
-        "{}",
-        history.stdout
-    );
+    ran.then()
+        .args(&["history"])
+        .stdout(
+            "
+                1  [TIME]  apply          +2 ~0 -0  mpm apply -y
+                2  [TIME]  apply          +1 ~1 -1  mpm apply -y --force
+            *   3  [TIME]  rollback to 1  +1 ~1 -1  mpm rollback -y
+            ",
+        )
+        .success();
     // the hand edit is back, and so is mpm's record that it was edited: going to the
     // state right after generation 1 would overwrite it, so that needs --force again
     ran.then()
         .args(&["rollback", "--to", "1", "-y"])
-        .stdout_has("! agents/alpha.md  was edited outside mpm")
+        .stdout(
+            "
+            Rolling back to the state right after generation 1.
+
+            Conflicts (apply stops here, before any write):
+              ! agents/alpha.md  was edited outside mpm since mpm wrote it
+                  keep the edit: put it in the agent's source; drop it: `mpm apply --force` (the edited file is kept for `mpm rollback`)
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr(
+            "
+            error: 1 conflict stops the rollback; nothing was changed
+            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            ",
+        )
         .failure();
     ran.then()
         .args(&["rollback", "--to", "1", "-y", "--force"])
+        .stdout(
+            "
+            Rolling back to the state right after generation 1.
+
+            mpm will make these changes in `.claude`:
+
+              ~ alpha                      agents/alpha.md  (overwrites a change made outside mpm; kept for rollback)
+
+                --- agents/alpha.md (on disk)
+                +++ agents/alpha.md (after apply)
+                @@ -1,5 +1,6 @@
+                 ---
+                +# managed by mpm: alpha (inline); edit mpm.yaml, not this file
+                 name: alpha
+                -description: hand
+                +description: Use for alpha work
+                 ---
+                -hand edit ✓ no newline
+                \\ No newline at end of file
+                +v1
+
+            Plan: 0 to add, 1 to change, 0 to destroy.
+            Rollback complete! Agents: 0 added, 1 changed, 0 destroyed.
+            ",
+        )
         .success();
     assert_eq!(ran.bytes(".claude/agents/alpha.md"), g1_alpha);
     // undoing the rollback brings the hand edit back again
-    ran.then().args(&["rollback", "-y"]).success();
+    ran.then()
+        .args(&["rollback", "-y"])
+        .stdout(
+            "
+            Rolling back to the state before generation 4.
+
+            mpm will make these changes in `.claude`:
+
+              ~ alpha                      agents/alpha.md
+
+                --- agents/alpha.md (on disk)
+                +++ agents/alpha.md (after apply)
+                @@ -1,6 +1,5 @@
+                 ---
+                -# managed by mpm: alpha (inline); edit mpm.yaml, not this file
+                 name: alpha
+                -description: Use for alpha work
+                +description: hand
+                 ---
+                -v1
+                +hand edit ✓ no newline
+                \\ No newline at end of file
+
+            Plan: 0 to add, 1 to change, 0 to destroy.
+            Rollback complete! Agents: 0 added, 1 changed, 0 destroyed.
+            ",
+        )
+        .success();
     assert_eq!(ran.bytes(".claude/agents/alpha.md"), hand);
 }
 
@@ -56,17 +240,25 @@ fn rollback_to_zero_removes_what_mpm_created_and_keeps_users_files() {
     let t = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .write(".claude/agents/mine.md", "mine\n");
-    let ran = t.args(&["apply", "-y"]).success();
+    let ran = t.args(&["apply", "-y"]).stdout(ALPHA_APPLIED).success();
     ran.then()
         .args(&["rollback", "--to", "0", "-y"])
-        .stdout_has("Rolling back to the state before the first generation.")
+        .stdout(
+            "
+            Rolling back to the state before the first generation.
+
+            mpm will make these changes in `.claude`:
+
+              - alpha                      agents/alpha.md
+
+            Plan: 0 to add, 0 to change, 1 to destroy.
+            Rollback complete! Agents: 0 added, 0 changed, 1 destroyed.
+            ",
+        )
         .success();
     assert!(!ran.exists(".claude/agents/alpha.md"));
     assert_eq!(ran.read(".claude/agents/mine.md"), "mine\n");
-    ran.then()
-        .args(&["plan"])
-        .stdout_has("Plan: 1 to add")
-        .success();
+    ran.then().args(&["plan"]).stdout(ALPHA_PLANNED).success();
 }
 
 #[test]
@@ -74,23 +266,82 @@ fn rollback_stops_on_a_file_edited_since() {
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .args(&["apply", "-y"])
+        .stdout(ALPHA_APPLIED)
         .success();
     ran.then()
         .manifest(&inline_manifest(&[("alpha", "v2")]))
         .args(&["apply", "-y"])
+        .stdout(&alpha_applied("v1", "v2"))
         .success();
     std::fs::write(ran.path(".claude/agents/alpha.md"), "edited after v2").unwrap();
     ran.then()
         .args(&["rollback", "-y"])
-        .stdout_has("! agents/alpha.md  was edited outside mpm since mpm wrote it")
-        .stderr_has("error: 1 conflict stops the rollback; nothing was changed")
+        .stdout(
+            "
+            Rolling back to the state before generation 2.
+
+            Conflicts (apply stops here, before any write):
+              ! agents/alpha.md  was edited outside mpm since mpm wrote it
+                  keep the edit: put it in the agent's source; drop it: `mpm apply --force` (the edited file is kept for `mpm rollback`)
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr(
+            "
+            error: 1 conflict stops the rollback; nothing was changed
+            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            ",
+        )
         .failure();
     // a dry run reports the same conflict
     ran.then()
         .args(&["rollback", "--dry-run"])
-        .stderr_has("error: 1 conflict stops the rollback")
+        .stdout(
+            "
+            Rolling back to the state before generation 2.
+
+            Conflicts (apply stops here, before any write):
+              ! agents/alpha.md  was edited outside mpm since mpm wrote it
+                  keep the edit: put it in the agent's source; drop it: `mpm apply --force` (the edited file is kept for `mpm rollback`)
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr(
+            "
+            error: 1 conflict stops the rollback; nothing was changed
+            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            ",
+        )
         .failure();
-    ran.then().args(&["rollback", "-y", "--force"]).success();
+    ran.then()
+        .args(&["rollback", "-y", "--force"])
+        .stdout(
+            "
+            Rolling back to the state before generation 2.
+
+            mpm will make these changes in `.claude`:
+
+              ~ alpha                      agents/alpha.md  (overwrites a change made outside mpm; kept for rollback)
+
+                --- agents/alpha.md (on disk)
+                +++ agents/alpha.md (after apply)
+                @@ -1 +1,6 @@
+                -edited after v2
+                \\ No newline at end of file
+                +---
+                +# managed by mpm: alpha (inline); edit mpm.yaml, not this file
+                +name: alpha
+                +description: Use for alpha work
+                +---
+                +v1
+
+            Plan: 0 to add, 1 to change, 0 to destroy.
+            Rollback complete! Agents: 0 added, 1 changed, 0 destroyed.
+            ",
+        )
+        .success();
     assert!(ran.read(".claude/agents/alpha.md").ends_with("v1\n"));
 }
 
@@ -112,16 +363,37 @@ fn dry_run_shows_the_plan_only() {
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .args(&["apply", "-y"])
+        .stdout(ALPHA_APPLIED)
         .success();
     ran.then()
         .manifest(&inline_manifest(&[("alpha", "v2")]))
         .args(&["apply", "-y"])
+        .stdout(&alpha_applied("v1", "v2"))
         .success();
     let before = ran.tree();
     ran.then()
         .args(&["rollback", "--dry-run"])
-        .stdout_has("~ alpha")
         .stderr("Dry run: nothing was changed.\n")
+        .stdout(
+            "
+            Rolling back to the state before generation 2.
+
+            mpm will make these changes in `.claude`:
+
+              ~ alpha                      agents/alpha.md
+
+                --- agents/alpha.md (on disk)
+                +++ agents/alpha.md (after apply)
+                @@ -3,4 +3,4 @@
+                 name: alpha
+                 description: Use for alpha work
+                 ---
+                -v2
+                +v1
+
+            Plan: 0 to add, 1 to change, 0 to destroy.
+            ",
+        )
         .success();
     crate::harness::assert_same_tree(&before, &ran.tree());
 }
@@ -131,11 +403,13 @@ fn prune_keeps_the_newest_generations_and_what_they_need() {
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .args(&["apply", "-y"])
+        .stdout(ALPHA_APPLIED)
         .success();
     for v in 2..=5 {
         ran.then()
             .manifest(&inline_manifest(&[("alpha", &format!("v{v}"))]))
             .args(&["apply", "-y"])
+            .stdout(&alpha_applied(&format!("v{}", v - 1), &format!("v{v}")))
             .success();
     }
     // two file versions, and the change lists and entries of the dropped
@@ -144,14 +418,29 @@ fn prune_keeps_the_newest_generations_and_what_they_need() {
         .args(&["history", "prune", "--keep", "2"])
         .stdout("Pruned 3 generation(s) and 7 blob(s).\n")
         .success();
-    let history = ran.then().args(&["history"]).success();
-    assert_eq!(history.stdout.lines().count(), 2);
+    ran.then()
+        .args(&["history"])
+        .stdout(
+            "
+                4  [TIME]  apply          +0 ~1 -0  mpm apply -y
+            *   5  [TIME]  apply          +0 ~1 -0  mpm apply -y
+            ",
+        )
+        .success();
     // the kept generations still roll back byte for byte
-    ran.then().args(&["rollback", "-y"]).success();
+    ran.then()
+        .args(&["rollback", "-y"])
+        .stdout(&alpha_rolled_back(5, "v5", "v4"))
+        .success();
     assert!(ran.read(".claude/agents/alpha.md").ends_with("v4\n"));
     ran.then()
         .args(&["rollback", "--to", "2", "-y"])
-        .stderr_has("error: generation 2 was pruned: the oldest kept is 4")
+        .stderr(
+            "
+            error: generation 2 was pruned: the oldest kept is 4
+            hint: `mpm history` lists the generations there are
+            ",
+        )
         .failure();
 }
 
@@ -160,6 +449,7 @@ fn generations_record_the_manifests_git_commit_and_dirty_flag() {
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .args(&["plan"])
+        .stdout(ALPHA_PLANNED)
         .success();
     let git = |args: &[&str]| {
         let out = std::process::Command::new("git")
@@ -183,23 +473,25 @@ fn generations_record_the_manifests_git_commit_and_dirty_flag() {
     git(&["add", "."]);
     git(&["commit", "-qm", "agents"]);
     let head = git(&["rev-parse", "HEAD"]);
-    ran.then().args(&["apply", "-y"]).success();
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout(ALPHA_APPLIED)
+        .success();
     ran.then()
         .manifest(&inline_manifest(&[("alpha", "v2")]))
         .args(&["apply", "-y"])
+        .stdout(&alpha_applied("v1", "v2"))
         .success();
-    let history = ran.then().args(&["history"]).success();
-    let lines: Vec<&str> = history.stdout.lines().collect();
-    assert!(
-        lines[0].contains(&format!("  git {}  ", &head[..10])),
-        "{}",
-        history.stdout
-    );
-    assert!(
-        lines[1].contains(&format!("  git {}+dirty  ", &head[..10])),
-        "{}",
-        history.stdout
-    );
+    let commit = &head[..10];
+    ran.then()
+        .args(&["history"])
+        .stdout(&format!(
+            "
+                1  [TIME]  apply          +1 ~0 -0  git {commit}  mpm apply -y
+            *   2  [TIME]  apply          +0 ~1 -0  git {commit}+dirty  mpm apply -y
+            "
+        ))
+        .success();
 }
 
 #[test]
@@ -207,6 +499,7 @@ fn a_state_log_of_a_newer_format_is_refused() {
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .args(&["apply", "-y"])
+        .stdout(ALPHA_APPLIED)
         .success();
     {
         let db = sled::open(ran.path(".claude/.mpm/db")).unwrap();
@@ -229,28 +522,48 @@ fn prune_never_breaks_the_target_and_the_oldest_kept_generation_can_be_undone() 
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .args(&["apply", "-y"])
+        .stdout(ALPHA_APPLIED)
         .success();
     for v in 2..=4 {
         ran.then()
             .manifest(&inline_manifest(&[("alpha", &format!("v{v}"))]))
             .args(&["apply", "-y"])
+            .stdout(&alpha_applied(&format!("v{}", v - 1), &format!("v{v}")))
             .success();
     }
     ran.then()
         .args(&["history", "prune", "--keep", "0"])
-        .stderr_has("error: invalid value '0' for '--keep <N>'")
+        .stderr(
+            "
+            error: invalid value '0' for '--keep <N>': 0 is not in 1..18446744073709551615
+
+            For more information, try '--help'.
+            ",
+        )
         .failure();
     ran.then()
         .args(&["history", "prune", "--keep", "1"])
+        .stdout("Pruned 3 generation(s) and 7 blob(s).\n")
         .success();
     ran.then()
         .args(&["plan"])
-        .stdout_has("No changes.")
+        .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")
         .success();
     // the one generation left can still be undone
-    ran.then().args(&["rollback", "-y"]).success();
+    ran.then()
+        .args(&["rollback", "-y"])
+        .stdout(&alpha_rolled_back(4, "v4", "v3"))
+        .success();
     assert!(ran.read(".claude/agents/alpha.md").ends_with("v3\n"));
-    ran.then().args(&["rollback", "--to", "1", "-y"]).stderr("error: generation 1 was pruned: the oldest kept is 4\nhint: `mpm history` lists the generations there are\n").failure();
+    ran.then()
+        .args(&["rollback", "--to", "1", "-y"])
+        .stderr(
+            "
+            error: generation 1 was pruned: the oldest kept is 4
+            hint: `mpm history` lists the generations there are
+            ",
+        )
+        .failure();
 }
 
 #[test]
@@ -258,21 +571,30 @@ fn a_broken_manifest_does_not_block_a_rollback_given_the_target() {
     let ran = Test::new()
         .manifest(&inline_manifest(&[("alpha", "v1")]))
         .args(&["apply", "-y"])
+        .stdout(ALPHA_APPLIED)
         .success();
     ran.then()
         .manifest(&inline_manifest(&[("alpha", "v2")]))
         .args(&["apply", "-y"])
+        .stdout(&alpha_applied("v1", "v2"))
         .success();
     std::fs::write(ran.path("mpm.yaml"), "version: 1\nagents: [broken\n").unwrap();
     ran.then()
         .args(&["rollback", "-y"])
-        .stderr_has(
-            "hint: pass `--target DIR`: history and rollback need only the target's state log\n",
+        .stderr(
+            "
+            error: invalid type: sequence, expected a map of agent names to agents in `agents`
+             --> mpm.yaml:2:9
+              |
+            2 | agents: [broken
+              |         ^^^^^^^
+            hint: pass `--target DIR`: history and rollback need only the target's state log
+            ",
         )
         .failure();
     ran.then()
         .args(&["rollback", "-y", "--target", ".claude"])
-        .stdout_has("Rollback complete!")
+        .stdout(&alpha_rolled_back(2, "v2", "v1"))
         .success();
     assert!(ran.read(".claude/agents/alpha.md").ends_with("v1\n"));
 }

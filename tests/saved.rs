@@ -13,6 +13,8 @@ fn a_saved_plan_refuses_another_state_dir() {
     let ran = Test::new()
         .manifest(&two())
         .args(&["plan", "--out", "p.json"])
+        .stdout_any()
+        .stderr("Saved the plan to `p.json`. Apply exactly it with: mpm apply p.json\n")
         .success();
     ran.then()
         .args(&["apply", "p.json", "--state-dir", "elsewhere"])
@@ -38,6 +40,8 @@ fn a_stale_saved_plan_creates_no_state_folder() {
     let ran = Test::new()
         .manifest(&two())
         .args(&["plan", "--out", "p.json"])
+        .stdout_any()
+        .stderr("Saved the plan to `p.json`. Apply exactly it with: mpm apply p.json\n")
         .success();
     // the target moved on since the plan; the manifest did not
     std::fs::create_dir_all(ran.path(".claude/agents")).unwrap();
@@ -61,6 +65,7 @@ fn a_stale_saved_plan_adds_nothing_to_the_state_log() {
     let ran = Test::new()
         .manifest(&two())
         .args(&["apply", "-y"])
+        .stdout_any()
         .success();
     ran.then()
         .manifest(&inline_manifest(&[
@@ -68,6 +73,8 @@ fn a_stale_saved_plan_adds_nothing_to_the_state_log() {
             ("beta", "Do beta."),
         ]))
         .args(&["plan", "--out", "p.json"])
+        .stdout_any()
+        .stderr("Saved the plan to `p.json`. Apply exactly it with: mpm apply p.json\n")
         .success();
     std::fs::write(ran.path(".claude/agents/alpha.md"), "edited\n").unwrap();
     ran.then()

@@ -167,7 +167,9 @@ fn saved_lockfile(
         None,
         &options.env,
     )?;
-    Ok((own.root == saved.target).then(|| crate::lockfile::path_beside(&loaded.dir)))
+    Ok((own.root == saved.target)
+        .then(|| options.lockfile_of(&loaded, &own))
+        .flatten())
 }
 
 /// With nothing to apply, `mpm.lock` is still brought up to date (written when

@@ -100,7 +100,7 @@ pub fn plan_from_manifest(
     }
     let target = options.target(&loaded)?;
     let (store, mut last) = read_state(options, &target, lock, printer)?;
-    let lockfile = options.lockfile_of(&loaded.dir);
+    let lockfile = options.lockfile_of(&loaded, &target);
     if let Some(path) = &lockfile {
         let shown = crate::paths::display(path, &options.env.cwd);
         if let Some((lock, _)) = crate::lockfile::Lockfile::read(path, &shown)? {
@@ -128,8 +128,8 @@ pub fn read_state(
     Ok((store, last))
 }
 
-/// Opens the state log for reading (see [`StateStore::open`]); warns when its
-/// `.gitignore` is gone.
+/// Opens the state log for reading (see [`StateStore::open`]). A reader warns
+/// when its `.gitignore` is gone; a writer puts it back.
 pub fn open_state(
     options: &Options,
     target: &Target,
@@ -143,6 +143,7 @@ pub fn open_state(
         lock,
     )?;
     if let Some(s) = &store
+        && lock == LockMode::Shared
         && s.lacks_gitignore()
     {
         printer.warn(&format!(
