@@ -49,11 +49,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
+            let printed = e.print();
+            if e.use_stderr() {
+                return ExitCode::from(1);
+            }
+            // `--help` and `--version` go to stdout, and are held to its rules
+            return match printed {
+                Err(io) if io.kind() != std::io::ErrorKind::BrokenPipe => {
+                    printer::Printer::plain().stdout_error(&printer::StdoutError(io));
+                    ExitCode::from(1)
+                }
+                _ => ExitCode::SUCCESS,
             };
         }
     };
@@ -62,10 +68,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         cli::ColorArg::Always => printer::ColorChoice::Always,
         cli::ColorArg::Never => printer::ColorChoice::Never,
     });
-    match commands::run(cli, command_line, &printer) {
+    let code = match commands::run(cli, command_line, &printer) {
         Ok(status) => status.into(),
         Err(e) => {
             printer.error(&e);
+            ExitCode::from(1)
+        }
+    };
+    // output that never reached stdout (a full disk) fails the command, whatever it
+    // did; a reader that closed the pipe early does not
+    match printer.finish() {
+        Ok(()) => code,
+        Err(e) => {
+            printer.stdout_error(&e);
             ExitCode::from(1)
         }
     }

@@ -1,8 +1,11 @@
 //! All output. stdout carries data (plans, JSON, lists); stderr carries messages,
 //! warnings and errors. Colour only on a terminal, never with `NO_COLOR`.
-//! A closed pipe (`mpm plan | head`) ends output quietly instead of failing.
+//! A closed pipe (`mpm plan | head`) ends output quietly instead of failing: the
+//! reader chose to stop. Any other failed write to stdout (a full disk, an I/O
+//! error) also ends the output, and is kept for [`Printer::finish`], which makes the
+//! command exit 1: a plan that never reached its file is not a success.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, IsTerminal, Write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -27,8 +30,16 @@ pub enum Style {
 pub struct Printer {
     color_out: bool,
     color_err: bool,
+    /// stdout takes no more: its reader closed the pipe, or a write failed.
     stdout_closed: Cell<bool>,
+    /// The first write to stdout that failed other than by a closed pipe.
+    stdout_error: RefCell<Option<io::Error>>,
 }
+
+/// Standard output could not be written, for another reason than a closed pipe.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output: {0}")]
+pub struct StdoutError(pub io::Error);
 
 impl Printer {
     pub fn new(choice: ColorChoice) -> Self {
@@ -42,6 +53,7 @@ impl Printer {
             color_out: decide(io::stdout().is_terminal()),
             color_err: decide(io::stderr().is_terminal()),
             stdout_closed: Cell::new(false),
+            stdout_error: RefCell::new(None),
         }
     }
 
@@ -51,19 +63,40 @@ impl Printer {
             color_out: false,
             color_err: false,
             stdout_closed: Cell::new(false),
+            stdout_error: RefCell::new(None),
         }
     }
 
-    /// Writes data to stdout. A broken pipe silences the rest of the output.
+    /// Writes data to stdout. A failed write silences the rest of the output; any
+    /// failure but a broken pipe is reported by [`Printer::finish`].
     pub fn out(&self, text: &str) {
         if self.stdout_closed.get() {
             return;
         }
         let mut lock = io::stdout().lock();
-        if let Err(e) = lock.write_all(text.as_bytes()).and_then(|()| lock.flush())
-            && e.kind() == io::ErrorKind::BrokenPipe
+        if let Err(e) = lock.write_all(text.as_bytes()).and_then(|()| lock.flush()) {
+            self.stdout_failed(e);
+        }
+    }
+
+    fn stdout_failed(&self, e: io::Error) {
+        self.stdout_closed.set(true);
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            self.stdout_error.borrow_mut().get_or_insert(e);
+        }
+    }
+
+    /// Flushes stdout at the end of a command: `Err` when some of its output was
+    /// lost (a broken pipe is not a loss: the reader took what it wanted).
+    pub fn finish(&self) -> Result<(), StdoutError> {
+        if !self.stdout_closed.get()
+            && let Err(e) = io::stdout().lock().flush()
         {
-            self.stdout_closed.set(true);
+            self.stdout_failed(e);
+        }
+        match self.stdout_error.take() {
+            Some(e) => Err(StdoutError(e)),
+            None => Ok(()),
         }
     }
 
@@ -87,7 +120,17 @@ impl Printer {
     }
 
     pub fn error(&self, error: &crate::Error) {
-        let text = error.render();
+        self.error_text(error.render());
+    }
+
+    /// `error: cannot write to standard output: <why>`, on stderr.
+    pub fn stdout_error(&self, error: &StdoutError) {
+        self.error_text(format!("error: {error}\n"));
+    }
+
+    /// A rendered error, with its `error:` and `hint:` labels coloured when stderr
+    /// takes colour.
+    fn error_text(&self, text: String) {
         let text = if self.color_err {
             text.lines()
                 .map(|l| match l.strip_prefix("error:") {

@@ -1,7 +1,7 @@
 //! apply: every row of the three-state table through the real binary, ownership,
 //! idempotence, confirmation, modes.
 
-use crate::harness::{Test, inline_manifest};
+use crate::harness::{Test, full_disk, inline_manifest};
 use std::os::unix::fs::MetadataExt;
 
 fn two() -> String {
@@ -880,5 +880,22 @@ fn an_agent_named_like_a_built_in_is_a_warning() {
             Plan: 1 to add, 0 to change, 0 to destroy.
             ",
         )
+        .success();
+}
+
+#[test]
+fn an_apply_whose_report_is_lost_to_a_full_disk_applies_and_exits_1() {
+    // the plan and the summary could not be written: the exit status says so, though
+    // the apply (asked for with `-y`, so not waiting on anyone reading the plan) ran
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["apply", "-y"])
+        .stdout_file(full_disk())
+        .stderr("error: cannot write to standard output: No space left on device (os error 28)\n")
+        .status(1);
+    assert!(ran.read(".claude/agents/alpha.md").ends_with("Do alpha.\n"));
+    ran.then()
+        .args(&["plan"])
+        .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")
         .success();
 }

@@ -293,6 +293,16 @@ impl Test {
     }
 }
 
+/// `/dev/full`, to give a command as its stdout: every write fails with ENOSPC, as
+/// on a full disk.
+#[track_caller]
+pub fn full_disk() -> File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full")
+}
+
 /// Long output cut to its start and end, so that a failure stays readable.
 fn shorten(text: &str) -> String {
     const KEEP: usize = 2000;

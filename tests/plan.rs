@@ -1,6 +1,6 @@
 //! plan: the JSON contract, `--detailed-exitcode`, saved plans and stale plans.
 
-use crate::harness::{Test, inline_manifest};
+use crate::harness::{Test, full_disk, inline_manifest};
 use mpm::plan::PlanJson;
 
 fn two() -> String {
@@ -335,4 +335,68 @@ fn a_stale_plan_on_a_fresh_target_creates_nothing() {
         )
         .failure();
     assert!(!ran.exists(".claude"));
+}
+
+/// What mpm says when stdout is a full disk.
+const STDOUT_FULL: &str =
+    "error: cannot write to standard output: No space left on device (os error 28)\n";
+
+#[test]
+fn plan_json_to_a_full_disk_is_an_error_not_a_silent_success() {
+    // `mpm plan --json > plan.json` on a full disk exited 0 and left a 0-byte file
+    Test::new()
+        .manifest(&two())
+        .args(&["plan", "--json"])
+        .stdout_file(full_disk())
+        .stderr(STDOUT_FULL)
+        .failure();
+}
+
+#[test]
+fn plan_to_a_full_disk_is_an_error_not_a_silent_success() {
+    // the text plan is streamed in 64 KiB chunks; a lost chunk, the first or the
+    // last, is as much an error as a lost short plan
+    Test::new()
+        .manifest(&two())
+        .args(&["plan"])
+        .stdout_file(full_disk())
+        .stderr(STDOUT_FULL)
+        .failure();
+    let names: Vec<String> = (0..3000).map(|i| format!("agent-{i:04}")).collect();
+    let agents: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "x")).collect();
+    Test::new()
+        .manifest(&inline_manifest(&agents))
+        .args(&["plan", "--detailed-exitcode"])
+        .stdout_file(full_disk())
+        .stderr(STDOUT_FULL)
+        .failure();
+}
+
+#[test]
+fn help_to_a_full_disk_is_an_error_not_a_silent_success() {
+    Test::new()
+        .args(&["--help"])
+        .stdout_file(full_disk())
+        .stderr(STDOUT_FULL)
+        .failure();
+}
+
+#[test]
+fn a_command_with_nothing_to_print_is_not_failed_by_a_full_disk() {
+    // only output that is lost is an error: a plan with no changes prints one line,
+    // `status` in sync prints nothing
+    let ran = Test::new()
+        .manifest(&two())
+        .args(&["apply", "-y"])
+        .stdout(TWO_APPLIED)
+        .success();
+    ran.then()
+        .args(&["status"])
+        .stdout_file(full_disk())
+        .success();
+    ran.then()
+        .args(&["plan"])
+        .stdout_file(full_disk())
+        .stderr(STDOUT_FULL)
+        .failure();
 }
