@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod desired;
 pub mod error;
+pub mod files;
 pub mod git;
 pub mod hash;
 pub mod manifest;
