@@ -61,6 +61,9 @@ pub enum Command {
     Init(InitArgs),
     /// Print the JSON Schema of `mpm.yaml`
     Schema,
+    /// Show what the working tree changes in the agents, compared with a git revision
+    /// (for reviewing a pull request; no target or state log is read)
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +79,26 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub takeover: TakeoverArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The git revision to compare with: a branch, tag or commit (`main`, `v1.2.0`,
+    /// `HEAD~1`, `origin/main`)
+    #[arg(value_name = "REF")]
+    pub rev: String,
+    /// `markdown`: a pull-request comment
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Print the comparison as JSON (a versioned format)
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
 }
 
 #[derive(Debug, Args, Clone, Copy)]

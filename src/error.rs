@@ -64,6 +64,8 @@ pub enum Error {
     #[error(transparent)]
     State(Box<crate::state::StateError>),
     #[error(transparent)]
+    Git(Box<crate::git::GitError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -105,6 +107,7 @@ boxed_from!(
     Agent(crate::desired::AgentError),
     Target(crate::target::TargetError),
     State(crate::state::StateError),
+    Git(crate::git::GitError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -139,6 +142,7 @@ impl Error {
             Error::Agent(e) => Some(e.as_ref()),
             Error::Target(e) => Some(e.as_ref()),
             Error::State(e) => Some(e.as_ref()),
+            Error::Git(e) => Some(e.as_ref()),
             _ => None,
         }
     }

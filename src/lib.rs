@@ -11,6 +11,7 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod desired;
+pub mod diff;
 pub mod error;
 pub mod files;
 pub mod git;
