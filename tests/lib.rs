@@ -6,6 +6,7 @@ mod harness;
 mod apply;
 pub mod claude_mpm;
 mod crash;
+mod diff;
 mod errors;
 mod examples;
 mod init;

@@ -32,6 +32,7 @@ pub fn run(options: &Options, args: &DiffArgs, printer: &Printer) -> Result<Exit
 
     // a manifest new in the working tree: there were no agents at REF
     let manifest_at_ref = at_rev.is_file(&path);
+    let outside = at_rev.outside();
     let (before, before_source): (DesiredState, Box<dyn Source>) = if manifest_at_ref {
         let loaded = Arc::new(manifest::load::load_from(&at_rev, &path, cwd)?);
         let (state, renderer) = desired::from_files(loaded, cwd, Box::new(at_rev))?;
@@ -43,6 +44,13 @@ pub fn run(options: &Options, args: &DiffArgs, printer: &Printer) -> Result<Exit
         ));
         (DesiredState::default(), Box::new(NoSource))
     };
+
+    for path in outside.borrow().iter() {
+        printer.warn(&format!(
+            "`{}` is outside the git repository: both sides read it from disk, so its changes are not shown",
+            crate::paths::display(path, cwd)
+        ));
+    }
 
     let changes = diff::compare(&before, &after);
     let before = Side {

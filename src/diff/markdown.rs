@@ -129,6 +129,69 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::Address;
+    use crate::desired::{DesiredResource, DesiredState, Owner, Source};
+    use crate::hash::Digest;
+    use std::collections::HashMap;
+
+    /// Agent files by digest.
+    struct Bytes(HashMap<Digest, Vec<u8>>);
+
+    impl Source for Bytes {
+        fn bytes(&self, _: &Address, digest: &Digest) -> Result<Vec<u8>, Error> {
+            Ok(self.0.get(digest).cloned().unwrap_or_default())
+        }
+    }
+
+    // A pull request that adds many large agents: GitHub refuses a comment over its
+    // limit, and the whole comment would be lost.
+    #[test]
+    fn a_comment_stays_under_githubs_limit_and_names_what_it_left_out() {
+        let mut after = DesiredState::default();
+        let mut bytes = HashMap::new();
+        for i in 0..30 {
+            let name = format!("agent-{i:02}");
+            let content = format!("{name}\n").repeat(400).into_bytes();
+            let resource = DesiredResource::new(
+                &content,
+                Owner {
+                    agent: name.clone(),
+                    version: None,
+                    source: "inline".into(),
+                },
+                false,
+            );
+            bytes.insert(resource.digest, content);
+            after.resources.insert(
+                Address::parse(&format!("agents/{name}.md")).unwrap(),
+                resource,
+            );
+        }
+        let changes = super::super::compare(&DesiredState::default(), &after);
+        let (none, some) = (Bytes(HashMap::new()), Bytes(bytes));
+        let side = |source: &'static str, s| Side {
+            source: s,
+            label: source,
+        };
+        let text = render_markdown(
+            &changes,
+            &side("main", &none),
+            &side("working tree", &some),
+            "main",
+        )
+        .unwrap();
+        assert!(text.len() <= COMMENT_LIMIT, "{}", text.len());
+        // each diff is about 4 KB: the table and about fifteen of them fit
+        assert!(text.contains("<summary><code>agent-00</code>"));
+        assert!(!text.contains("<summary><code>agent-29</code>"));
+        assert!(text.contains("| `agent-29` | added |  |  |"));
+        assert!(
+            text.ends_with(" are left out: GitHub takes at most 65536 characters in a comment. `mpm diff main` shows them.\n"),
+            "{}",
+            &text[text.len() - 300..]
+        );
+        assert!(text.contains("The diffs of `agent-"), "{text}");
+    }
 
     #[test]
     fn a_fence_is_longer_than_any_backtick_run_inside() {

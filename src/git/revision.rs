@@ -12,7 +12,7 @@ use crate::files::{Disk, Files};
 use gix::ObjectId;
 use gix::objs::tree::EntryMode;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -81,7 +81,13 @@ pub struct AtRevision {
     tree_base: Vec<String>,
     /// Directories of the tree already read: thousands of templates share one.
     listings: RefCell<HashMap<String, Rc<Listing>>>,
+    /// Paths read from disk because they are outside the repository.
+    outside: Outside,
 }
+
+/// The paths an [`AtRevision`] read from disk, shared so that the command can name
+/// them once the files have been handed to the renderer.
+pub type Outside = Rc<RefCell<BTreeSet<PathBuf>>>;
 
 /// Where a path leads in the tree.
 enum Found {
@@ -131,7 +137,13 @@ impl AtRevision {
             disk_base: crate::paths::normalize(manifest_dir),
             tree_base,
             listings: RefCell::new(HashMap::new()),
+            outside: Outside::default(),
         })
+    }
+
+    /// The paths read from disk so far, because they are outside the repository.
+    pub fn outside(&self) -> Outside {
+        self.outside.clone()
     }
 
     /// REF as given.
@@ -289,7 +301,13 @@ impl Files for AtRevision {
             Found::Blob(id) => self
                 .blob(&self.tree_path(path).unwrap_or_default(), id)
                 .map(Some),
-            Found::Outside(p) => Disk.read(&p),
+            Found::Outside(p) => {
+                let bytes = Disk.read(&p)?;
+                if bytes.is_some() {
+                    self.outside.borrow_mut().insert(p);
+                }
+                Ok(bytes)
+            }
             Found::Missing => Ok(None),
         }
     }
