@@ -53,6 +53,9 @@ pub enum Command {
     Status,
     /// Exit 0 when the target matches the manifest, 1 otherwise
     Verify,
+    /// Show what the working tree changes in the agents, compared with a git revision
+    /// (for reviewing a pull request; no target or state log is read)
+    Diff(DiffArgs),
     /// List the generations in the state log
     History(HistoryArgs),
     /// Undo the latest generation, or return to the state right after generation N
@@ -61,9 +64,6 @@ pub enum Command {
     Init(InitArgs),
     /// Print the JSON Schema of `mpm.yaml`
     Schema,
-    /// Show what the working tree changes in the agents, compared with a git revision
-    /// (for reviewing a pull request; no target or state log is read)
-    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -87,7 +87,7 @@ pub struct DiffArgs {
     /// `HEAD~1`, `origin/main`)
     #[arg(value_name = "REF")]
     pub rev: String,
-    /// `markdown`: a pull-request comment
+    /// `text`, or `markdown` for a pull-request comment
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
     /// Print the comparison as JSON (a versioned format)
