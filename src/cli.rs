@@ -57,6 +57,9 @@ pub enum Command {
     Status,
     /// Exit 0 when the target matches the manifest, 1 otherwise
     Verify,
+    /// Show what the working tree changes in the agents, compared with a git revision
+    /// (for reviewing a pull request; no target or state log is read)
+    Diff(DiffArgs),
     /// List the generations in the state log
     History(HistoryArgs),
     /// Undo the latest generation, or return to the state right after generation N
@@ -80,6 +83,26 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub takeover: TakeoverArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The git revision to compare with: a branch, tag or commit (`main`, `v1.2.0`,
+    /// `HEAD~1`, `origin/main`)
+    #[arg(value_name = "REF")]
+    pub rev: String,
+    /// `text`, or `markdown` for a pull-request comment
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Print the comparison as JSON (a versioned format)
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
 }
 
 #[derive(Debug, Args, Clone, Copy)]

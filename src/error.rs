@@ -72,6 +72,8 @@ pub enum Error {
     #[error(transparent)]
     Lockfile(Box<crate::lockfile::LockfileError>),
     #[error(transparent)]
+    Git(Box<crate::git::GitError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -115,6 +117,7 @@ boxed_from!(
     State(crate::state::StateError),
     Apply(crate::apply::ApplyError),
     Lockfile(crate::lockfile::LockfileError),
+    Git(crate::git::GitError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -151,6 +154,7 @@ impl Error {
             Error::State(e) => Some(e.as_ref()),
             Error::Apply(e) => Some(e.as_ref()),
             Error::Lockfile(e) => Some(e.as_ref()),
+            Error::Git(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -1,5 +1,10 @@
 //! The git commit of the manifest's repository, and whether its work tree is dirty,
-//! recorded in each generation.
+//! recorded in each generation; and ([`revision`]) its files as they are at a
+//! revision, for `mpm diff`.
+
+pub mod revision;
+
+pub use revision::{AtRevision, GitError};
 
 use crate::state::GitInfo;
 use std::path::Path;

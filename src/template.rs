@@ -6,6 +6,7 @@
 //! object-valued `instructions`), mpm keeps what the template says.
 
 use crate::error::{Diagnose, Location};
+use crate::files::{Disk, Files};
 use crate::hash::Digest;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -120,9 +121,18 @@ fn strip_position(message: &str) -> String {
 }
 
 impl Template {
-    /// Reads and checks a template; `display` names it in messages.
+    /// Reads and checks a template on disk; `display` names it in messages.
     pub fn read(path: &Path, display: &str) -> Result<Template, crate::Error> {
-        let bytes = fs_err::read(path)?;
+        Template::read_from(&Disk, path, display)
+    }
+
+    /// Reads and checks a template in `files`.
+    pub fn read_from(
+        files: &dyn Files,
+        path: &Path,
+        display: &str,
+    ) -> Result<Template, crate::Error> {
+        let bytes = files.read_existing(path)?;
         Ok(Template::parse(&bytes, path, display)?)
     }
 
@@ -215,7 +225,7 @@ impl Template {
     /// The `BASE_<TYPE>.md` claude-mpm would prepend: found beside the template or
     /// one folder up (claude-mpm keeps templates in `agents/templates/` and BASE
     /// files in `agents/`). A template without `agent_type` is of type `general`.
-    pub fn base_file(&self) -> Option<PathBuf> {
+    pub fn base_file(&self, files: &dyn Files) -> Option<PathBuf> {
         let agent_type = self.agent_type.as_deref().unwrap_or("general");
         if agent_type.is_empty() {
             return None;
@@ -226,7 +236,7 @@ impl Template {
             .into_iter()
             .flatten()
             .map(|d| d.join(&name))
-            .find(|p| p.is_file())
+            .find(|p| files.is_file(p))
     }
 }
 
@@ -283,7 +293,15 @@ pub struct BaseTemplate {
 
 impl BaseTemplate {
     pub fn read(path: &Path, display: &str) -> Result<BaseTemplate, crate::Error> {
-        let bytes = fs_err::read(path)?;
+        BaseTemplate::read_from(&Disk, path, display)
+    }
+
+    pub fn read_from(
+        files: &dyn Files,
+        path: &Path,
+        display: &str,
+    ) -> Result<BaseTemplate, crate::Error> {
+        let bytes = files.read_existing(path)?;
         Ok(BaseTemplate::parse(&bytes, display)?)
     }
 

@@ -7,6 +7,7 @@ mod apply;
 pub mod claude_mpm;
 mod crash;
 mod damaged;
+mod diff;
 mod errors;
 mod examples;
 mod faults;

@@ -2,6 +2,7 @@
 //! and prints through the [`Printer`].
 
 mod apply;
+mod diff;
 mod history;
 mod init;
 mod plan;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli, command_line: String, printer: &Printer) -> Result<ExitStat
         Command::History(args) => history::run(&options, &args, printer),
         Command::Rollback(args) => rollback::run(&options, &args, printer),
         Command::Init(args) => init::run(&options, &args, printer),
+        Command::Diff(args) => diff::run(&options, &args, printer),
         Command::Schema => {
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)

@@ -6,6 +6,7 @@ use crate::Error;
 use crate::address::Address;
 use crate::agent_file::{self, Color, Frontmatter, Model, ToolList};
 use crate::checked::Invalid;
+use crate::files::{Disk, Files};
 use crate::hash::Digest;
 use crate::manifest::{AgentSpec, FrontmatterFields, Loaded};
 use crate::name::AgentName;
@@ -27,6 +28,8 @@ const BUILT_IN: &[&str] = &["claude", "general-purpose", "statusline-setup"];
 struct Sources {
     loaded: Arc<Loaded>,
     cwd: PathBuf,
+    /// Where input files are read: the disk, or a git tree for `mpm diff`.
+    files: Box<dyn Files>,
     templates: HashMap<PathBuf, Arc<Template>>,
     /// Templates more than one agent uses.
     shared: HashSet<PathBuf>,
@@ -40,16 +43,24 @@ impl Sources {
             .entry(path.to_path_buf())
             .or_insert_with(|| Input {
                 path: path.to_path_buf(),
-                display: paths::display(path, &self.cwd),
+                display: self.files.display(path, &self.cwd),
                 digest,
             });
+    }
+
+    fn display(&self, path: &Path) -> String {
+        self.files.display(path, &self.cwd)
     }
 
     fn template(&mut self, path: &Path) -> Result<Arc<Template>, Error> {
         if let Some(t) = self.templates.get(path) {
             return Ok(t.clone());
         }
-        let t = Arc::new(Template::read(path, &paths::display(path, &self.cwd))?);
+        let t = Arc::new(Template::read_from(
+            &*self.files,
+            path,
+            &self.display(path),
+        )?);
         self.note_input(path, t.digest);
         if self.shared.contains(path) {
             self.templates.insert(path.to_path_buf(), t.clone());
@@ -61,7 +72,7 @@ impl Sources {
         if let Some(t) = self.base_files.get(path) {
             return Ok(t.clone());
         }
-        let bytes = fs_err::read(path)?;
+        let bytes = self.files.read_existing(path)?;
         self.note_input(path, Digest::of(&bytes));
         let text = String::from_utf8_lossy(&bytes);
         // a byte order mark is not part of the prompt
@@ -127,6 +138,15 @@ impl Source for Renderer {
 /// Builds the desired state from a loaded manifest, and the renderer that produces
 /// its bytes. Every problem is reported, not just the first.
 pub fn from_manifest(loaded: Arc<Loaded>, cwd: &Path) -> Result<(DesiredState, Renderer), Error> {
+    from_files(loaded, cwd, Box::new(Disk))
+}
+
+/// [`from_manifest`] with the inputs read from `files` (for `mpm diff`: a git tree).
+pub fn from_files(
+    loaded: Arc<Loaded>,
+    cwd: &Path,
+    files: Box<dyn Files>,
+) -> Result<(DesiredState, Renderer), Error> {
     let mut uses: HashMap<PathBuf, usize> = HashMap::new();
     for spec in loaded.manifest.agents.0.values().filter(|s| s.enabled) {
         if let Some(rel) = &spec.template {
@@ -136,6 +156,7 @@ pub fn from_manifest(loaded: Arc<Loaded>, cwd: &Path) -> Result<(DesiredState, R
     let mut sources = Sources {
         loaded: loaded.clone(),
         cwd: cwd.to_path_buf(),
+        files,
         templates: HashMap::new(),
         shared: uses
             .into_iter()
@@ -154,8 +175,8 @@ pub fn from_manifest(loaded: Arc<Loaded>, cwd: &Path) -> Result<(DesiredState, R
         None => None,
         Some(rel) => {
             let path = loaded.resolve(rel);
-            if path.is_file() {
-                match BaseTemplate::read(&path, &paths::display(&path, cwd)) {
+            if sources.files.is_file(&path) {
+                match BaseTemplate::read_from(&*sources.files, &path, &sources.display(&path)) {
                     Ok(b) => {
                         sources.note_input(&path, b.digest);
                         Some(b)
@@ -276,7 +297,7 @@ fn build_agent(
     }
     if let Some(rel) = &spec.template {
         let path = loaded.resolve(rel);
-        if !path.is_file() {
+        if !sources.files.is_file(&path) {
             return Err(not_found(
                 &loaded,
                 &["agents", n, "template"],
@@ -288,7 +309,7 @@ fn build_agent(
         from_template(sources, name, spec, defaults, base, &t, warnings)
     } else if let Some(rel) = &spec.file {
         let path = loaded.resolve(rel);
-        if !path.is_file() {
+        if !sources.files.is_file(&path) {
             return Err(not_found(
                 &loaded,
                 &["agents", n, "file"],
@@ -439,7 +460,7 @@ fn from_template(
     if let Some(text) = &t.instructions {
         in_file(&template_file, "`/instructions`", text::check(text))?;
     }
-    let base_md = match t.base_file() {
+    let base_md = match t.base_file(&*sources.files) {
         Some(p) => {
             let text = sources.base_file(&p)?;
             let shown = format!("`{}`", paths::display(&p, &sources.cwd));
@@ -559,9 +580,9 @@ fn from_file(
             )
             .into());
     }
-    let bytes = fs_err::read(path)?;
+    let bytes = sources.files.read_existing(path)?;
     sources.note_input(path, Digest::of(&bytes));
-    let shown = paths::display(path, &sources.cwd);
+    let shown = sources.display(path);
     let text = std::str::from_utf8(&bytes).map_err(|_| AgentError {
         agent: n.to_string(),
         message: format!("`{shown}` is not UTF-8 text"),

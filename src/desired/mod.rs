@@ -6,7 +6,7 @@ mod history;
 mod manifest;
 
 pub use history::{StoreSource, restore, undo};
-pub use manifest::{Renderer, from_manifest};
+pub use manifest::{Renderer, from_files, from_manifest};
 
 use crate::Error;
 use crate::address::Address;

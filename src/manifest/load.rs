@@ -4,6 +4,7 @@
 use super::{Manifest, NOT_YET};
 use crate::checked::Invalid;
 use crate::error::{Diagnose, Location};
+use crate::files::{Disk, Files};
 use crate::hash::Digest;
 use crate::paths;
 use crate::text;
@@ -91,8 +92,14 @@ pub fn find(start: &Path) -> Result<PathBuf, ManifestError> {
 
 /// Reads and parses the manifest at `path` (absolute).
 pub fn load(path: &Path, cwd: &Path) -> Result<Loaded, crate::Error> {
-    let bytes = fs_err::read(path)?;
-    let display = paths::display(path, cwd);
+    load_from(&Disk, path, cwd)
+}
+
+/// Reads and parses the manifest at `path` (absolute) in `files`; errors name it as
+/// `files` displays it.
+pub fn load_from(files: &dyn Files, path: &Path, cwd: &Path) -> Result<Loaded, crate::Error> {
+    let bytes = files.read_existing(path)?;
+    let display = files.display(path, cwd);
     let source = String::from_utf8(bytes).map_err(|_| ManifestError::Invalid {
         message: format!("`{display}` is not UTF-8 text"),
         location: None,
