@@ -633,7 +633,12 @@ fn json_is_a_versioned_contract() {
         (1, 1, 1)
     );
     // the sha256 of what apply would write: the same bytes plan renders
-    let plan = ran.then().args(&["plan", "--json"]).stderr("").success();
+    let plan = ran
+        .then()
+        .args(&["plan", "--json"])
+        .stdout_any()
+        .stderr("")
+        .success();
     let plan: mpm::plan::PlanJson = serde_json::from_str(&plan.stdout).unwrap();
     let qa_after = plan
         .resource_changes
