@@ -100,6 +100,12 @@ impl Printer {
         }
     }
 
+    /// Whether some output was lost to a failed write (not a closed pipe): a plan
+    /// nobody could read is not applied.
+    pub fn output_lost(&self) -> bool {
+        self.stdout_error.borrow().is_some()
+    }
+
     /// A buffered writer to stdout for long output.
     pub fn out_writer(&self) -> OutWriter<'_> {
         OutWriter {

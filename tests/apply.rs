@@ -884,18 +884,19 @@ fn an_agent_named_like_a_built_in_is_a_warning() {
 }
 
 #[test]
-fn an_apply_whose_report_is_lost_to_a_full_disk_applies_and_exits_1() {
-    // the plan and the summary could not be written: the exit status says so, though
-    // the apply (asked for with `-y`, so not waiting on anyone reading the plan) ran
+fn an_apply_whose_plan_is_lost_to_a_full_disk_applies_nothing() {
+    // the plan could not be written: `-y` consents to a plan that was shown
     let ran = Test::new()
         .manifest(&two())
         .args(&["apply", "-y"])
         .stdout_file(full_disk())
-        .stderr("error: cannot write to standard output: No space left on device (os error 28)\n")
-        .status(1);
-    assert!(ran.read(".claude/agents/alpha.md").ends_with("Do alpha.\n"));
-    ran.then()
-        .args(&["plan"])
-        .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")
-        .success();
+        .stderr(
+            "
+            error: refusing to apply these changes: the plan could not be shown in full; nothing was changed
+            hint: make room for the output (or send it elsewhere) and run the command again
+            error: cannot write to standard output: No space left on device (os error 28)
+            ",
+        )
+        .failure();
+    assert!(!ran.exists(".claude"));
 }

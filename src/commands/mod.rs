@@ -200,8 +200,19 @@ pub fn stop_on_conflicts(plan: &Plan, command: &'static str, forced: bool) -> Re
     })
 }
 
-/// Asks before a change unless told not to; refuses without a terminal.
+/// Asks before a change unless told not to; refuses without a terminal, and
+/// when the plan could not be written out (a full disk: `--yes` is consent to a
+/// plan that is shown, not to one that was lost).
 pub fn confirm(printer: &Printer, yes: bool, what: &str) -> Result<(), Error> {
+    if printer.output_lost() {
+        return Err(Error::usage(
+            format!("refusing to {what}: the plan could not be shown in full; nothing was changed"),
+            Some(
+                "make room for the output (or send it elsewhere) and run the command again"
+                    .to_string(),
+            ),
+        ));
+    }
     if yes {
         return Ok(());
     }
