@@ -66,10 +66,13 @@ pub fn scan<'a>(
     target: &Target,
     wanted: impl IntoIterator<Item = &'a Address>,
 ) -> io::Result<ActualState> {
+    let wanted: Vec<&Address> = wanted.into_iter().collect();
+    let seen = crate::parallel::map(&wanted, |address| {
+        read_one(&target.path_of(address)).map(|(actual, _)| actual)
+    });
     let mut state = ActualState::default();
-    for address in wanted {
-        let (actual, _) = read_one(&target.path_of(address))?;
-        state.paths.insert(address.clone(), actual);
+    for (address, actual) in wanted.into_iter().zip(seen) {
+        state.paths.insert(address.clone(), actual?);
     }
     Ok(state)
 }
@@ -124,7 +127,21 @@ pub fn read_one(path: &std::path::Path) -> io::Result<(Actual, Option<Vec<u8>>)>
     if !ft.is_file() {
         return Ok((Actual::Other(OtherKind::Special), None));
     }
-    let bytes = fs_err::read(path)?;
+    // opened without following a link (one may have replaced the file since the
+    // look above), and read to the size that look gave: no second stat
+    let read = || -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut file = crate::system::open_no_follow(path)?;
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = read().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("failed to read `{}`: {e}", path.display()),
+        )
+    })?;
     let actual = Actual::File {
         digest: Digest::of(&bytes),
         mode: meta.permissions().mode() & 0o7777,

@@ -206,8 +206,8 @@ pub fn execute(
         }
     };
 
-    let lock_before = match write_lockfile(context, plan, system, &mut temps) {
-        Ok(before) => before,
+    let (lock_digest, lock_before) = match write_lockfile(context, plan, system, &mut temps) {
+        Ok(written) => written,
         Err(cause) => {
             return Err(put_back(
                 cause, &rows, target, store, pack, system, &mut temps, progress,
@@ -216,7 +216,7 @@ pub fn execute(
     };
 
     // 4. commit; a commit that did not happen is undone like a failed write
-    if let Err(cause) = store.commit(&generation) {
+    if let Err(cause) = store.commit(&generation, lock_digest) {
         if store.current().ok().flatten() == Some(id) {
             return Err(cause.into());
         }
@@ -252,18 +252,19 @@ fn write_lockfile(
     plan: &Plan,
     system: &dyn System,
     temps: &mut Temps,
-) -> Result<Option<Option<Vec<u8>>>, Error> {
+) -> Result<(Option<Digest>, Option<Option<Vec<u8>>>), Error> {
     let Some(path) = &context.lockfile else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let new = Lockfile::of(&entries_after(plan)).render();
+    let digest = Some(Digest::of(&new));
     let old = match std::fs::read(path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e.into()),
     };
     if old.as_deref() == Some(new.as_slice()) {
-        return Ok(None);
+        return Ok((digest, None));
     }
     let write = FileWrite {
         path: path.clone(),
@@ -271,7 +272,7 @@ fn write_lockfile(
         mode: crate::desired::FILE_MODE,
     };
     system::commit_files(system, &[write], &[], temps, &mut Progress::default())?;
-    Ok(Some(old))
+    Ok((digest, Some(old)))
 }
 
 /// Stores every pre-image and new version, and the generation's changes and the

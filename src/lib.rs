@@ -21,6 +21,7 @@ pub mod lockfile;
 pub mod manifest;
 pub mod name;
 pub mod options;
+pub mod parallel;
 pub mod paths;
 pub mod plan;
 pub mod printer;

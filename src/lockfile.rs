@@ -112,35 +112,54 @@ impl Lockfile {
     /// Reads the lock file at `path` (`None`: there is none). `shown` is the path as
     /// the user would type it.
     pub fn read(path: &Path, shown: &str) -> Result<Option<(Lockfile, Vec<u8>)>, LockfileError> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(LockfileError::Io(std::io::Error::new(
-                    e.kind(),
-                    format!("failed to read `{shown}`: {e}"),
-                )));
-            }
-        };
-        let text = String::from_utf8_lossy(&bytes);
+        match Lockfile::read_bytes(path, shown)? {
+            Some(bytes) => Ok(Some((Lockfile::parse(&bytes, shown)?, bytes))),
+            None => Ok(None),
+        }
+    }
+
+    /// The bytes of the lock file at `path` (`None`: there is none).
+    pub fn read_bytes(path: &Path, shown: &str) -> Result<Option<Vec<u8>>, LockfileError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(LockfileError::Io(std::io::Error::new(
+                e.kind(),
+                format!("failed to read `{shown}`: {e}"),
+            ))),
+        }
+    }
+
+    /// Parses the bytes of a lock file.
+    pub fn parse(bytes: &[u8], shown: &str) -> Result<Lockfile, LockfileError> {
+        let text = String::from_utf8_lossy(bytes);
         let invalid = |e: serde_json::Error| LockfileError::Invalid {
             file: shown.to_string(),
             message: strip_position(&e.to_string()),
             location: (e.line() > 0)
                 .then(|| Location::in_source(shown, &text, e.line(), e.column())),
         };
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(invalid)?;
-        match value.get("version").and_then(serde_json::Value::as_u64) {
-            Some(v) if v > u64::from(VERSION) => {
-                return Err(LockfileError::Newer {
-                    file: shown.to_string(),
-                    found: v,
-                });
+        match serde_json::from_str::<Lockfile>(&text) {
+            Ok(lock) if lock.version > VERSION => Err(LockfileError::Newer {
+                file: shown.to_string(),
+                found: u64::from(lock.version),
+            }),
+            Ok(lock) => Ok(lock),
+            Err(e) => {
+                // a newer format may have keys this one does not know
+                #[derive(Deserialize)]
+                struct Version {
+                    version: u64,
+                }
+                match serde_json::from_str::<Version>(&text) {
+                    Ok(v) if v.version > u64::from(VERSION) => Err(LockfileError::Newer {
+                        file: shown.to_string(),
+                        found: v.version,
+                    }),
+                    _ => Err(invalid(e)),
+                }
             }
-            _ => {}
         }
-        let lock: Lockfile = serde_json::from_str(&text).map_err(invalid)?;
-        Ok(Some((lock, bytes)))
     }
 }
 

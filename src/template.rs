@@ -226,17 +226,24 @@ impl Template {
     /// one folder up (claude-mpm keeps templates in `agents/templates/` and BASE
     /// files in `agents/`). A template without `agent_type` is of type `general`.
     pub fn base_file(&self, files: &dyn Files) -> Option<PathBuf> {
+        self.base_candidates()
+            .into_iter()
+            .find(|p| files.is_file(p))
+    }
+
+    /// Where the template's `BASE_<TYPE>.md` may be, in the order looked at: its
+    /// own folder, then the one above.
+    pub fn base_candidates(&self) -> Vec<PathBuf> {
         let agent_type = self.agent_type.as_deref().unwrap_or("general");
-        if agent_type.is_empty() {
-            return None;
-        }
+        let Some(dir) = self.path.parent().filter(|_| !agent_type.is_empty()) else {
+            return Vec::new();
+        };
         let name = format!("BASE_{}.md", agent_type.to_uppercase());
-        let dir = self.path.parent()?;
         [Some(dir), dir.parent()]
             .into_iter()
             .flatten()
             .map(|d| d.join(&name))
-            .find(|p| files.is_file(p))
+            .collect()
     }
 }
 

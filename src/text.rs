@@ -56,6 +56,14 @@ pub fn code(c: char) -> String {
 /// The first control character other than tab and newline; a `\r` right before a
 /// `\n` is part of a line end, which is normalised, not refused.
 pub fn first_control(s: &str) -> Option<Control> {
+    // the common case, a byte at a time: no C0 control but tab and newline, no DEL,
+    // and no 0xC2 (the lead byte of the C1 controls U+0080..U+009F, and of other
+    // characters, which the slow path below tells apart)
+    if s.bytes()
+        .all(|b| (b >= 0x20 && b != 0x7f && b != 0xc2) || b == b'\t' || b == b'\n')
+    {
+        return None;
+    }
     let (mut line, mut column) = (1, 0);
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {

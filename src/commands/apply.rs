@@ -40,20 +40,23 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         }
         return Ok(ExitStatus::Success);
     }
+    let memo = planned.desired.memo.take();
     if !planned.plan.has_changes() {
         if let Some(path) = &planned.lockfile {
             refresh_lockfile(path, &planned.last.entries, options, printer)?;
         }
-        if let Some(store) = planned.store.take()
-            && planned.last.pending.is_some()
-        {
-            let store = store.writable()?;
-            apply::finish_interrupted(
-                &store,
-                &planned.target,
-                &planned.last,
-                options.system().as_ref(),
-            )?;
+        if let Some(store) = planned.store.take() {
+            if planned.last.pending.is_some() {
+                let store = store.writable()?;
+                apply::finish_interrupted(
+                    &store,
+                    &planned.target,
+                    &planned.last,
+                    options.system().as_ref(),
+                )?;
+            }
+            // under the exclusive lock this apply holds
+            super::keep_memo(memo, planned.target.state_dir.as_path());
         }
         return Ok(ExitStatus::Success);
     }
@@ -74,6 +77,7 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         context,
         verb: "Apply",
         plan_name: "the plan shown".into(),
+        memo,
     }
     .run(&planned.plan, Some(&renderer), printer)
 }
@@ -146,6 +150,7 @@ fn apply_saved(
         context,
         verb: "Apply",
         plan_name: shown.clone(),
+        memo: None,
     }
     .run(&saved.plan, Some(&saved), printer)
 }

@@ -25,7 +25,7 @@ pub fn run(options: &Options, args: &DiffArgs, printer: &Printer) -> Result<Exit
     let manifest_in_tree = at_rev.tree_path(&path).unwrap_or_default();
 
     let loaded = Arc::new(manifest::load(&path, cwd)?);
-    let (after, after_source) = desired::from_manifest(loaded, cwd)?;
+    let (after, after_source) = desired::from_manifest(loaded, cwd, Default::default())?;
     for warning in &after.warnings {
         printer.warn(warning);
     }
@@ -35,7 +35,8 @@ pub fn run(options: &Options, args: &DiffArgs, printer: &Printer) -> Result<Exit
     let outside = at_rev.outside();
     let (before, before_source): (DesiredState, Box<dyn Source>) = if manifest_at_ref {
         let loaded = Arc::new(manifest::load::load_from(&at_rev, &path, cwd)?);
-        let (state, renderer) = desired::from_files(loaded, cwd, Box::new(at_rev))?;
+        let (state, renderer) =
+            desired::from_files(loaded, cwd, Box::new(at_rev), Default::default())?;
         (state, Box::new(renderer))
     } else {
         printer.note(&format!(

@@ -91,7 +91,11 @@ pub fn run(options: &Options, args: &InitArgs, printer: &Printer) -> Result<Exit
         digest: crate::hash::Digest::of(text.as_bytes()),
         source: text.clone(),
     };
-    crate::desired::from_manifest(std::sync::Arc::new(loaded), &options.env.cwd)?;
+    crate::desired::from_manifest(
+        std::sync::Arc::new(loaded),
+        &options.env.cwd,
+        Default::default(),
+    )?;
     crate::system::write_file_atomically(&path, text.as_bytes())?;
     let schema = dir.join(SCHEMA_FILE);
     if !schema.exists() {

@@ -54,6 +54,14 @@ pub struct Planned {
     pub lockfile: Option<std::path::PathBuf>,
 }
 
+/// Keeps what the agents rendered to for the next plan (a cache: failing to write
+/// it fails nothing).
+pub fn keep_memo(memo: Option<desired::memo::Memo>, state_dir: &std::path::Path) {
+    if let Some(memo) = memo {
+        let _ = memo.write(state_dir);
+    }
+}
+
 impl Planned {
     pub fn manifest_info(&self) -> Option<ManifestInfo> {
         self.loaded.as_ref().map(|l| ManifestInfo {
@@ -96,17 +104,21 @@ pub fn plan_from_manifest(
     printer: &Printer,
 ) -> Result<(Planned, Renderer), Error> {
     let loaded = Arc::new(options.load_manifest()?);
-    let (desired, renderer) = desired::from_manifest(loaded.clone(), &options.env.cwd)?;
+    let target = options.target(&loaded)?;
+    let memo = desired::memo::Memo::read(&target.state_dir);
+    let (desired, renderer) = desired::from_manifest(loaded.clone(), &options.env.cwd, memo)?;
     for warning in &desired.warnings {
         printer.warn(warning);
     }
-    let target = options.target(&loaded)?;
     let (store, mut last) = read_state(options, &target, lock, printer)?;
     let lockfile = options.lockfile_of(&loaded, &target);
     if let Some(path) = &lockfile {
         let shown = crate::paths::display(path, &options.env.cwd);
-        if let Some((lock, _)) = crate::lockfile::Lockfile::read(path, &shown)? {
-            last.locked = lock.files;
+        // the lock this state log wrote itself adds nothing to it: not parsed
+        if let Some(bytes) = crate::lockfile::Lockfile::read_bytes(path, &shown)?
+            && last.lockfile != Some(crate::hash::Digest::of(&bytes))
+        {
+            last.locked = crate::lockfile::Lockfile::parse(&bytes, &shown)?.files;
         }
     }
     let mut planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
@@ -245,6 +257,8 @@ pub struct Execution<'a> {
     pub verb: &'static str,
     /// What the plan was compared with, when a stale plan is named.
     pub plan_name: String,
+    /// What the agents rendered to, to keep once the apply is done.
+    pub memo: Option<desired::memo::Memo>,
 }
 
 impl Execution<'_> {
@@ -289,6 +303,7 @@ impl Execution<'_> {
                 return Err(name_stale(e, &self.plan_name));
             }
         };
+        keep_memo(self.memo, store.dir());
         if outcome.stray_temps > 0 {
             printer.note(&format!(
                 "Removed {} temp file(s) left by an interrupted run.",

@@ -101,6 +101,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         context,
         verb: "Rollback",
         plan_name: "the plan shown".into(),
+        memo: None,
     }
     .run(&planned.plan, None, printer)
 }

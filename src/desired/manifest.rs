@@ -1,6 +1,7 @@
 //! The desired state from a manifest: templates merged with their BASE file and base
 //! template, ready files checked and copied, inline agents rendered.
 
+use super::memo::{self, Memo, Memoized};
 use super::{AgentError, DesiredResource, DesiredState, Input, Owner, Retired, Source};
 use crate::Error;
 use crate::address::Address;
@@ -35,9 +36,61 @@ struct Sources {
     shared: HashSet<PathBuf>,
     base_files: HashMap<PathBuf, Arc<str>>,
     inputs: BTreeMap<PathBuf, Input>,
+    /// What the last apply rendered, by inputs; `None` while rendering for bytes.
+    memo: Option<Memo>,
+    /// What this build rendered (or found in the memo), for the next one.
+    memoized: Memo,
+    /// The digest of each input file read (`None`: no file there).
+    /// (Keyed by the path's bytes: hashing a `Path` walks its components.)
+    digests: HashMap<std::ffi::OsString, Option<Digest>>,
+    /// The bytes of the template just hashed, for its parse on a memo miss.
+    last_read: Option<(PathBuf, Vec<u8>)>,
+    /// Whether an agent was rendered (not found in the memo).
+    rendered: bool,
+    /// The manifest's `defaults`, as a memo key part.
+    defaults_json: Vec<u8>,
 }
 
 impl Sources {
+    /// The digest of the file at `path` (`None`: there is none), read once.
+    fn digest_of(&mut self, path: &Path) -> Result<Option<Digest>, Error> {
+        if let Some(d) = self.digests.get(path.as_os_str()) {
+            return Ok(*d);
+        }
+        let bytes = self.files.read(path)?;
+        let digest = bytes.as_deref().map(Digest::of);
+        self.digests.insert(path.as_os_str().to_owned(), digest);
+        if let Some(bytes) = bytes {
+            self.last_read = Some((path.to_path_buf(), bytes));
+        }
+        Ok(digest)
+    }
+
+    /// The memoized rendering of `key`, if its `BASE_*.md` lookup still gives the
+    /// same answer; notes the inputs it was made from.
+    fn memoized(
+        &mut self,
+        key: &Digest,
+        inputs: &[(PathBuf, Digest)],
+    ) -> Result<Option<Memoized>, Error> {
+        // taken, not copied: no two agents share a key (the name is part of it)
+        let Some(hit) = self.memo.as_mut().and_then(|m| m.take(key)) else {
+            return Ok(None);
+        };
+        for (path, expected) in &hit.probed {
+            if self.digest_of(path)? != *expected {
+                return Ok(None);
+            }
+        }
+        for (path, digest) in inputs {
+            self.note_input(path, *digest);
+        }
+        for (path, digest) in hit.probed.iter().filter_map(|(p, d)| d.map(|d| (p, d))) {
+            self.note_input(path, digest);
+        }
+        Ok(Some(hit))
+    }
+
     fn note_input(&mut self, path: &Path, digest: Digest) {
         self.inputs
             .entry(path.to_path_buf())
@@ -56,11 +109,13 @@ impl Sources {
         if let Some(t) = self.templates.get(path) {
             return Ok(t.clone());
         }
-        let t = Arc::new(Template::read_from(
-            &*self.files,
-            path,
-            &self.display(path),
-        )?);
+        let t = match self.last_read.take() {
+            Some((read, bytes)) if read == path => {
+                Template::parse(&bytes, path, &self.display(path))?
+            }
+            _ => Template::read_from(&*self.files, path, &self.display(path))?,
+        };
+        let t = Arc::new(t);
         self.note_input(path, t.digest);
         if self.shared.contains(path) {
             self.templates.insert(path.to_path_buf(), t.clone());
@@ -123,22 +178,58 @@ impl Source for Renderer {
             });
         };
         let mut sources = self.sources.borrow_mut();
-        let (_, bytes) = build_agent(
+        // the bytes themselves are wanted: render, whatever the memo says
+        let memo = sources.memo.take();
+        let built = build_agent(
             &mut sources,
             name,
             spec,
             &self.defaults,
             self.base.as_ref(),
             &mut Vec::new(),
-        )?;
+        );
+        sources.memo = memo;
+        let (_, bytes) = built?;
         Ok(bytes)
     }
 }
 
 /// Builds the desired state from a loaded manifest, and the renderer that produces
 /// its bytes. Every problem is reported, not just the first.
-pub fn from_manifest(loaded: Arc<Loaded>, cwd: &Path) -> Result<(DesiredState, Renderer), Error> {
-    from_files(loaded, cwd, Box::new(Disk))
+/// `memo` is what the last apply rendered: an agent whose inputs did not change is
+/// not rendered again.
+pub fn from_manifest(
+    loaded: Arc<Loaded>,
+    cwd: &Path,
+    memo: Memo,
+) -> Result<(DesiredState, Renderer), Error> {
+    // with a memo, most agents need only their templates' digests: read and hash
+    // them all at once, on a few threads (a cold build reads each as it renders)
+    let digests = if memo.is_empty() {
+        HashMap::new()
+    } else {
+        let mut paths: Vec<PathBuf> = loaded
+            .manifest
+            .agents
+            .0
+            .values()
+            .filter(|s| s.enabled)
+            .filter_map(|s| s.template.as_ref().map(|rel| loaded.resolve(rel)))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        let read = crate::parallel::map(&paths, |p| match Disk.read(p) {
+            Ok(bytes) => Some(bytes.as_deref().map(Digest::of)),
+            // the one at a time read says what is wrong
+            Err(_) => None,
+        });
+        paths
+            .into_iter()
+            .zip(read)
+            .filter_map(|(p, d)| d.map(|d| (p.into_os_string(), d)))
+            .collect()
+    };
+    build(loaded, cwd, Box::new(Disk), memo, digests)
 }
 
 /// [`from_manifest`] with the inputs read from `files` (for `mpm diff`: a git tree).
@@ -146,6 +237,18 @@ pub fn from_files(
     loaded: Arc<Loaded>,
     cwd: &Path,
     files: Box<dyn Files>,
+    memo: Memo,
+) -> Result<(DesiredState, Renderer), Error> {
+    build(loaded, cwd, files, memo, HashMap::new())
+}
+
+/// Builds the desired state; `digests` are input files already read and hashed.
+fn build(
+    loaded: Arc<Loaded>,
+    cwd: &Path,
+    files: Box<dyn Files>,
+    memo: Memo,
+    digests: HashMap<std::ffi::OsString, Option<Digest>>,
 ) -> Result<(DesiredState, Renderer), Error> {
     let mut uses: HashMap<PathBuf, usize> = HashMap::new();
     for spec in loaded.manifest.agents.0.values().filter(|s| s.enabled) {
@@ -165,6 +268,12 @@ pub fn from_files(
             .collect(),
         base_files: HashMap::new(),
         inputs: BTreeMap::new(),
+        memo: Some(memo),
+        memoized: Memo::default(),
+        digests,
+        last_read: None,
+        rendered: false,
+        defaults_json: serde_json::to_vec(&loaded.manifest.defaults).unwrap_or_default(),
     };
     sources.note_input(&loaded.path, loaded.digest);
     let manifest = &loaded.manifest;
@@ -233,6 +342,9 @@ pub fn from_files(
     }
     Error::collect(errors)?;
     state.inputs = std::mem::take(&mut sources.inputs).into_values().collect();
+    let unchanged =
+        !sources.rendered && sources.memo.as_ref().map(Memo::len) == Some(sources.memoized.len());
+    state.memo = (!unchanged).then(|| std::mem::take(&mut sources.memoized));
     Ok((
         state,
         Renderer {
@@ -297,16 +409,41 @@ fn build_agent(
     }
     if let Some(rel) = &spec.template {
         let path = loaded.resolve(rel);
-        if !sources.files.is_file(&path) {
+        let digest = match sources.digests.get(path.as_os_str()) {
+            Some(known) => *known,
+            None if sources.files.is_file(&path) => sources.digest_of(&path)?,
+            None => None,
+        };
+        let Some(digest) = digest else {
             return Err(not_found(
                 &loaded,
                 &["agents", n, "template"],
                 "template",
                 rel,
             ));
+        };
+        let source = sources.source_name(&path);
+        let key = memo::key(&[
+            b"template",
+            n.as_bytes(),
+            &serde_json::to_vec(spec).unwrap_or_default(),
+            &sources.defaults_json,
+            base.map(|b| b.digest).unwrap_or(Digest::of(b"")).as_bytes(),
+            digest.as_bytes(),
+            manifest_name(&loaded).as_bytes(),
+            source.as_bytes(),
+            sources.cwd.as_os_str().as_encoded_bytes(),
+        ]);
+        if let Some(hit) = sources.memoized(&key, &[(path.clone(), digest)])? {
+            return Ok(remembered(sources, key, hit, n, source, spec, warnings));
         }
         let t = sources.template(&path)?;
-        from_template(sources, name, spec, defaults, base, &t, warnings)
+        let mut own = Vec::new();
+        let (resource, bytes, probed) =
+            from_template(sources, name, spec, defaults, base, &t, &mut own)?;
+        remember(sources, key, &resource, probed, &own);
+        warnings.extend(own);
+        Ok((resource, bytes))
     } else if let Some(rel) = &spec.file {
         let path = loaded.resolve(rel);
         if !sources.files.is_file(&path) {
@@ -319,8 +456,76 @@ fn build_agent(
         }
         from_file(sources, name, spec, &path)
     } else {
-        from_inline(sources, name, spec, defaults)
+        let key = memo::key(&[
+            b"inline",
+            n.as_bytes(),
+            &serde_json::to_vec(spec).unwrap_or_default(),
+            &sources.defaults_json,
+            manifest_name(&loaded).as_bytes(),
+        ]);
+        if let Some(hit) = sources.memoized(&key, &[])? {
+            return Ok(remembered(
+                sources,
+                key,
+                hit,
+                n,
+                "inline".into(),
+                spec,
+                warnings,
+            ));
+        }
+        let (resource, bytes) = from_inline(sources, name, spec, defaults)?;
+        remember(sources, key, &resource, Vec::new(), &[]);
+        Ok((resource, bytes))
     }
+}
+
+/// An agent as the memo has it (its bytes are rendered when they are wanted).
+fn remembered(
+    sources: &mut Sources,
+    key: Digest,
+    hit: Memoized,
+    agent: &str,
+    source: String,
+    spec: &AgentSpec,
+    warnings: &mut Vec<String>,
+) -> (DesiredResource, Vec<u8>) {
+    warnings.extend(hit.warnings.iter().cloned());
+    let resource = DesiredResource {
+        digest: hit.digest,
+        size: hit.size,
+        mode: super::FILE_MODE,
+        owner: Owner {
+            agent: agent.to_string(),
+            version: hit.version.clone(),
+            source,
+        },
+        record: super::Record::Written,
+        protect: spec.protect,
+    };
+    sources.memoized.insert(key, hit);
+    (resource, Vec::new())
+}
+
+/// Keeps what an agent rendered to for the next plan.
+fn remember(
+    sources: &mut Sources,
+    key: Digest,
+    resource: &DesiredResource,
+    probed: Vec<(PathBuf, Option<Digest>)>,
+    warnings: &[String],
+) {
+    sources.rendered = true;
+    sources.memoized.insert(
+        key,
+        Memoized {
+            digest: resource.digest,
+            size: resource.size,
+            version: resource.owner.version.clone(),
+            probed,
+            warnings: warnings.to_vec(),
+        },
+    );
 }
 
 /// A template value the client would take silently and never check is refused,
@@ -351,7 +556,7 @@ fn from_template(
     base: Option<&BaseTemplate>,
     t: &Template,
     warnings: &mut Vec<String>,
-) -> Result<(DesiredResource, Vec<u8>), Error> {
+) -> Result<(DesiredResource, Vec<u8>, Vec<(PathBuf, Option<Digest>)>), Error> {
     let loaded = sources.loaded.clone();
     let n = name.as_str();
     let version = match &t.agent_version {
@@ -460,7 +665,18 @@ fn from_template(
     if let Some(text) = &t.instructions {
         in_file(&template_file, "`/instructions`", text::check(text))?;
     }
-    let base_md = match t.base_file(&*sources.files) {
+    // the BASE file the template picks: the first candidate there is
+    let mut probed = Vec::new();
+    let mut found = None;
+    for candidate in t.base_candidates() {
+        let digest = sources.digest_of(&candidate)?;
+        probed.push((candidate.clone(), digest));
+        if digest.is_some() {
+            found = Some(candidate);
+            break;
+        }
+    }
+    let base_md = match found {
         Some(p) => {
             let text = sources.base_file(&p)?;
             let shown = format!("`{}`", paths::display(&p, &sources.cwd));
@@ -504,7 +720,8 @@ fn from_template(
         version,
         source,
     };
-    rendered(&frontmatter, &comment, &body, owner, spec.protect)
+    let (resource, bytes) = rendered(&frontmatter, &comment, &body, owner, spec.protect)?;
+    Ok((resource, bytes, probed))
 }
 
 /// Renders an agent file; what cannot be rendered as the client reads it is an error

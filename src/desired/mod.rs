@@ -4,6 +4,7 @@
 
 mod history;
 mod manifest;
+pub mod memo;
 
 pub use history::{StoreSource, restore, undo};
 pub use manifest::{Renderer, from_files, from_manifest};
@@ -133,6 +134,9 @@ pub struct DesiredState {
     pub retired: std::collections::BTreeMap<Address, Retired>,
     pub inputs: Vec<Input>,
     pub warnings: Vec<String>,
+    /// What each agent rendered to, by its inputs, for the next plan, when that
+    /// is not what the memo given already said (an apply writes it).
+    pub memo: Option<memo::Memo>,
 }
 
 /// A problem with one agent that is not at a place in the manifest.

@@ -134,6 +134,8 @@ pub struct LastApplied {
     /// What `mpm.lock` says mpm deployed: files that still hold these bytes are
     /// mpm's, even where the state log (ignored by git) is absent.
     pub locked: BTreeMap<crate::address::Address, crate::lockfile::Locked>,
+    /// The digest of the `mpm.lock` the last apply wrote with these entries.
+    pub lockfile: Option<Digest>,
 }
 
 pub struct StateStore {
@@ -504,6 +506,11 @@ impl StateStore {
             serial: self.meta_u64("serial")?.unwrap_or(0),
             lineage,
             locked: BTreeMap::new(),
+            lockfile: self
+                .meta
+                .get("lockfile")
+                .map_err(|e| self.corrupt(e))?
+                .and_then(|v| Digest::from_bytes(&v)),
         })
     }
 
@@ -742,7 +749,13 @@ impl StateStore {
     }
 
     /// Step 4: pending → current, serial bumped, in one transaction.
-    pub fn commit(&self, generation: &GenerationRecord) -> Result<(), StateError> {
+    /// `lockfile`: the digest of the `mpm.lock` that now records the entries (a
+    /// plan that finds those bytes there needs not read it).
+    pub fn commit(
+        &self,
+        generation: &GenerationRecord,
+        lockfile: Option<Digest>,
+    ) -> Result<(), StateError> {
         use sled::Transactional;
         let id = generation.id.to_be_bytes();
         let record = Self::encode(generation);
@@ -756,6 +769,10 @@ impl StateStore {
                 m.insert("last_id", current.as_bytes())?;
                 m.insert("serial", serial.as_bytes())?;
                 m.remove("pending")?;
+                match lockfile {
+                    Some(d) => m.insert("lockfile", d.as_bytes().as_slice())?,
+                    None => m.remove("lockfile")?,
+                };
                 Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
             })
             .map_err(|e| self.corrupt(format!("{e:?}")))?;
