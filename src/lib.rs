@@ -12,6 +12,7 @@ pub mod checked;
 pub mod cli;
 pub mod commands;
 pub mod desired;
+pub mod diagnose;
 pub mod diff;
 pub mod error;
 pub mod files;

@@ -3,7 +3,7 @@
 
 use crate::Error;
 use crate::cli::GlobalArgs;
-use crate::error::Diagnose;
+use crate::diagnose::Diagnose;
 use crate::manifest::{self, Loaded, TargetSpec};
 use crate::state::parse_duration;
 use crate::system::{Fault, Faulty, RealSystem, System};
