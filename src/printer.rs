@@ -157,6 +157,26 @@ impl Printer {
         }
     }
 
+    /// A unified diff as a block of its own under the change lines: a blank line,
+    /// then each line indented by four, added lines in green, removed in red, hunk
+    /// headers dim (the `---`/`+++` file headers stay plain). For stdout.
+    pub fn write_diff(&self, out: &mut dyn std::fmt::Write, unified: &str) {
+        let _ = writeln!(out);
+        for line in unified.lines() {
+            let style = match line.as_bytes().first() {
+                Some(b'+') if !line.starts_with("+++") => Some(Style::Add),
+                Some(b'-') if !line.starts_with("---") => Some(Style::Destroy),
+                Some(b'@') => Some(Style::Dim),
+                _ => None,
+            };
+            let line = match style {
+                Some(s) => self.paint(s, line),
+                None => line.to_string(),
+            };
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+
     pub fn stdin_is_terminal(&self) -> bool {
         io::stdin().is_terminal()
     }
