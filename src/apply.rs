@@ -20,7 +20,7 @@
 use crate::Error;
 use crate::actual;
 use crate::desired::{Source, checked_bytes};
-use crate::error::Diagnose;
+use crate::diagnose::Diagnose;
 use crate::hash::Digest;
 use crate::lockfile::Lockfile;
 use crate::plan::{Action, Plan, Row};

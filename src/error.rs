@@ -1,59 +1,14 @@
 //! The crate's error type, its one rendering, and the exit codes.
 //!
 //! Domain modules return their own typed errors carrying the path, agent or line they
-//! are about; they meet here. Rendering follows one shape:
+//! are about, and say more through [`Diagnose`] (in the leaf `diagnose.rs`, so that
+//! they need nothing from here); they meet here. Rendering follows one shape:
 //! `error: <what>`, an optional `--> file:line:column` block with the line and a caret,
 //! `caused by:` lines, then `hint: <what to do>`.
 
+use crate::diagnose::{Diagnose, render_location};
 use std::fmt::Write as _;
 use std::process::ExitCode;
-
-/// A position in a file a user wrote, with the text of that line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    /// The file as the user would type it (relative to the working directory).
-    pub file: String,
-    /// 1-based.
-    pub line: usize,
-    /// 1-based, in characters.
-    pub column: usize,
-    /// The whole line, without its newline.
-    pub text: String,
-}
-
-impl Location {
-    /// Builds a location in `source` (1-based line and column).
-    pub fn in_source(file: impl Into<String>, source: &str, line: usize, column: usize) -> Self {
-        // a control character in the line is shown as its picture, one for one, so
-        // the caret stays under it and the terminal is not told to do anything
-        let text = source
-            .lines()
-            .nth(line.saturating_sub(1))
-            .unwrap_or("")
-            .chars()
-            .map(crate::text::visible)
-            .collect();
-        Location {
-            file: file.into(),
-            line,
-            column: column.max(1),
-            text,
-        }
-    }
-}
-
-/// What every error can say beyond its message.
-pub trait Diagnose {
-    fn location(&self) -> Option<&Location> {
-        None
-    }
-    fn causes(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn hint(&self) -> Option<String> {
-        None
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -213,38 +168,6 @@ impl Error {
     }
 }
 
-fn render_location(out: &mut String, loc: &Location) {
-    let number = loc.line.to_string();
-    let pad = " ".repeat(number.len());
-    let _ = writeln!(out, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column);
-    if loc.text.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "{pad} |");
-    let _ = writeln!(out, "{number} | {}", loc.text);
-    let start: String = loc
-        .text
-        .chars()
-        .take(loc.column - 1)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    let token: Vec<char> = loc.text.chars().skip(loc.column - 1).collect();
-    // a quoted value is underlined to its closing quote; a plain one to its end
-    let width = match token.first() {
-        Some(&q @ ('"' | '\'')) => token
-            .iter()
-            .skip(1)
-            .position(|&c| c == q)
-            .map_or(token.len(), |end| end + 2),
-        _ => token
-            .iter()
-            .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '}' | ']'))
-            .count(),
-    }
-    .max(1);
-    let _ = writeln!(out, "{pad} | {start}{}", "^".repeat(width));
-}
-
 /// What a command reports when it did not fail: Terraform's numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -263,26 +186,5 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Changes => ExitCode::from(2),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_location_is_shown_with_the_line_and_a_caret_under_the_token() {
-        let mut out = String::new();
-        let loc = Location::in_source(
-            "mpm.yaml",
-            "version: 1\nagents:\n  qa:\n    templat: x\n",
-            4,
-            5,
-        );
-        render_location(&mut out, &loc);
-        assert_eq!(
-            out,
-            " --> mpm.yaml:4:5\n  |\n4 |     templat: x\n  |     ^^^^^^^\n"
-        );
     }
 }

@@ -12,6 +12,7 @@ pub mod checked;
 pub mod cli;
 pub mod commands;
 pub mod desired;
+pub mod diagnose;
 pub mod diff;
 pub mod error;
 pub mod files;
@@ -66,12 +67,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    let printer = printer::Printer::new(match cli.global.color {
-        cli::ColorArg::Auto => printer::ColorChoice::Auto,
-        cli::ColorArg::Always => printer::ColorChoice::Always,
-        cli::ColorArg::Never => printer::ColorChoice::Never,
-    });
-    let code = match commands::run(cli, command_line, &printer) {
+    let (printer, outcome) = match options::Options::resolve(&cli.global, command_line) {
+        Ok(options) => {
+            let printer = printer::Printer::new(options.colors);
+            let outcome = commands::run(cli.command, &options, &printer);
+            (printer, outcome)
+        }
+        // the colours are known even when the rest is not
+        Err(options::Unresolved { error, colors }) => (printer::Printer::new(colors), Err(error)),
+    };
+    let code = match outcome {
         Ok(status) => status.into(),
         Err(e) => {
             printer.error(&e);

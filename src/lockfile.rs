@@ -9,7 +9,7 @@
 //! write it, for the manifest's own target only, and only when it changes.
 
 use crate::address::Address;
-use crate::error::{Diagnose, Location};
+use crate::diagnose::{Diagnose, Location};
 use crate::hash::Digest;
 use crate::state::Entries;
 use serde::{Deserialize, Serialize};

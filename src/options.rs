@@ -2,12 +2,14 @@
 //! that commands never read raw flags or `env::var` themselves.
 
 use crate::Error;
-use crate::cli::GlobalArgs;
-use crate::error::Diagnose;
+use crate::cli::{ColorArg, GlobalArgs};
+use crate::diagnose::Diagnose;
 use crate::manifest::{self, Loaded, TargetSpec};
+use crate::printer::Colors;
 use crate::state::parse_duration;
 use crate::system::{Fault, Faulty, RealSystem, System};
 use crate::target::{Env, Origin, Target, TargetError};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,10 +27,31 @@ pub struct Options {
     pub command_line: String,
     /// Where the files' [`System`] fails (tests: `MPM_FAULT`, in debug builds only).
     pub fault: Option<Fault>,
+    /// Which of stdout and stderr take colour: `--color`, `NO_COLOR`, the terminals.
+    pub colors: Colors,
+}
+
+/// Settings that could not be resolved: the error, and the colours to print it in.
+#[derive(Debug)]
+pub struct Unresolved {
+    pub error: Error,
+    pub colors: Colors,
 }
 
 impl Options {
-    pub fn resolve(global: &GlobalArgs, command_line: String) -> Result<Options, Error> {
+    /// The colours are decided first, and cannot fail, so that an error in the rest
+    /// is still printed the way `--color` and `NO_COLOR` asked.
+    pub fn resolve(global: &GlobalArgs, command_line: String) -> Result<Options, Unresolved> {
+        let colors = colors_from_process(global.color);
+        Options::resolve_with(global, command_line, colors)
+            .map_err(|error| Unresolved { error, colors })
+    }
+
+    fn resolve_with(
+        global: &GlobalArgs,
+        command_line: String,
+        colors: Colors,
+    ) -> Result<Options, Error> {
         let env = Env::from_process()?;
         let lock_timeout = parse_duration(&global.lock_timeout)
             .map_err(|e| Error::usage(format!("invalid `--lock-timeout`: {e}"), None))?;
@@ -44,6 +67,7 @@ impl Options {
             command_line,
             env,
             fault: fault_from_env()?,
+            colors,
         })
     }
 
@@ -166,6 +190,26 @@ impl Options {
     }
 }
 
+/// `--color` for each of stdout and stderr, with `NO_COLOR` (set and not empty)
+/// and whether that stream is a terminal.
+fn colors_from_process(flag: ColorArg) -> Colors {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Colors {
+        stdout: color(flag, no_color, std::io::stdout().is_terminal()),
+        stderr: color(flag, no_color, std::io::stderr().is_terminal()),
+    }
+}
+
+/// `always` and `never` are what they say; `auto` colours a terminal unless
+/// `NO_COLOR` is set.
+fn color(flag: ColorArg, no_color: bool, terminal: bool) -> bool {
+    match flag {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => terminal && !no_color,
+    }
+}
+
 /// `MPM_FAULT=rename:3` makes the n-th call of that step fail (`:abort` kills the
 /// process there instead): deterministic error and crash tests of the real binary.
 /// Read by debug builds only; a release build has no such door.
@@ -178,5 +222,21 @@ fn fault_from_env() -> Result<Option<Fault>, Error> {
             .map(Some)
             .map_err(|e| Error::usage(format!("invalid `MPM_FAULT`: {e}"), None)),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // the policy moved here from `Printer::new` unchanged: `NO_COLOR` silences
+    // `auto` only, and a pipe or file never gets escape codes unless asked
+    #[test]
+    fn auto_colours_only_a_terminal_and_never_with_no_color() {
+        assert!(color(ColorArg::Auto, false, true));
+        assert!(!color(ColorArg::Auto, true, true));
+        assert!(!color(ColorArg::Auto, false, false));
+        assert!(color(ColorArg::Always, true, false));
+        assert!(!color(ColorArg::Never, false, true));
     }
 }

@@ -1,5 +1,7 @@
 //! All output. stdout carries data (plans, JSON, lists); stderr carries messages,
-//! warnings and errors. Colour only on a terminal, never with `NO_COLOR`.
+//! warnings and errors. Whether each takes colour is decided with the other settings
+//! ([`crate::options::Options::resolve`]: `--color`, `NO_COLOR`, the terminals) and
+//! handed in as [`Colors`]; the printer reads nothing from the environment.
 //! A closed pipe (`mpm plan | head`) ends output quietly instead of failing: the
 //! reader chose to stop. Any other failed write to stdout (a full disk, an I/O
 //! error) also ends the output, and is kept for [`Printer::finish`], which makes the
@@ -8,12 +10,11 @@
 use std::cell::{Cell, RefCell};
 use std::io::{self, IsTerminal, Write};
 
+/// Which streams take colour. The default is none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ColorChoice {
-    #[default]
-    Auto,
-    Always,
-    Never,
+pub struct Colors {
+    pub stdout: bool,
+    pub stderr: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,16 +43,10 @@ pub struct Printer {
 pub struct StdoutError(pub io::Error);
 
 impl Printer {
-    pub fn new(choice: ColorChoice) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let decide = |tty: bool| match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => tty && !no_color,
-        };
+    pub fn new(colors: Colors) -> Self {
         Printer {
-            color_out: decide(io::stdout().is_terminal()),
-            color_err: decide(io::stderr().is_terminal()),
+            color_out: colors.stdout,
+            color_err: colors.stderr,
             stdout_closed: Cell::new(false),
             stdout_error: RefCell::new(None),
         }
@@ -59,12 +54,7 @@ impl Printer {
 
     /// A printer that never colours (for tests and files).
     pub fn plain() -> Self {
-        Printer {
-            color_out: false,
-            color_err: false,
-            stdout_closed: Cell::new(false),
-            stdout_error: RefCell::new(None),
-        }
+        Printer::new(Colors::default())
     }
 
     /// Writes data to stdout. A failed write silences the rest of the output; any
@@ -170,6 +160,26 @@ impl Printer {
             paint(style, text)
         } else {
             text.to_string()
+        }
+    }
+
+    /// A unified diff as a block of its own under the change lines: a blank line,
+    /// then each line indented by four, added lines in green, removed in red, hunk
+    /// headers dim (the `---`/`+++` file headers stay plain). For stdout.
+    pub fn write_diff(&self, out: &mut dyn std::fmt::Write, unified: &str) {
+        let _ = writeln!(out);
+        for line in unified.lines() {
+            let style = match line.as_bytes().first() {
+                Some(b'+') if !line.starts_with("+++") => Some(Style::Add),
+                Some(b'-') if !line.starts_with("---") => Some(Style::Destroy),
+                Some(b'@') => Some(Style::Dim),
+                _ => None,
+            };
+            let line = match style {
+                Some(s) => self.paint(s, line),
+                None => line.to_string(),
+            };
+            let _ = writeln!(out, "    {line}");
         }
     }
 

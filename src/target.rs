@@ -2,7 +2,7 @@
 //! lives, and the path rules that keep every write inside it.
 
 use crate::address::Address;
-use crate::error::Diagnose;
+use crate::diagnose::Diagnose;
 use crate::manifest::TargetSpec;
 use crate::paths;
 use std::path::{Path, PathBuf};

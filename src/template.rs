@@ -5,7 +5,7 @@
 //! Where claude-mpm 4.26.4 lost data (it dropped `tools`, kept only `primary_role` of an
 //! object-valued `instructions`), mpm keeps what the template says.
 
-use crate::error::{Diagnose, Location};
+use crate::diagnose::{Diagnose, Location};
 use crate::files::{Disk, Files};
 use crate::hash::Digest;
 use serde_json::Value;

@@ -115,18 +115,6 @@ pub fn escaped(s: &str) -> Cow<'_, str> {
     )
 }
 
-/// One character that shows where a control character stands in a line quoted
-/// under an error (U+2400 `␀` and its neighbours, the Unicode control pictures), so
-/// the caret below it stays in place.
-pub fn visible(c: char) -> char {
-    match u32::from(c) {
-        n @ 0..=0x1f if c != '\t' => char::from_u32(0x2400 + n).unwrap_or('\u{fffd}'),
-        0x7f => '\u{2421}',
-        _ if c.is_control() && c != '\t' => '\u{fffd}',
-        _ => c,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,9 +145,6 @@ mod tests {
     #[test]
     fn messages_never_print_a_control_character() {
         assert_eq!(escaped("a\u{1b}[31m\tb"), "a\\u{1b}[31m\tb");
-        assert_eq!(visible('\0'), '␀');
-        assert_eq!(visible('\u{1b}'), '␛');
-        assert_eq!(visible('\t'), '\t');
         assert_eq!(
             check("x\0").unwrap_err().about("`prompt`"),
             "`prompt` contains the control character U+0000"

@@ -11,7 +11,7 @@ mod status;
 
 use crate::Error;
 use crate::actual::{self, ActualState};
-use crate::cli::{Cli, Command};
+use crate::cli::Command;
 use crate::desired::{self, DesiredState, Renderer, Source};
 use crate::error::ExitStatus;
 use crate::manifest::Loaded;
@@ -22,17 +22,16 @@ use crate::state::{LastApplied, LockMode, ManifestInfo, StateStore};
 use crate::target::Target;
 use std::sync::Arc;
 
-pub fn run(cli: Cli, command_line: String, printer: &Printer) -> Result<ExitStatus, Error> {
-    let options = Options::resolve(&cli.global, command_line)?;
-    match cli.command {
-        Command::Plan(args) => plan::run(&options, &args, printer),
-        Command::Apply(args) => apply::run(&options, &args, printer),
-        Command::Status => status::status(&options, printer),
-        Command::Verify => status::verify(&options, printer),
-        Command::History(args) => history::run(&options, &args, printer),
-        Command::Rollback(args) => rollback::run(&options, &args, printer),
-        Command::Init(args) => init::run(&options, &args, printer),
-        Command::Diff(args) => diff::run(&options, &args, printer),
+pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
+    match command {
+        Command::Plan(args) => plan::run(options, &args, printer),
+        Command::Apply(args) => apply::run(options, &args, printer),
+        Command::Status => status::status(options, printer),
+        Command::Verify => status::verify(options, printer),
+        Command::History(args) => history::run(options, &args, printer),
+        Command::Rollback(args) => rollback::run(options, &args, printer),
+        Command::Init(args) => init::run(options, &args, printer),
+        Command::Diff(args) => diff::run(options, &args, printer),
         Command::Schema => {
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)

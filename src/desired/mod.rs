@@ -11,7 +11,7 @@ pub use manifest::{Renderer, from_files, from_manifest};
 
 use crate::Error;
 use crate::address::Address;
-use crate::error::Diagnose;
+use crate::diagnose::Diagnose;
 use crate::hash::Digest;
 use std::path::PathBuf;
 

@@ -50,20 +50,7 @@ pub fn render_text(
         );
     }
     for c in changes {
-        let _ = writeln!(out);
-        for line in unified_diff(c, before, after)?.lines() {
-            let style = match line.as_bytes().first() {
-                Some(b'+') if !line.starts_with("+++") => Some(Style::Add),
-                Some(b'-') if !line.starts_with("---") => Some(Style::Destroy),
-                Some(b'@') => Some(Style::Dim),
-                _ => None,
-            };
-            let line = match style {
-                Some(s) => printer.paint(s, line),
-                None => line.to_string(),
-            };
-            let _ = writeln!(out, "    {line}");
-        }
+        printer.write_diff(out, &unified_diff(c, before, after)?);
     }
     let s = summary(changes);
     let _ = writeln!(

@@ -7,7 +7,7 @@
 //! place relative to the repository's root. A path outside the repository is not
 //! under version control, so it is read from the disk, the same for both sides.
 
-use crate::error::Diagnose;
+use crate::diagnose::Diagnose;
 use crate::files::{Disk, Files};
 use gix::ObjectId;
 use gix::objs::tree::EntryMode;

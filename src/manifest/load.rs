@@ -3,7 +3,7 @@
 
 use super::{Manifest, NOT_YET};
 use crate::checked::Invalid;
-use crate::error::{Diagnose, Location};
+use crate::diagnose::{Diagnose, Location};
 use crate::files::{Disk, Files};
 use crate::hash::Digest;
 use crate::paths;

@@ -4,6 +4,7 @@
 
 use super::{Action, Conflict, Drift, Plan, Row, Takeover};
 use crate::Error;
+use crate::address::Address;
 use crate::desired::{Source, checked_bytes};
 use crate::printer::{Printer, Style};
 use crate::target::Target;
@@ -18,6 +19,8 @@ pub struct TextOptions<'a> {
 
 /// Writes the plan as text to `out` as it goes (thousands of diffs are never held
 /// at once). Diffs read the files on disk and ask `source` for the planned bytes.
+/// Each section is printed only when it has something to say; the summary line
+/// always is.
 pub fn render_text(
     plan: &Plan,
     source: &dyn Source,
@@ -26,11 +29,46 @@ pub fn render_text(
     opts: &TextOptions,
     out: &mut dyn std::fmt::Write,
 ) -> Result<(), Error> {
-    let changes: Vec<&Row> = plan
-        .rows
-        .iter()
-        .filter(|r| matches!(r.action, Action::Create | Action::Update | Action::Delete))
-        .collect();
+    let changes = rows(plan, |a| {
+        matches!(a, Action::Create | Action::Update | Action::Delete)
+    });
+    if !changes.is_empty() {
+        write_change_lines(&changes, opts.target, printer, out);
+        if opts.diffs {
+            write_diffs(&changes, source, target, printer, out)?;
+        }
+        let _ = out.write_char('\n');
+    }
+    let state_only = rows(plan, |a| matches!(a, Action::Record | Action::Forget));
+    let (drifted, recorded): (Vec<&Row>, Vec<&Row>) =
+        state_only.iter().partition(|r| r.drift.is_some());
+    write_changed_outside_mpm(&drifted, out);
+    write_state_only(&recorded, out);
+    if plan.pending {
+        write_interrupted(out);
+    }
+    let conflicts: Vec<&Row> = plan.conflicts().collect();
+    if !conflicts.is_empty() {
+        write_conflicts(&conflicts, target, printer, out);
+    }
+    let nothing_shown = changes.is_empty() && state_only.is_empty() && conflicts.is_empty();
+    write_summary_line(plan, nothing_shown, opts, out);
+    Ok(())
+}
+
+/// The plan's rows whose action is one of `wanted`, in plan order.
+fn rows(plan: &Plan, wanted: impl Fn(Action) -> bool) -> Vec<&Row> {
+    plan.rows.iter().filter(|r| wanted(r.action)).collect()
+}
+
+/// `mpm will make these changes in …:` and one line per file written or removed:
+/// its symbol, agent, version (or transition) and address.
+fn write_change_lines(
+    changes: &[&Row],
+    target: &str,
+    printer: &Printer,
+    out: &mut dyn std::fmt::Write,
+) {
     let width = changes
         .iter()
         .filter_map(|r| r.agent.as_ref())
@@ -38,203 +76,229 @@ pub fn render_text(
         .max()
         .unwrap_or(0)
         .max(8);
-    if !changes.is_empty() {
-        let _ = writeln!(out, "mpm will make these changes in {}:\n", opts.target);
-        for row in &changes {
-            let (symbol, style) = match row.action {
-                Action::Create => ("+", Style::Add),
-                Action::Update => ("~", Style::Change),
-                _ => ("-", Style::Destroy),
-            };
-            let version = match (row.action, &row.version_before, &row.version_after) {
-                (Action::Delete, Some(v), _) => v.clone(),
-                (Action::Update, Some(a), Some(b)) if a != b => format!("{a} → {b}"),
-                (_, _, Some(v)) => v.clone(),
-                (_, Some(v), None) => v.clone(),
-                _ => String::new(),
-            };
-            let note = match row.takeover {
-                Some(Takeover::Forced) => {
-                    "  (overwrites a change made outside mpm; kept for rollback)"
-                }
-                Some(Takeover::Adopted) => {
-                    "  (adopted: the file mpm did not write is kept for rollback)"
-                }
-                None if row.drift == Some(Drift::Deleted) => "  (was deleted outside mpm)",
-                None => "",
-            };
-            let agent = row.agent.as_deref().unwrap_or("-");
-            let _ = writeln!(
-                out,
-                "  {} {agent:<width$}  {version:<16} {}{note}",
-                printer.paint(style, symbol),
-                row.address
-            );
-        }
-        if opts.diffs {
-            for row in changes.iter().filter(|r| r.action == Action::Update) {
-                let (Some(after), Ok(old)) =
-                    (row.after, fs_err::read(target.path_of(&row.address)))
-                else {
-                    continue;
-                };
-                let new = checked_bytes(source, &row.address, &after.digest)?;
-                if old == new {
-                    let _ = writeln!(
-                        out,
-                        "\n  {}: same bytes, mode set to {:04o}",
-                        row.address, after.mode
-                    );
-                    continue;
-                }
-                let (old, new) = (String::from_utf8_lossy(&old), String::from_utf8_lossy(&new));
-                let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
-                let text = diff
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(
-                        &format!("{} (on disk)", row.address),
-                        &format!("{} (after apply)", row.address),
-                    )
-                    .to_string();
-                let _ = writeln!(out);
-                for line in text.lines() {
-                    let style = match line.as_bytes().first() {
-                        Some(b'+') if !line.starts_with("+++") => Some(Style::Add),
-                        Some(b'-') if !line.starts_with("---") => Some(Style::Destroy),
-                        Some(b'@') => Some(Style::Dim),
-                        _ => None,
-                    };
-                    let line = match style {
-                        Some(s) => printer.paint(s, line),
-                        None => line.to_string(),
-                    };
-                    let _ = writeln!(out, "    {line}");
-                }
-            }
-        }
-        let _ = out.write_char('\n');
-    }
-
-    let state_only: Vec<&Row> = plan
-        .rows
-        .iter()
-        .filter(|r| matches!(r.action, Action::Record | Action::Forget))
-        .collect();
-    let drifted: Vec<&Row> = state_only
-        .iter()
-        .copied()
-        .filter(|r| r.drift.is_some())
-        .collect();
-    let recorded: Vec<&Row> = state_only
-        .iter()
-        .copied()
-        .filter(|r| r.drift.is_none())
-        .collect();
-    if !drifted.is_empty() {
-        let _ = out.write_str("Changed outside mpm:\n");
-        for row in &drifted {
-            let _ = writeln!(
-                out,
-                "  {} was deleted, and is no longer in the manifest: mpm forgets it",
-                row.address
-            );
-        }
-        let _ = out.write_char('\n');
-    }
-    if !recorded.is_empty() {
-        let _ = out.write_str("State only (no file is written):\n");
-        for row in &recorded {
-            let what = if row.action == Action::Record {
-                "already holds what mpm would write: recorded as mpm's"
-            } else {
-                "handed back: mpm stops managing it"
-            };
-            let _ = writeln!(out, "  {} {what}", row.address);
-        }
-        let _ = out.write_char('\n');
-    }
-    if plan.pending {
-        let _ = out.write_str("A previous apply was interrupted; files it wrote count as mpm's, and this apply finishes its work.\n\n");
-    }
-
-    let conflicts: Vec<&Row> = plan.conflicts().collect();
-    if !conflicts.is_empty() {
+    let _ = writeln!(out, "mpm will make these changes in {target}:\n");
+    for row in changes {
+        let (symbol, style) = match row.action {
+            Action::Create => ("+", Style::Add),
+            Action::Update => ("~", Style::Change),
+            _ => ("-", Style::Destroy),
+        };
+        let version = version_column(row);
+        let note = change_note(row);
+        let agent = row.agent.as_deref().unwrap_or("-");
         let _ = writeln!(
             out,
-            "{}",
-            printer.paint(
-                Style::Conflict,
-                "Conflicts (apply stops here, before any write):"
-            )
+            "  {} {agent:<width$}  {version:<16} {}{note}",
+            printer.paint(style, symbol),
+            row.address
         );
-        let by_claude_mpm: Vec<&Row> = conflicts
-            .iter()
-            .copied()
-            .filter(|r| {
-                matches!(
-                    r.action,
-                    Action::Conflict(Conflict::Unmanaged | Conflict::Duplicate)
-                )
-            })
-            .filter(|r| {
-                fs_err::read(target.path_of(&r.address)).is_ok_and(|b| looks_like_claude_mpm(&b))
-            })
-            .collect();
-        for row in &conflicts {
-            if by_claude_mpm.iter().any(|r| r.address == row.address) {
-                continue;
-            }
-            let Action::Conflict(kind) = row.action else {
-                continue;
-            };
-            let (what, todo) = conflict_text(kind, row);
-            let _ = writeln!(
-                out,
-                "  {} {}  {what}",
-                printer.paint(Style::Conflict, "!"),
-                row.address
-            );
-            let _ = writeln!(out, "      {todo}");
-        }
-        if !by_claude_mpm.is_empty() {
-            let n = by_claude_mpm.len();
-            let (files, verb) = if n == 1 {
-                ("file", "is")
-            } else {
-                ("files", "are")
-            };
-            let _ = writeln!(
-                out,
-                "  {} {n} {files} deployed by claude-mpm {verb} in the way of mpm's agents:",
-                printer.paint(Style::Conflict, "!"),
-            );
-            for row in &by_claude_mpm {
-                let _ = writeln!(out, "      {}", row.address);
-            }
-            let _ = writeln!(
-                out,
-                "      `mpm apply --adopt` takes them over (replaced by mpm's agent, or removed where mpm's file has another name); their bytes are kept, and `mpm rollback` brings them back"
-            );
-        }
-        let _ = out.write_char('\n');
     }
+}
 
-    let s = plan.summary();
-    if changes.is_empty() && state_only.is_empty() && conflicts.is_empty() {
+/// The version a change line shows: the one removed, `a → b` for a new version,
+/// else the one written.
+fn version_column(row: &Row) -> String {
+    match (row.action, &row.version_before, &row.version_after) {
+        (Action::Delete, Some(v), _) => v.clone(),
+        (Action::Update, Some(a), Some(b)) if a != b => format!("{a} → {b}"),
+        (_, _, Some(v)) => v.clone(),
+        (_, Some(v), None) => v.clone(),
+        _ => String::new(),
+    }
+}
+
+/// What a change line adds when the change takes over or restores a file.
+fn change_note(row: &Row) -> &'static str {
+    match row.takeover {
+        Some(Takeover::Forced) => "  (overwrites a change made outside mpm; kept for rollback)",
+        Some(Takeover::Adopted) => "  (adopted: the file mpm did not write is kept for rollback)",
+        None if row.drift == Some(Drift::Deleted) => "  (was deleted outside mpm)",
+        None => "",
+    }
+}
+
+/// The unified diff of each updated file, from the bytes on disk to the planned
+/// ones; a file whose bytes stay says its mode changes.
+fn write_diffs(
+    changes: &[&Row],
+    source: &dyn Source,
+    target: &Target,
+    printer: &Printer,
+    out: &mut dyn std::fmt::Write,
+) -> Result<(), Error> {
+    for row in changes.iter().filter(|r| r.action == Action::Update) {
+        let (Some(after), Ok(old)) = (row.after, fs_err::read(target.path_of(&row.address))) else {
+            continue;
+        };
+        let new = checked_bytes(source, &row.address, &after.digest)?;
+        if old == new {
+            let _ = writeln!(
+                out,
+                "\n  {}: same bytes, mode set to {:04o}",
+                row.address, after.mode
+            );
+            continue;
+        }
+        printer.write_diff(out, &disk_to_planned(&row.address, &old, &new));
+    }
+    Ok(())
+}
+
+/// The unified diff from a file's bytes on disk to the planned ones.
+fn disk_to_planned(address: &Address, old: &[u8], new: &[u8]) -> String {
+    let (old, new) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
+    similar::TextDiff::from_lines(old.as_ref(), new.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("{address} (on disk)"),
+            &format!("{address} (after apply)"),
+        )
+        .to_string()
+}
+
+/// `Changed outside mpm:`: files mpm wrote that were deleted by hand and are no
+/// longer in the manifest, so mpm only forgets them.
+fn write_changed_outside_mpm(drifted: &[&Row], out: &mut dyn std::fmt::Write) {
+    if drifted.is_empty() {
+        return;
+    }
+    let _ = out.write_str("Changed outside mpm:\n");
+    for row in drifted {
+        let _ = writeln!(
+            out,
+            "  {} was deleted, and is no longer in the manifest: mpm forgets it",
+            row.address
+        );
+    }
+    let _ = out.write_char('\n');
+}
+
+/// `State only (no file is written):`: paths mpm starts or stops recording as
+/// its own.
+fn write_state_only(recorded: &[&Row], out: &mut dyn std::fmt::Write) {
+    if recorded.is_empty() {
+        return;
+    }
+    let _ = out.write_str("State only (no file is written):\n");
+    for row in recorded {
+        let what = if row.action == Action::Record {
+            "already holds what mpm would write: recorded as mpm's"
+        } else {
+            "handed back: mpm stops managing it"
+        };
+        let _ = writeln!(out, "  {} {what}", row.address);
+    }
+    let _ = out.write_char('\n');
+}
+
+/// The note that a pending generation is being finished.
+fn write_interrupted(out: &mut dyn std::fmt::Write) {
+    let _ = out.write_str("A previous apply was interrupted; files it wrote count as mpm's, and this apply finishes its work.\n\n");
+}
+
+/// `Conflicts (…):`, each with what to do; files claude-mpm deployed in the way
+/// are grouped under one `--adopt` hint instead of one line each.
+fn write_conflicts(
+    conflicts: &[&Row],
+    target: &Target,
+    printer: &Printer,
+    out: &mut dyn std::fmt::Write,
+) {
+    let _ = writeln!(
+        out,
+        "{}",
+        printer.paint(
+            Style::Conflict,
+            "Conflicts (apply stops here, before any write):"
+        )
+    );
+    let by_claude_mpm = deployed_by_claude_mpm(conflicts, target);
+    for row in conflicts {
+        if by_claude_mpm.iter().any(|r| r.address == row.address) {
+            continue;
+        }
+        let Action::Conflict(kind) = row.action else {
+            continue;
+        };
+        let (what, todo) = conflict_text(kind, row);
+        let _ = writeln!(
+            out,
+            "  {} {}  {what}",
+            printer.paint(Style::Conflict, "!"),
+            row.address
+        );
+        let _ = writeln!(out, "      {todo}");
+    }
+    if !by_claude_mpm.is_empty() {
+        write_claude_mpm_in_the_way(&by_claude_mpm, printer, out);
+    }
+    let _ = out.write_char('\n');
+}
+
+/// The conflicts that are files claude-mpm deployed standing where mpm's agents
+/// go (by their looks: this groups a hint, it never decides ownership).
+fn deployed_by_claude_mpm<'a>(conflicts: &[&'a Row], target: &Target) -> Vec<&'a Row> {
+    conflicts
+        .iter()
+        .copied()
+        .filter(|r| {
+            matches!(
+                r.action,
+                Action::Conflict(Conflict::Unmanaged | Conflict::Duplicate)
+            )
+        })
+        .filter(|r| {
+            fs_err::read(target.path_of(&r.address)).is_ok_and(|b| looks_like_claude_mpm(&b))
+        })
+        .collect()
+}
+
+/// The files claude-mpm deployed that stand where mpm's agents go, and how
+/// `--adopt` takes them over.
+fn write_claude_mpm_in_the_way(rows: &[&Row], printer: &Printer, out: &mut dyn std::fmt::Write) {
+    let n = rows.len();
+    let (files, verb) = if n == 1 {
+        ("file", "is")
+    } else {
+        ("files", "are")
+    };
+    let _ = writeln!(
+        out,
+        "  {} {n} {files} deployed by claude-mpm {verb} in the way of mpm's agents:",
+        printer.paint(Style::Conflict, "!"),
+    );
+    for row in rows {
+        let _ = writeln!(out, "      {}", row.address);
+    }
+    let _ = writeln!(
+        out,
+        "      `mpm apply --adopt` takes them over (replaced by mpm's agent, or removed where mpm's file has another name); their bytes are kept, and `mpm rollback` brings them back"
+    );
+}
+
+/// `Plan: X to add, Y to change, Z to destroy.`, or `No changes.` when no
+/// section above had anything to show.
+fn write_summary_line(
+    plan: &Plan,
+    nothing_shown: bool,
+    opts: &TextOptions,
+    out: &mut dyn std::fmt::Write,
+) {
+    if nothing_shown {
         let _ = writeln!(
             out,
             "No changes. The agents in {} match {}.",
             opts.target, opts.source
         );
     } else {
+        let s = plan.summary();
         let _ = writeln!(
             out,
             "Plan: {} to add, {} to change, {} to destroy.",
             s.add, s.change, s.destroy
         );
     }
-    Ok(())
 }
 
 fn conflict_text(kind: Conflict, row: &Row) -> (String, String) {

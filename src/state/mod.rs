@@ -25,7 +25,7 @@ pub use model::{
     ManifestInfo,
 };
 
-use crate::error::Diagnose;
+use crate::diagnose::Diagnose;
 use crate::hash::Digest;
 use packs::{PackIndex, Slot};
 use std::cell::RefCell;
