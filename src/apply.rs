@@ -80,16 +80,21 @@ pub enum ApplyError {
         needed: u64,
         free: u64,
     },
-    #[error("apply failed: {cause}; nothing was changed")]
+    #[error("{verb} failed: {cause}; nothing was changed")]
     Failed {
+        verb: &'static str,
         cause: Box<Error>,
         /// Files that had been replaced, created or removed, and were put back.
         restored: usize,
     },
     #[error(
-        "apply failed: {cause}; and putting back the files already replaced failed too: {undo}"
+        "{verb} failed: {cause}; and putting back the files already replaced failed too: {undo}"
     )]
-    NotRestored { cause: Box<Error>, undo: Box<Error> },
+    NotRestored {
+        verb: &'static str,
+        cause: Box<Error>,
+        undo: Box<Error>,
+    },
 }
 
 impl ApplyError {
@@ -124,8 +129,8 @@ impl Diagnose for ApplyError {
             ApplyError::NotWritable { .. } => "make it writable (`chmod u+w`, `chattr -i`, or a read-write mount) and apply again".into(),
             ApplyError::NotReplaceable { .. } => "make the file writable, or move it away, and apply again".into(),
             ApplyError::NoRoom { .. } | ApplyError::NoInodes { .. } => "free some space and apply again".into(),
-            ApplyError::Failed { .. } => "fix what failed and run `mpm apply` again".into(),
-            ApplyError::NotRestored { .. } => "the state log keeps this apply as interrupted, as after a kill: once the cause is fixed, `mpm apply` finishes it, and `mpm rollback` after it returns to the state before".into(),
+            ApplyError::Failed { verb, .. } => format!("fix what failed and run `mpm {verb}` again"),
+            ApplyError::NotRestored { .. } => "the state log keeps this run as interrupted, as after a kill: once the cause is fixed, `mpm apply` finishes it, and `mpm rollback` after it returns to the state before".into(),
         })
     }
 }
@@ -147,21 +152,47 @@ pub fn execute(
 
     // 2. every pre-image and every new version is durable before any file is
     //    touched, and so is the intended result (the pending generation)
+    let verb = if context.rollback_to.is_some() {
+        "rollback"
+    } else {
+        "apply"
+    };
     let mut blobs = store.blob_writer()?;
     let pack = blobs.pack;
     let stored = store_blobs(&rows, plan, source, target, last, &mut blobs);
+    // a state folder that cannot take the bytes (a full disk) fails the apply
+    // before any file is touched: that says so
+    let failed = |e: Error| match e {
+        Error::Io(_) => Error::from(ApplyError::Failed {
+            verb,
+            cause: Box::new(e),
+            restored: 0,
+        }),
+        Error::State(ref s) if matches!(**s, StateError::Io(_)) => {
+            Error::from(ApplyError::Failed {
+                verb,
+                cause: Box::new(e),
+                restored: 0,
+            })
+        }
+        other => other,
+    };
     let (changes, entries) = match stored {
         Ok(digests) => digests,
         Err(e) => {
             blobs.discard();
-            return Err(e);
+            return Err(failed(e));
         }
     };
     let sizes = blobs.sizes(rows.iter().filter(|r| r.writes()).filter_map(|r| r.after));
-    store.finish_blobs(blobs)?;
-    let abandon = |e: Error| match store.abandon(pack) {
+    if let Err(e) = store.finish_blobs(blobs) {
+        let _ = store.abandon(pack, last.pending.as_ref().map(|g| &g.record));
+        return Err(failed(e.into()));
+    }
+    let abandon = |e: Error| match store.abandon(pack, last.pending.as_ref().map(|g| &g.record)) {
         Ok(()) => e,
         Err(undo) => Error::from(ApplyError::NotRestored {
+            verb,
             cause: Box::new(e),
             undo: Box::new(undo.into()),
         }),
@@ -182,11 +213,31 @@ pub fn execute(
         pack,
         temps: Some(temp_tag(id, last)),
     };
-    store.begin(&generation).map_err(|e| abandon(e.into()))?;
+    store
+        .begin(&generation)
+        .map_err(|e| abandon(failed(e.into())))?;
 
     // 3. the files, a batch at a time, each file replaced atomically
     let mut temps = Temps::new(generation.temps.clone().unwrap_or_default());
     let mut progress = Progress::default();
+    let undo = Undo {
+        rows: &rows,
+        target,
+        store,
+        pack,
+        system,
+        interrupted: last.pending.as_ref().map(|g| &g.record),
+        lock: None,
+        verb,
+    };
+    let lock = match pending_lockfile(context, plan) {
+        Ok(lock) => lock,
+        Err(e) => return Err(undo.put_back(e, &mut temps, progress)),
+    };
+    let undo = Undo {
+        lock: lock.as_ref(),
+        ..undo
+    };
     let written = write_files(
         &rows,
         target,
@@ -196,46 +247,35 @@ pub fn execute(
         system,
         &mut temps,
         &mut progress,
+        context.lockfile.as_deref(),
     );
     let stray_temps = match written {
         Ok(stray) => stray,
-        Err(cause) => {
-            return Err(put_back(
-                cause, &rows, target, store, pack, system, &mut temps, progress,
-            ));
-        }
+        Err(cause) => return Err(undo.put_back(cause, &mut temps, progress)),
     };
-
-    let (lock_digest, lock_before) = match write_lockfile(context, plan, system, &mut temps) {
-        Ok(written) => written,
-        Err(cause) => {
-            return Err(put_back(
-                cause, &rows, target, store, pack, system, &mut temps, progress,
-            ));
+    if let Some(lock) = lock
+        .as_ref()
+        .filter(|l| l.old.as_deref() != Some(l.new.as_slice()))
+    {
+        let write = FileWrite {
+            path: lock.path.clone(),
+            content: Arc::from(lock.new.as_slice()),
+            mode: crate::desired::FILE_MODE,
+        };
+        if let Err(cause) =
+            system::commit_files(system, &[write], &[], &mut temps, &mut Progress::default())
+        {
+            return Err(undo.put_back(cause.into(), &mut temps, progress));
         }
-    };
+    }
 
     // 4. commit; a commit that did not happen is undone like a failed write
+    let lock_digest = lock.as_ref().map(|l| Digest::of(&l.new));
     if let Err(cause) = store.commit(&generation, lock_digest) {
         if store.current().ok().flatten() == Some(id) {
             return Err(cause.into());
         }
-        if let (Some(path), Some(before)) = (&context.lockfile, lock_before) {
-            let _ = match before {
-                Some(bytes) => system::write_file_atomically(path, &bytes),
-                None => std::fs::remove_file(path),
-            };
-        }
-        return Err(put_back(
-            cause.into(),
-            &rows,
-            target,
-            store,
-            pack,
-            system,
-            &mut temps,
-            progress,
-        ));
+        return Err(undo.put_back(cause.into(), &mut temps, progress));
     }
     Ok(Outcome {
         generation: Some(id),
@@ -244,35 +284,27 @@ pub fn execute(
     })
 }
 
-/// Brings `mpm.lock` up to date with the entries after `plan`. Returns what it
-/// held before when it was written (`Some(None)`: there was none), so that a
-/// failed commit can put it back.
-fn write_lockfile(
-    context: &Context,
-    plan: &Plan,
-    system: &dyn System,
-    temps: &mut Temps,
-) -> Result<(Option<Digest>, Option<Option<Vec<u8>>>), Error> {
+/// `mpm.lock` as it is and as the entries after the plan make it.
+struct LockUpdate {
+    path: PathBuf,
+    old: Option<Vec<u8>>,
+    new: Vec<u8>,
+}
+
+fn pending_lockfile(context: &Context, plan: &Plan) -> Result<Option<LockUpdate>, Error> {
     let Some(path) = &context.lockfile else {
-        return Ok((None, None));
+        return Ok(None);
     };
-    let new = Lockfile::of(&entries_after(plan)).render();
-    let digest = Some(Digest::of(&new));
     let old = match std::fs::read(path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e.into()),
     };
-    if old.as_deref() == Some(new.as_slice()) {
-        return Ok((digest, None));
-    }
-    let write = FileWrite {
+    Ok(Some(LockUpdate {
         path: path.clone(),
-        content: Arc::from(new),
-        mode: crate::desired::FILE_MODE,
-    };
-    system::commit_files(system, &[write], &[], temps, &mut Progress::default())?;
-    Ok((digest, Some(old)))
+        old,
+        new: Lockfile::of(&entries_after(plan)).render(),
+    }))
 }
 
 /// Stores every pre-image and new version, and the generation's changes and the
@@ -444,13 +476,14 @@ fn write_files(
     system: &dyn System,
     temps: &mut Temps,
     progress: &mut Progress,
+    lockfile: Option<&Path>,
 ) -> Result<usize, Error> {
     let removals: Vec<PathBuf> = rows
         .iter()
         .filter(|r| r.action == Action::Delete)
         .map(|r| target.path_of(&r.address))
         .collect();
-    let stray_temps = remove_stray_temps(system, last, target)?;
+    let stray_temps = remove_stray_temps(system, last, target, lockfile)?;
     let mut batch: Vec<FileWrite> = Vec::new();
     let mut batch_bytes = 0;
     for row in rows.iter().filter(|r| r.writes()) {
@@ -482,86 +515,116 @@ fn stored(
     })
 }
 
-/// After an error in step 3 or 4: every file already replaced, created or removed
-/// goes back to its pre-image, the directories made for them go, and so do the
-/// pending generation and its pack.
-#[expect(clippy::too_many_arguments, reason = "the parts of one apply")]
-fn put_back(
-    cause: Error,
-    rows: &[&Row],
-    target: &Target,
-    store: &StateStore,
+/// What an apply that fails after its first write puts back.
+#[derive(Clone, Copy)]
+struct Undo<'a> {
+    rows: &'a [&'a Row],
+    target: &'a Target,
+    store: &'a StateStore,
     pack: u64,
-    system: &dyn System,
-    temps: &mut Temps,
-    progress: Progress,
-) -> Error {
-    let by_path: HashMap<PathBuf, &Row> = rows
-        .iter()
-        .map(|r| (target.path_of(&r.address), *r))
-        .collect();
-    let touched: Vec<&PathBuf> = progress.replaced.iter().chain(&progress.removed).collect();
-    let mut restore = || -> Result<(), Error> {
-        let mut writes = Vec::new();
-        let mut removals = Vec::new();
-        let mut undone = Progress::default();
-        let mut batch_bytes = 0;
-        for path in &touched {
-            let Some(row) = by_path.get(*path) else {
-                continue;
-            };
-            match row.before {
-                Some(before) => {
-                    let bytes = stored(store, &before.digest, pack, &row.address)?;
-                    batch_bytes += bytes.len();
-                    writes.push(FileWrite {
-                        path: (*path).clone(),
-                        content: Arc::from(bytes),
-                        mode: before.mode,
-                    });
+    system: &'a dyn System,
+    /// A killed run's pending generation this apply took over.
+    interrupted: Option<&'a GenerationRecord>,
+    /// `mpm.lock`, if this apply writes it.
+    lock: Option<&'a LockUpdate>,
+    /// `apply` or `rollback`, for the message.
+    verb: &'static str,
+}
+
+impl Undo<'_> {
+    /// After an error in step 3 or 4: every file already replaced, created or
+    /// removed goes back to its pre-image, `mpm.lock` to what it held, the
+    /// directories made for them go, and so do the pending generation and its pack.
+    fn put_back(self, cause: Error, temps: &mut Temps, progress: Progress) -> Error {
+        let by_path: HashMap<PathBuf, &Row> = self
+            .rows
+            .iter()
+            .map(|r| (self.target.path_of(&r.address), *r))
+            .collect();
+        let touched: Vec<&PathBuf> = progress.replaced.iter().chain(&progress.removed).collect();
+        let restore = |temps: &mut Temps| -> Result<(), Error> {
+            let mut writes = Vec::new();
+            let mut removals = Vec::new();
+            let mut undone = Progress::default();
+            let mut batch_bytes = 0;
+            for path in &touched {
+                let Some(row) = by_path.get(*path) else {
+                    continue;
+                };
+                match row.before {
+                    Some(before) => {
+                        let bytes = stored(self.store, &before.digest, self.pack, &row.address)?;
+                        batch_bytes += bytes.len();
+                        writes.push(FileWrite {
+                            path: (*path).clone(),
+                            content: Arc::from(bytes),
+                            mode: before.mode,
+                        });
+                    }
+                    None => removals.push((*path).clone()),
                 }
-                None => removals.push((*path).clone()),
+                if batch_bytes >= BATCH_BYTES {
+                    let batch = std::mem::take(&mut writes);
+                    system::commit_files(self.system, &batch, &[], temps, &mut undone)?;
+                    batch_bytes = 0;
+                }
             }
-            if batch_bytes >= BATCH_BYTES {
-                system::commit_files(
-                    system,
-                    &std::mem::take(&mut writes),
-                    &[],
-                    temps,
-                    &mut undone,
-                )?;
-                batch_bytes = 0;
+            system::commit_files(self.system, &writes, &removals, temps, &mut undone)?;
+            if let Some(lock) = self.lock {
+                let now = std::fs::read(&lock.path).ok();
+                if now != lock.old {
+                    match &lock.old {
+                        Some(old) => {
+                            let write = FileWrite {
+                                path: lock.path.clone(),
+                                content: Arc::from(old.as_slice()),
+                                mode: crate::desired::FILE_MODE,
+                            };
+                            system::commit_files(self.system, &[write], &[], temps, &mut undone)?;
+                        }
+                        None => system::commit_files(
+                            self.system,
+                            &[],
+                            std::slice::from_ref(&lock.path),
+                            temps,
+                            &mut undone,
+                        )?,
+                    }
+                }
             }
+            for dir in progress.created_dirs.iter().rev() {
+                // only an empty one: anything another process put there stays
+                let _ = self.system.remove_dir(dir);
+            }
+            self.store.abandon(self.pack, self.interrupted)?;
+            Ok(())
+        };
+        match restore(temps) {
+            Ok(()) => ApplyError::Failed {
+                verb: self.verb,
+                cause: Box::new(cause),
+                restored: touched.len(),
+            }
+            .into(),
+            Err(undo) => ApplyError::NotRestored {
+                verb: self.verb,
+                cause: Box::new(cause),
+                undo: Box::new(undo),
+            }
+            .into(),
         }
-        system::commit_files(system, &writes, &removals, temps, &mut undone)?;
-        for dir in progress.created_dirs.iter().rev() {
-            // only an empty one: anything another process put there stays
-            let _ = system.remove_dir(dir);
-        }
-        store.abandon(pack)?;
-        Ok(())
-    };
-    match restore() {
-        Ok(()) => ApplyError::Failed {
-            cause: Box::new(cause),
-            restored: touched.len(),
-        }
-        .into(),
-        Err(undo) => ApplyError::NotRestored {
-            cause: Box::new(cause),
-            undo: Box::new(undo),
-        }
-        .into(),
     }
 }
 
 /// Removes the temp files a killed run left: only those its pending generation
 /// names (by tag), in the directories it wrote in; returns how many. A file of
 /// anyone else's is never touched, whatever its name.
+/// `lockfile`: the `mpm.lock` the run wrote too, whose folder gets the same look.
 fn remove_stray_temps(
     system: &dyn System,
     last: &LastApplied,
     target: &Target,
+    lockfile: Option<&Path>,
 ) -> Result<usize, Error> {
     let Some(pending) = &last.pending else {
         return Ok(0);
@@ -570,6 +633,7 @@ fn remove_stray_temps(
         .changes
         .iter()
         .filter_map(|c| target.path_of(&c.address).parent().map(Path::to_path_buf))
+        .chain(lockfile.and_then(Path::parent).map(Path::to_path_buf))
         .collect();
     dirs.sort();
     dirs.dedup();
@@ -597,11 +661,12 @@ pub fn finish_interrupted(
     target: &Target,
     last: &LastApplied,
     system: &dyn System,
+    lockfile: Option<&Path>,
 ) -> Result<usize, Error> {
     if last.pending.is_none() {
         return Ok(0);
     }
-    let removed = remove_stray_temps(system, last, target)?;
+    let removed = remove_stray_temps(system, last, target, lockfile)?;
     store.clear_pending()?;
     Ok(removed)
 }
@@ -616,6 +681,8 @@ fn stale(address: &crate::address::Address) -> Error {
 /// Checks that the state log and every path the plan acts on are still what the plan
 /// saw.
 pub fn check_fresh(plan: &Plan, target: &Target, last: &LastApplied) -> Result<(), Error> {
+    // no link on the way out of the target appeared since the plan was made
+    target.check(plan.rows.iter().map(|r| r.address.clone()))?;
     if let Some(conflict) = plan.conflicts().next() {
         return Err(Error::usage(
             format!("the plan has a conflict at `{}`", conflict.address),

@@ -47,6 +47,8 @@ pub enum LockfileError {
         message: String,
         location: Option<Location>,
     },
+    #[error("`{file}` names `{address}`, which is not an agent file mpm writes")]
+    NotAnAgent { file: String, address: String },
     #[error("`{file}` is a lock file of format {found}; this mpm reads format {VERSION}")]
     Newer { file: String, found: u64 },
     #[error(transparent)]
@@ -65,6 +67,10 @@ impl Diagnose for LockfileError {
         match self {
             LockfileError::Invalid { .. } => Some(
                 "`mpm apply` writes this file: restore it from git (`git checkout mpm.lock`), or delete it and mpm writes a new one"
+                    .into(),
+            ),
+            LockfileError::NotAnAgent { .. } => Some(
+                "mpm writes only `agents/<name>.md` and records only those; restore the file from git (`git checkout mpm.lock`), or delete it and mpm writes a new one"
                     .into(),
             ),
             LockfileError::Newer { .. } => {
@@ -120,12 +126,18 @@ impl Lockfile {
 
     /// The bytes of the lock file at `path` (`None`: there is none).
     pub fn read_bytes(path: &Path, shown: &str) -> Result<Option<Vec<u8>>, LockfileError> {
-        match std::fs::read(path) {
+        use std::io::Read;
+        // not through a link, not waiting on a pipe planted there
+        let read = crate::system::open_no_follow(path).and_then(|mut f| {
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).map(|_| bytes)
+        });
+        match read {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(LockfileError::Io(std::io::Error::new(
                 e.kind(),
-                format!("failed to read `{shown}`: {e}"),
+                format!("cannot read `{shown}`: {e}"),
             ))),
         }
     }
@@ -144,7 +156,21 @@ impl Lockfile {
                 file: shown.to_string(),
                 found: u64::from(lock.version),
             }),
-            Ok(lock) => Ok(lock),
+            Ok(lock) => {
+                // a lock file is committed, so anyone can edit it: it may speak for
+                // mpm's own agent files, and for nothing else in the target
+                if let Some((address, _)) = lock
+                    .files
+                    .iter()
+                    .find(|(a, l)| !is_agent_file(a, l.agent.as_deref()))
+                {
+                    return Err(LockfileError::NotAnAgent {
+                        file: shown.to_string(),
+                        address: address.to_string(),
+                    });
+                }
+                Ok(lock)
+            }
             Err(e) => {
                 // a newer format may have keys this one does not know
                 #[derive(Deserialize)]
@@ -161,6 +187,12 @@ impl Lockfile {
             }
         }
     }
+}
+
+/// Whether `address` is where mpm writes agent `agent`: `agents/<agent>.md`.
+fn is_agent_file(address: &Address, agent: Option<&str>) -> bool {
+    let Some(agent) = agent else { return false };
+    crate::name::AgentName::parse(agent).is_ok() && address.as_str() == format!("agents/{agent}.md")
 }
 
 /// serde_json ends its messages with ` at line L column C`; the location block

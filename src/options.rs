@@ -148,7 +148,7 @@ impl Options {
         }
     }
 
-    fn check_not_system(&self, target: &Target, origin: Origin) -> Result<(), TargetError> {
+    pub fn check_not_system(&self, target: &Target, origin: Origin) -> Result<(), TargetError> {
         crate::target::check_not_system(
             &target.root,
             crate::target::resolved(&target.root).as_deref(),

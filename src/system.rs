@@ -171,11 +171,19 @@ fn libc_nofollow() -> i32 {
 /// Opens an existing file for reading without following a link at its last
 /// component (the state log's packs and lock).
 pub fn open_no_follow(path: &Path) -> io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
+    // non-blocking, so that a named pipe planted there cannot hang the command
+    let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc_nofollow())
+        .custom_flags(libc_nofollow() | OFlags::NONBLOCK.bits() as i32)
         .open(path)
-        .map_err(|e| link_or(e, path, "open"))
+        .map_err(|e| link_or(e, path, "open"))?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` is not a regular file", path.display()),
+        ));
+    }
+    Ok(file)
 }
 
 /// The error of an open that met a symbolic link names the link.

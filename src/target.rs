@@ -152,7 +152,7 @@ const SYSTEM_DIRS: &[&str] = &[
 ];
 
 /// Kernel file systems: nothing in them, at any depth, is a config directory.
-const SYSTEM_TREES: &[&str] = &["/dev", "/proc", "/sys"];
+const SYSTEM_TREES: &[&str] = &["/boot", "/dev", "/proc", "/sys"];
 
 /// The system directory a target is, or lies in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,6 +46,7 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
             refresh_lockfile(path, &planned.last.entries, options, printer)?;
         }
         if let Some(store) = planned.store.take() {
+            store.restore_gitignore()?;
             if planned.last.pending.is_some() {
                 let store = store.writable()?;
                 apply::finish_interrupted(
@@ -53,6 +54,7 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
                     &planned.target,
                     &planned.last,
                     options.system().as_ref(),
+                    planned.lockfile.as_deref(),
                 )?;
             }
             // under the exclusive lock this apply holds
@@ -116,6 +118,24 @@ fn apply_saved(
         root: saved.target.clone(),
         state_dir: saved.state_dir.clone(),
     };
+    // a saved plan is a file anyone can edit, and its checksum anyone can compute:
+    // it gets the checks a manifest's target gets, and writes agent files only
+    let origin = match options.target {
+        Some(_) => crate::target::Origin::Flag,
+        None => crate::target::Origin::Manifest,
+    };
+    options.check_not_system(&target, origin)?;
+    if let Some(row) = saved.plan.rows.iter().find(|r| {
+        !(r.address.as_str().starts_with("agents/") && r.address.as_str().ends_with(".md"))
+    }) {
+        return Err(Error::usage(
+            format!(
+                "the saved plan `{shown}` writes `{}`, which is not an agent file",
+                row.address
+            ),
+            Some("mpm writes only `agents/**.md` in a target: make the plan again with `mpm plan --out FILE`".to_string()),
+        ));
+    }
     // everything is checked against what the plan saw before anything is created
     let (store, last) = super::read_state(options, &target, LockMode::Exclusive, printer)?;
     let mut stale = saved.changed_inputs();

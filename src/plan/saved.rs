@@ -102,6 +102,23 @@ impl SavedPlan {
     }
 
     pub fn read(path: &Path, shown: &str) -> Result<SavedPlan, crate::Error> {
+        // a plan is a regular file: not a device or a pipe that never ends
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(crate::Error::usage(
+                    format!("`{shown}` is not a saved mpm plan: it is not a regular file"),
+                    Some("make one with `mpm plan --out FILE`".to_string()),
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(crate::Error::usage(
+                    format!("saved plan `{shown}` not found"),
+                    Some("make one with `mpm plan --out FILE`, or check the path".to_string()),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
         let text = fs_err::read_to_string(path)?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             crate::Error::usage(

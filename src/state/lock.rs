@@ -57,9 +57,10 @@ pub fn acquire(
     let path = dir.join(LOCK_FILE);
     super::refuse_link(&path)?;
     let mut options = std::fs::OpenOptions::new();
+    // not through a link, and not waiting on a named pipe planted there
     options
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32);
     if mode == LockMode::Exclusive {
         options.write(true).create(true).truncate(false).mode(0o644);
     }
@@ -76,6 +77,14 @@ pub fn acquire(
         }
         Err(e) => return Err(super::open_error(e, &path)),
     };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(StateError::NotAFile(path));
+    }
+    if mode == LockMode::Exclusive {
+        // its holder line is written in place
+        super::refuse_hard_link(&path, &meta)?;
+    }
     let start = Instant::now();
     loop {
         let tried = match mode {

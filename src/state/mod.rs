@@ -58,6 +58,10 @@ pub enum StateError {
     NoGeneration(u64),
     #[error("`{}` is a symbolic link: mpm never writes or reads through a link in its state directory", .0.display())]
     Link(PathBuf),
+    #[error("`{}` has other hard links: mpm never writes a file of its state directory that is also elsewhere", .0.display())]
+    HardLink(PathBuf),
+    #[error("`{}` is not a regular file", .0.display())]
+    NotAFile(PathBuf),
     #[error("the state log `{}` lacks {what}", dir.display())]
     MissingBlob {
         dir: Box<Path>,
@@ -104,6 +108,9 @@ impl Diagnose for StateError {
                 "move the state folder aside and run `mpm apply --adopt` to record the files again (history is lost)".into(),
             ),
             StateError::NoGeneration(_) => Some("`mpm history` lists the generations there are".into()),
+            StateError::HardLink(_) | StateError::NotAFile(_) => Some(
+                "put a file of mpm's own there (copy the file to replace the link: `cp --remove-destination`), or move the state folder aside and run `mpm apply --adopt`".into(),
+            ),
             StateError::Link(path) => Some(
                 if path
                     .file_name()
@@ -243,7 +250,9 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
-/// Refuses a link anywhere in sled's folder before sled opens it for writing.
+/// Refuses a link anywhere in sled's folder before sled opens it for writing: a
+/// symbolic link, a file with another hard link (sled writes its files in place),
+/// anything but files and folders.
 fn refuse_links_in(dir: &Path) -> Result<(), StateError> {
     refuse_link(dir)?;
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -251,11 +260,22 @@ fn refuse_links_in(dir: &Path) -> Result<(), StateError> {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_symlink() => return Err(StateError::Link(path)),
-            Ok(t) if t.is_dir() => refuse_links_in(&path)?,
-            _ => {}
+        match entry.metadata() {
+            Ok(m) if m.file_type().is_symlink() => return Err(StateError::Link(path)),
+            Ok(m) if m.is_dir() => refuse_links_in(&path)?,
+            Ok(m) if m.is_file() => refuse_hard_link(&path, &m)?,
+            Ok(_) => return Err(StateError::NotAFile(path)),
+            Err(_) => {}
         }
+    }
+    Ok(())
+}
+
+/// A file mpm writes in place must be its own: no other hard link to it.
+pub(crate) fn refuse_hard_link(path: &Path, meta: &std::fs::Metadata) -> Result<(), StateError> {
+    use std::os::unix::fs::MetadataExt;
+    if meta.nlink() > 1 {
+        return Err(StateError::HardLink(path.to_path_buf()));
     }
     Ok(())
 }
@@ -266,10 +286,19 @@ fn open_sled(dir: &Path, shown: &Path) -> Result<sled::Db, StateError> {
         .cache_capacity(4 << 20)
         .flush_every_ms(None)
         .open()
-        .map_err(|e| StateError::Corrupt {
-            dir: shown.to_path_buf(),
-            // sled appends an empty backtrace to what it says
-            detail: e.to_string().trim_end_matches(" backtrace ()").to_string(),
+        .map_err(|e| match e {
+            sled::Error::Io(io) => StateError::Io(std::io::Error::new(
+                io.kind(),
+                format!("failed to open the state log `{}`: {io}", shown.display()),
+            )),
+            other => StateError::Corrupt {
+                dir: shown.to_path_buf(),
+                // sled appends an empty backtrace to what it says
+                detail: other
+                    .to_string()
+                    .trim_end_matches(" backtrace ()")
+                    .to_string(),
+            },
         })
 }
 
@@ -310,7 +339,16 @@ impl StateStore {
     /// Creates the state log in `dir` (the first apply), under the exclusive lock.
     pub fn create(dir: &Path, command: &str, timeout: Duration) -> Result<StateStore, StateError> {
         refuse_link(dir)?;
-        let created = create_state_dir(dir)?;
+        // what is not there yet is this command's, to remove if its apply fails
+        let absent: Vec<PathBuf> = [".gitignore", lock::LOCK_FILE, DB_DIR, packs::PACK_DIR]
+            .into_iter()
+            .map(|name| dir.join(name))
+            .filter(|p| std::fs::symlink_metadata(p).is_err())
+            .collect();
+        let mut created = create_state_dir(dir)?;
+        if !created.iter().any(|d| d == dir) {
+            created.extend(absent);
+        }
         let lock = lock::acquire(dir, command, timeout, LockMode::Exclusive)?;
         let db_dir = dir.join(DB_DIR);
         refuse_links_in(&db_dir)?;
@@ -395,7 +433,7 @@ impl StateStore {
                 );
                 self.meta
                     .insert("lineage", Digest::of(seed.as_bytes()).short().as_bytes())
-                    .map_err(|e| self.corrupt(e))?;
+                    .map_err(|e| self.db(e))?;
                 Ok(())
             }
             None => Ok(()),
@@ -414,6 +452,14 @@ impl StateStore {
     /// Whether this command created the state folder.
     pub fn created(&self) -> bool {
         !self.created.is_empty()
+    }
+
+    /// Puts back a missing `.gitignore` (a writer with nothing else to do).
+    pub fn restore_gitignore(&self) -> Result<(), StateError> {
+        if self.lock_mode == LockMode::Exclusive {
+            ensure_gitignore(&self.dir)?;
+        }
+        Ok(())
     }
 
     /// Whether the state folder lacks its `.gitignore` (read-only commands warn).
@@ -438,10 +484,22 @@ impl StateStore {
             ..
         } = self;
         drop((entries, blobs, generations, meta, db));
-        fs_err::remove_dir_all(&dir)?;
+        if created.iter().any(|d| *d == dir) {
+            fs_err::remove_dir_all(&dir)?;
+        } else {
+            // the folder was there (empty, or another state log's leftovers): only
+            // what this command put in it goes
+            for made in created.iter().filter(|p| p.starts_with(&dir) && **p != dir) {
+                match std::fs::symlink_metadata(made) {
+                    Ok(m) if m.is_dir() => fs_err::remove_dir_all(made)?,
+                    Ok(_) => fs_err::remove_file(made)?,
+                    Err(_) => {}
+                }
+            }
+        }
         drop(lock);
         // the folders above it that were made for it, if nothing else went there
-        for made in created.iter().rev().filter(|d| **d != dir) {
+        for made in created.iter().rev().filter(|d| !d.starts_with(&dir)) {
             let _ = std::fs::remove_dir(made);
         }
         Ok(())
@@ -452,6 +510,18 @@ impl StateStore {
         &self.dir
     }
 
+    /// What sled said: a failed read or write of its files is an I/O error (a full
+    /// disk damages nothing), anything else a state log that cannot be read.
+    fn db(&self, e: sled::Error) -> StateError {
+        match e {
+            sled::Error::Io(io) => StateError::Io(std::io::Error::new(
+                io.kind(),
+                format!("failed to use the state log `{}`: {io}", self.dir.display()),
+            )),
+            other => self.corrupt(other),
+        }
+    }
+
     fn corrupt(&self, detail: impl std::fmt::Display) -> StateError {
         StateError::Corrupt {
             dir: self.dir.clone(),
@@ -460,7 +530,7 @@ impl StateStore {
     }
 
     fn meta_u64(&self, key: &str) -> Result<Option<u64>, StateError> {
-        let Some(v) = self.meta.get(key).map_err(|e| self.corrupt(e))? else {
+        let Some(v) = self.meta.get(key).map_err(|e| self.db(e))? else {
             return Ok(None);
         };
         let text = std::str::from_utf8(&v).map_err(|e| self.corrupt(e))?;
@@ -473,7 +543,7 @@ impl StateStore {
         self.meta
             .insert(key, value.to_string().as_bytes())
             .map(drop)
-            .map_err(|e| self.corrupt(e))
+            .map_err(|e| self.db(e))
     }
 
     fn decode<T: serde::de::DeserializeOwned>(
@@ -490,14 +560,14 @@ impl StateStore {
 
     pub fn last(&self) -> Result<LastApplied, StateError> {
         let current = self.meta_u64("current")?;
-        let pending = match self.meta.get("pending").map_err(|e| self.corrupt(e))? {
+        let pending = match self.meta.get("pending").map_err(|e| self.db(e))? {
             Some(v) => Some(self.full(self.decode("pending generation", &v)?, true)?),
             None => None,
         };
         let lineage = self
             .meta
             .get("lineage")
-            .map_err(|e| self.corrupt(e))?
+            .map_err(|e| self.db(e))?
             .map(|v| String::from_utf8_lossy(&v).into_owned());
         Ok(LastApplied {
             entries: self.snapshot(current.unwrap_or(0))?,
@@ -509,7 +579,7 @@ impl StateStore {
             lockfile: self
                 .meta
                 .get("lockfile")
-                .map_err(|e| self.corrupt(e))?
+                .map_err(|e| self.db(e))?
                 .and_then(|v| Digest::from_bytes(&v)),
         })
     }
@@ -518,7 +588,7 @@ impl StateStore {
         self.blobs
             .iter()
             .map(|item| {
-                let (k, v) = item.map_err(|e| self.corrupt(e))?;
+                let (k, v) = item.map_err(|e| self.db(e))?;
                 let key: [u8; 8] = k
                     .as_ref()
                     .try_into()
@@ -536,14 +606,11 @@ impl StateStore {
             .as_ref()
             .is_none_or(|(p, _)| *p != pack)
         {
-            let index: PackIndex = match self
-                .blobs
-                .get(pack.to_be_bytes())
-                .map_err(|e| self.corrupt(e))?
-            {
-                Some(v) => self.decode("pack index", &v)?,
-                None => Vec::new(),
-            };
+            let index: PackIndex =
+                match self.blobs.get(pack.to_be_bytes()).map_err(|e| self.db(e))? {
+                    Some(v) => self.decode("pack index", &v)?,
+                    None => Vec::new(),
+                };
             *self.one_pack.borrow_mut() =
                 Some((pack, index.into_iter().map(|s| (s.digest, s)).collect()));
         }
@@ -675,12 +742,25 @@ impl StateStore {
             .iter()
             .flat_map(|(_, i)| i.iter().map(|s| (s.digest, s.len)))
             .collect();
-        let pack = self.meta_u64("next_pack")?.unwrap_or(1);
+        let pack = self.next_pack()?;
         Ok(BlobWriter {
             pack,
             writer: packs::PackWriter::create(&self.dir, pack)?,
             known,
         })
+    }
+
+    /// The number of the next pack: after every pack indexed, whatever the
+    /// metadata says (a damaged `next_pack` never reuses one).
+    fn next_pack(&self) -> Result<u64, StateError> {
+        let recorded = self.meta_u64("next_pack")?.unwrap_or(1);
+        let indexed = self
+            .blobs
+            .last()
+            .map_err(|e| self.db(e))?
+            .and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok())
+            .map_or(0, |k| u64::from_be_bytes(k) + 1);
+        Ok(recorded.max(indexed).max(1))
     }
 
     /// Makes the blobs durable and records their index (flushed by the
@@ -690,7 +770,7 @@ impl StateStore {
         if !index.is_empty() {
             self.blobs
                 .insert(blobs.pack.to_be_bytes(), Self::encode(&index))
-                .map_err(|e| self.corrupt(e))?;
+                .map_err(|e| self.db(e))?;
             self.set_meta("next_pack", blobs.pack + 1)?;
         }
         *self.blob_slots.borrow_mut() = None;
@@ -700,7 +780,7 @@ impl StateStore {
 
     /// The id the next generation gets.
     pub fn next_id(&self) -> Result<u64, StateError> {
-        let last = self.generations.last().map_err(|e| self.corrupt(e))?;
+        let last = self.generations.last().map_err(|e| self.db(e))?;
         let from_log = last
             .map(|(k, _)| u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8])))
             .unwrap_or(0);
@@ -712,29 +792,46 @@ impl StateStore {
     pub fn begin(&self, pending: &GenerationRecord) -> Result<(), StateError> {
         self.meta
             .insert("pending", Self::encode(pending))
-            .map_err(|e| self.corrupt(e))?;
+            .map_err(|e| self.db(e))?;
         self.flush()
     }
 
     /// Drops a pending generation without committing it (nothing left to do).
     pub fn clear_pending(&self) -> Result<(), StateError> {
-        self.meta.remove("pending").map_err(|e| self.corrupt(e))?;
+        self.meta.remove("pending").map_err(|e| self.db(e))?;
         self.flush()
     }
 
     /// Undoes [`StateStore::finish_blobs`] and [`StateStore::begin`] of an apply
     /// that failed and put every file back: its pending generation and its pack go,
     /// so that the state log is as it was before.
-    pub fn abandon(&self, pack: u64) -> Result<(), StateError> {
-        self.meta.remove("pending").map_err(|e| self.corrupt(e))?;
+    /// `interrupted`: the pending generation of a killed run that this apply had
+    /// taken over; it is pending again, so that the next run still finishes it.
+    pub fn abandon(
+        &self,
+        pack: u64,
+        interrupted: Option<&GenerationRecord>,
+    ) -> Result<(), StateError> {
+        match interrupted {
+            Some(record) => self
+                .meta
+                .insert("pending", Self::encode(record))
+                .map(drop)
+                .map_err(|e| self.db(e))?,
+            None => self
+                .meta
+                .remove("pending")
+                .map(drop)
+                .map_err(|e| self.db(e))?,
+        }
         let indexed = self
             .blobs
             .remove(pack.to_be_bytes())
-            .map_err(|e| self.corrupt(e))?
+            .map_err(|e| self.db(e))?
             .is_some();
         if indexed && self.meta_u64("next_pack")? == Some(pack + 1) {
             if pack == 1 {
-                self.meta.remove("next_pack").map_err(|e| self.corrupt(e))?;
+                self.meta.remove("next_pack").map_err(|e| self.db(e))?;
             } else {
                 self.set_meta("next_pack", pack)?;
             }
@@ -780,7 +877,7 @@ impl StateStore {
     }
 
     pub fn flush(&self) -> Result<(), StateError> {
-        self.db.flush().map(drop).map_err(|e| self.corrupt(e))
+        self.db.flush().map(drop).map_err(|e| self.db(e))
     }
 
     /// Every generation kept, oldest first (without their changes).
@@ -788,7 +885,7 @@ impl StateStore {
         self.generations
             .iter()
             .map(|item| {
-                let (_, v) = item.map_err(|e| self.corrupt(e))?;
+                let (_, v) = item.map_err(|e| self.db(e))?;
                 self.decode("generation", &v)
             })
             .collect()
@@ -799,7 +896,7 @@ impl StateStore {
         match self
             .generations
             .get(id.to_be_bytes())
-            .map_err(|e| self.corrupt(e))?
+            .map_err(|e| self.db(e))?
         {
             Some(v) => self.full(self.decode("generation", &v)?, false),
             None => Err(StateError::NoGeneration(id)),
@@ -811,11 +908,7 @@ impl StateStore {
         if id == 0 {
             return Ok(Entries::new());
         }
-        match self
-            .entries
-            .get(id.to_be_bytes())
-            .map_err(|e| self.corrupt(e))?
-        {
+        match self.entries.get(id.to_be_bytes()).map_err(|e| self.db(e))? {
             Some(v) => {
                 let digest = Digest::from_bytes(&v)
                     .ok_or_else(|| self.corrupt("an entries value is not a digest"))?;
@@ -823,7 +916,7 @@ impl StateStore {
                 let pack = match self
                     .generations
                     .get(id.to_be_bytes())
-                    .map_err(|e| self.corrupt(e))?
+                    .map_err(|e| self.db(e))?
                 {
                     Some(r) => self.decode::<GenerationRecord>("generation", &r)?.pack,
                     None => 0,
@@ -861,7 +954,7 @@ impl StateStore {
         if let Some(p) = &last.pending {
             live.extend(versions(p));
         }
-        if let Some(v) = self.meta.get("pending").map_err(|e| self.corrupt(e))? {
+        if let Some(v) = self.meta.get("pending").map_err(|e| self.db(e))? {
             let record: GenerationRecord = self.decode("pending generation", &v)?;
             live.extend([record.changes, record.entries]);
         }
@@ -874,45 +967,47 @@ impl StateStore {
             && let Some(v) = self
                 .entries
                 .get(parent.to_be_bytes())
-                .map_err(|e| self.corrupt(e))?
+                .map_err(|e| self.db(e))?
         {
             live.extend(Digest::from_bytes(&v));
         }
-        for generation in dropped.iter() {
-            self.generations
-                .remove(generation.id.to_be_bytes())
-                .map_err(|e| self.corrupt(e))?;
-            if Some(generation.id) != still_needed {
-                self.entries
-                    .remove(generation.id.to_be_bytes())
-                    .map_err(|e| self.corrupt(e))?;
-            }
-        }
+        // a pack a killed apply or prune left without an index is garbage
+        let indexes = self.pack_indexes()?;
+        packs::remove_orphans(&self.dir, &indexes.iter().map(|(p, _)| *p).collect())?;
+        // every byte still needed is read before anything is dropped: a pack that
+        // lost some of them stops the prune before it changed anything
+        let needed = |slot: &Slot, pack: u64| {
+            self.needed_blob(&slot.digest, Some(pack), || {
+                format!(
+                    "blob {}, which the generations kept still need",
+                    slot.digest.short()
+                )
+            })
+        };
+        let mut rewrites = Vec::new();
         let mut removed = 0;
-        for (pack, index) in self.pack_indexes()? {
+        for (pack, index) in indexes {
             let (keep_slots, dead): (Vec<Slot>, Vec<Slot>) =
                 index.into_iter().partition(|s| live.contains(&s.digest));
             if dead.is_empty() {
                 continue;
             }
             removed += dead.len();
+            for slot in &keep_slots {
+                needed(slot, pack)?;
+            }
+            rewrites.push((pack, keep_slots));
+        }
+        for (pack, keep_slots) in rewrites {
             if !keep_slots.is_empty() {
+                let next = self.next_pack()?;
                 let mut writer = BlobWriter {
-                    pack: self.meta_u64("next_pack")?.unwrap_or(1),
-                    writer: packs::PackWriter::create(
-                        &self.dir,
-                        self.meta_u64("next_pack")?.unwrap_or(1),
-                    )?,
+                    pack: next,
+                    writer: packs::PackWriter::create(&self.dir, next)?,
                     known: HashMap::new(),
                 };
                 for slot in &keep_slots {
-                    let bytes = self.needed_blob(&slot.digest, Some(pack), || {
-                        format!(
-                            "blob {}, which the generations kept still need",
-                            slot.digest.short()
-                        )
-                    })?;
-                    writer.add(slot.digest, &bytes)?;
+                    writer.add(slot.digest, &needed(slot, pack)?)?;
                 }
                 self.finish_blobs(writer)?;
             }
@@ -920,13 +1015,23 @@ impl StateStore {
             // the rewritten pack is durable and indexed before the old one goes
             self.blobs
                 .remove(pack.to_be_bytes())
-                .map_err(|e| self.corrupt(e))?;
+                .map_err(|e| self.db(e))?;
             self.flush()?;
             // a pack already lost holds nothing anyone needs any more
             match fs_err::remove_file(packs::pack_path(&self.dir, pack)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e.into()),
+            }
+        }
+        for generation in dropped.iter() {
+            self.generations
+                .remove(generation.id.to_be_bytes())
+                .map_err(|e| self.db(e))?;
+            if Some(generation.id) != still_needed {
+                self.entries
+                    .remove(generation.id.to_be_bytes())
+                    .map_err(|e| self.db(e))?;
             }
         }
         *self.blob_slots.borrow_mut() = None;
