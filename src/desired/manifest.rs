@@ -512,7 +512,7 @@ fn remember(
     sources: &mut Sources,
     key: Digest,
     resource: &DesiredResource,
-    probed: Vec<(PathBuf, Option<Digest>)>,
+    probed: memo::Probed,
     warnings: &[String],
 ) {
     sources.rendered = true;
@@ -556,7 +556,7 @@ fn from_template(
     base: Option<&BaseTemplate>,
     t: &Template,
     warnings: &mut Vec<String>,
-) -> Result<(DesiredResource, Vec<u8>, Vec<(PathBuf, Option<Digest>)>), Error> {
+) -> Result<(DesiredResource, Vec<u8>, memo::Probed), Error> {
     let loaded = sources.loaded.clone();
     let n = name.as_str();
     let version = match &t.agent_version {

@@ -19,6 +19,10 @@ pub const FILE_NAME: &str = "render-memo.json";
 /// Bumped whenever rendering changes in a way the inputs do not show.
 const FORMAT: u32 = 1;
 
+/// The `BASE_*.md` files a template looked for, in order, and the digest of the
+/// one found (the last); `None`: no file there.
+pub type Probed = Vec<(PathBuf, Option<Digest>)>;
+
 /// One agent as rendered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Memoized {
@@ -29,7 +33,7 @@ pub struct Memoized {
     /// The `BASE_*.md` files the template looked for, in order, with the digest
     /// of the one found (the last): a hit needs the same answer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub probed: Vec<(PathBuf, Option<Digest>)>,
+    pub probed: Probed,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }

@@ -484,7 +484,7 @@ impl StateStore {
             ..
         } = self;
         drop((entries, blobs, generations, meta, db));
-        if created.iter().any(|d| *d == dir) {
+        if created.contains(&dir) {
             fs_err::remove_dir_all(&dir)?;
         } else {
             // the folder was there (empty, or another state log's leftovers): only
