@@ -148,7 +148,16 @@ pub fn execute(
     // 1. nothing moved since the plan was made, and nothing in the way is known
     check_fresh(plan, target, last)?;
     let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
-    check_writable(&rows, target, store.dir(), system)?;
+    // the state folder, and the manifest's folder where `mpm.lock` goes
+    let mut also = vec![store.dir().to_path_buf()];
+    also.extend(
+        context
+            .lockfile
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf),
+    );
+    check_writable(&rows, target, &also, system)?;
 
     // 2. every pre-image and every new version is durable before any file is
     //    touched, and so is the intended result (the pending generation)
@@ -383,12 +392,12 @@ fn nearest_existing(dir: &Path) -> &Path {
 fn check_writable(
     rows: &[&Row],
     target: &Target,
-    state_dir: &Path,
+    also: &[PathBuf],
     system: &dyn System,
 ) -> Result<(), ApplyError> {
     let shown = |p: &Path| crate::paths::display(p, &target.root.join(".."));
     let mut dirs = dirs_of(rows, target);
-    dirs.push(state_dir.to_path_buf());
+    dirs.extend(also.iter().cloned());
     let mut checked: Vec<&Path> = Vec::new();
     for dir in &dirs {
         let at = nearest_existing(dir);
@@ -428,6 +437,7 @@ fn check_room(
 ) -> Result<(), ApplyError> {
     let shown = |p: &Path| crate::paths::display(p, &target.root.join(".."));
     let mut needed: BTreeMap<u64, (PathBuf, crate::system::Room, u64, u64)> = BTreeMap::new();
+    let mut made = std::collections::HashSet::new();
     for row in rows.iter().filter(|r| r.writes()) {
         let Some(after) = row.after else { continue };
         let path = target.path_of(&row.address);
@@ -443,7 +453,13 @@ fn check_room(
             .entry(room.device)
             .or_insert_with(|| (at.to_path_buf(), room, 0, 0));
         entry.2 += bytes.div_ceil(room.block) * room.block + room.block;
+        // the file's inode, and one for each folder still to be made on its way
         entry.3 += 1;
+        for missing in dir.ancestors().take_while(|d| *d != at) {
+            if made.insert(missing.to_path_buf()) {
+                entry.3 += 1;
+            }
+        }
     }
     for (_, (at, room, bytes, inodes)) in needed {
         if bytes > room.bytes {
@@ -757,19 +773,8 @@ fn counts_of(plan: &Plan) -> Counts {
     }
 }
 
-/// The managed paths after the plan: every path mpm keeps has a row in it (a no-op
-/// row carries the entry as it is), so the new entries come from the rows alone.
 fn entries_after(plan: &Plan) -> Entries {
-    plan.rows
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.action,
-                Action::Create | Action::Update | Action::Record | Action::NoOp
-            )
-        })
-        .filter_map(|r| r.entry_after.clone().map(|e| (r.address.clone(), e)))
-        .collect()
+    plan.entries_after()
 }
 
 #[cfg(test)]

@@ -53,7 +53,25 @@ pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
 pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error> {
     let (planned, _) =
         plan_from_manifest(options, PlanOptions::default(), LockMode::Shared, printer)?;
+    // a committed `mpm.lock` that no longer records what is deployed fails too:
+    // the pull request changed agents without applying
+    let lock_stale = planned.lockfile.as_ref().is_some_and(|path| {
+        std::fs::read(path).is_ok_and(|bytes| {
+            bytes != crate::lockfile::Lockfile::of(&planned.plan.entries_after()).render()
+        })
+    });
     if !planned.plan.changes_files() && planned.plan.conflicts().next().is_none() {
+        if lock_stale {
+            printer.note(&format!(
+                "`{}` does not record what is deployed; `mpm apply` brings it up to date",
+                planned
+                    .lockfile
+                    .as_deref()
+                    .map(|p| crate::paths::display(p, &options.env.cwd))
+                    .unwrap_or_default()
+            ));
+            return Ok(ExitStatus::Failure);
+        }
         return Ok(ExitStatus::Success);
     }
     let s = planned.plan.summary();

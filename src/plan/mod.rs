@@ -166,6 +166,22 @@ impl Plan {
             .any(|r| matches!(r.action, Action::Create | Action::Update | Action::Delete))
     }
 
+    /// The managed paths after the plan: every path mpm keeps has a row in it (a
+    /// no-op row carries the entry as it is), so the new entries come from the rows
+    /// alone.
+    pub fn entries_after(&self) -> crate::state::Entries {
+        self.rows
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.action,
+                    Action::Create | Action::Update | Action::Record | Action::NoOp
+                )
+            })
+            .filter_map(|r| r.entry_after.clone().map(|e| (r.address.clone(), e)))
+            .collect()
+    }
+
     pub fn conflicts(&self) -> impl Iterator<Item = &Row> {
         self.rows
             .iter()

@@ -62,6 +62,8 @@ pub enum StateError {
     HardLink(PathBuf),
     #[error("`{}` is not a regular file", .0.display())]
     NotAFile(PathBuf),
+    #[error("cannot copy the state log to read it in `{}`: {cause}", dir.display())]
+    Scratch { dir: PathBuf, cause: String },
     #[error("the state log `{}` lacks {what}", dir.display())]
     MissingBlob {
         dir: Box<Path>,
@@ -108,6 +110,9 @@ impl Diagnose for StateError {
                 "move the state folder aside and run `mpm apply --adopt` to record the files again (history is lost)".into(),
             ),
             StateError::NoGeneration(_) => Some("`mpm history` lists the generations there are".into()),
+            StateError::Scratch { .. } => Some(
+                "a reader works on a private copy of the state log, in `$TMPDIR`: free some space there, or set `TMPDIR` to a folder with room".into(),
+            ),
             StateError::HardLink(_) | StateError::NotAFile(_) => Some(
                 "put a file of mpm's own there (copy the file to replace the link: `cp --remove-destination`), or move the state folder aside and run `mpm apply --adopt`".into(),
             ),
@@ -250,6 +255,53 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
+/// The private copy of sled's files a reader opens: in `$TMPDIR`, readable by this
+/// user only, named by this process so that the copies of killed ones (which
+/// never ran their clean-up) are removed by the next reader.
+fn scratch_copy(db_dir: &Path) -> Result<tempfile::TempDir, StateError> {
+    let scratch = std::env::temp_dir();
+    remove_dead_copies(&scratch);
+    let no_room = |e: std::io::Error| StateError::Scratch {
+        dir: scratch.clone(),
+        cause: e.to_string(),
+    };
+    let copy = tempfile::Builder::new()
+        .prefix(&format!("mpm-state-{}-", std::process::id()))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir_in(&scratch)
+        .map_err(no_room)?;
+    match copy_tree(db_dir, copy.path()) {
+        Err(StateError::Io(e)) => Err(no_room(e)),
+        other => other.map(|()| copy),
+    }
+}
+
+/// Removes the copies of this user's mpm processes that are gone.
+fn remove_dead_copies(scratch: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(scratch) else {
+        return;
+    };
+    let me = rustix::process::getuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("mpm-state-"))
+            .and_then(|rest| rest.split('-').next())
+            .filter(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let ours = entry
+            .metadata()
+            .is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if ours && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Refuses a link anywhere in sled's folder before sled opens it for writing: a
 /// symbolic link, a file with another hard link (sled writes its files in place),
 /// anything but files and folders.
@@ -320,16 +372,7 @@ impl StateStore {
             return Ok(None);
         }
         let lock = lock::acquire(dir, command, timeout, mode)?;
-        let copy = tempfile::Builder::new()
-            .prefix("mpm-state-")
-            .tempdir()
-            .map_err(|e| {
-                StateError::Io(std::io::Error::new(
-                    e.kind(),
-                    format!("failed to make a temp folder to read the state log in: {e}"),
-                ))
-            })?;
-        copy_tree(&db_dir, copy.path())?;
+        let copy = scratch_copy(&db_dir)?;
         let db = open_sled(copy.path(), dir)?;
         let store = StateStore::with_db(db, dir, Some(copy), Vec::new(), lock, mode)?;
         store.check_format()?;
