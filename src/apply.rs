@@ -252,16 +252,13 @@ pub fn execute(
         target,
         store,
         pack,
-        last,
         system,
         &mut temps,
         &mut progress,
-        context.lockfile.as_deref(),
     );
-    let stray_temps = match written {
-        Ok(stray) => stray,
-        Err(cause) => return Err(undo.put_back(cause, &mut temps, progress)),
-    };
+    if let Err(cause) = written {
+        return Err(undo.put_back(cause, &mut temps, progress));
+    }
     if let Some(lock) = lock
         .as_ref()
         .filter(|l| l.old.as_deref() != Some(l.new.as_slice()))
@@ -286,6 +283,9 @@ pub fn execute(
         }
         return Err(undo.put_back(cause.into(), &mut temps, progress));
     }
+    // what a killed run left goes once this one is done: a failure above must
+    // leave the disk as it was, leftovers included
+    let stray_temps = remove_stray_temps(system, last, target, context.lockfile.as_deref())?;
     Ok(Outcome {
         generation: Some(id),
         counts,
@@ -480,26 +480,21 @@ fn check_room(
     Ok(())
 }
 
-/// Step 3: every file, a batch at a time. Returns how many temp files a killed
-/// run had left.
-#[expect(clippy::too_many_arguments, reason = "the parts of one apply")]
+/// Step 3: every file, a batch at a time.
 fn write_files(
     rows: &[&Row],
     target: &Target,
     store: &StateStore,
     pack: u64,
-    last: &LastApplied,
     system: &dyn System,
     temps: &mut Temps,
     progress: &mut Progress,
-    lockfile: Option<&Path>,
-) -> Result<usize, Error> {
+) -> Result<(), Error> {
     let removals: Vec<PathBuf> = rows
         .iter()
         .filter(|r| r.action == Action::Delete)
         .map(|r| target.path_of(&r.address))
         .collect();
-    let stray_temps = remove_stray_temps(system, last, target, lockfile)?;
     let mut batch: Vec<FileWrite> = Vec::new();
     let mut batch_bytes = 0;
     for row in rows.iter().filter(|r| r.writes()) {
@@ -517,7 +512,7 @@ fn write_files(
         }
     }
     system::commit_files(system, &batch, &removals, temps, progress)?;
-    Ok(stray_temps)
+    Ok(())
 }
 
 fn stored(

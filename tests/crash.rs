@@ -240,3 +240,31 @@ fn only_the_killed_runs_own_temp_files_are_removed() {
         .collect();
     assert_eq!(temps, vec![".mpm-tmp.123.4", ".mpm-tmp.notes"]);
 }
+
+/// The temp file of `mpm.lock` that a killed run left beside `mpm.yaml`, in the
+/// repository, was never removed: only the target's folders were looked at.
+#[test]
+fn a_killed_runs_temp_of_mpm_lock_is_removed_too() {
+    let ran = Test::new()
+        .manifest(&inline_manifest(&[("alpha", "a"), ("beta", "b")]))
+        .args(&["plan"])
+        .stdout_any()
+        .success();
+    // two agents, then mpm.lock: the third rename is the lock's
+    assert!(apply_aborted_at(&ran, "rename:3:abort"));
+    let temps = |ran: &Ran| -> Vec<String> {
+        std::fs::read_dir(ran.path(""))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".mpm-tmp."))
+            .collect()
+    };
+    assert_eq!(temps(&ran).len(), 1, "{:?}", temps(&ran));
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .stderr("Removed 1 temp file(s) left by an interrupted run.\n")
+        .success();
+    assert_eq!(temps(&ran), Vec::<String>::new());
+}

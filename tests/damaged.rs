@@ -119,3 +119,52 @@ fn a_missing_gitignore_is_named_by_readers_and_put_back_by_writers() {
         .success();
     assert_eq!(ran.read(".claude/.mpm/.gitignore"), "*\n");
 }
+
+/// A pack a killed apply or prune left (no index names it) made every later
+/// prune fail with a raw "File exists".
+#[test]
+fn a_pack_left_by_a_killed_run_does_not_stop_a_prune() {
+    let ran = three_generations();
+    std::fs::write(ran.path(".claude/.mpm/packs/4.pack"), "junk").unwrap();
+    ran.then()
+        .args(&["history", "prune", "--keep", "1"])
+        .stdout("Pruned 2 generation(s) and 4 blob(s).\n")
+        .success();
+    // the leftover went (its number may be used again by the pack prune wrote)
+    assert!(
+        !ran.exists(".claude/.mpm/packs/4.pack")
+            || ran.bytes(".claude/.mpm/packs/4.pack") != b"junk"
+    );
+    assert_eq!(history_lines(&ran), 1);
+    ran.then()
+        .args(&["rollback", "-y"])
+        .stdout_has("Rollback complete! Agents: 0 added, 1 changed, 0 destroyed.\n")
+        .success();
+}
+
+/// A prune that needed bytes a damaged pack had lost dropped generations before
+/// it failed: it now reads every byte it keeps first, and changes nothing.
+#[test]
+fn a_prune_that_cannot_keep_what_it_must_changes_nothing() {
+    let ran = three_generations();
+    // pack 2 holds v2, which generation 3's undo needs
+    std::fs::remove_file(ran.path(".claude/.mpm/packs/2.pack")).unwrap();
+    ran.then()
+        .args(&["history", "prune", "--keep", "1"])
+        .stderr_has("/.claude/.mpm/packs/2.pack` is missing\n")
+        .failure();
+    assert_eq!(history_lines(&ran), 3);
+}
+
+/// Readers said "the next `mpm apply` puts it back", but an apply with nothing
+/// to do did not.
+#[test]
+fn an_apply_with_nothing_to_do_puts_back_a_missing_gitignore() {
+    let ran = three_generations();
+    std::fs::remove_file(ran.path(".claude/.mpm/.gitignore")).unwrap();
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")
+        .success();
+    assert_eq!(ran.read(".claude/.mpm/.gitignore"), "*\n");
+}

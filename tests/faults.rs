@@ -308,3 +308,88 @@ fn as_root_a_full_file_system_is_found_before_the_first_write() {
         .stdout_has("Apply complete! Agents: 0 added, 3 changed, 0 destroyed.\n")
         .success();
 }
+
+/// An apply that failed after a killed one dropped the killed run's record: the
+/// file the killed run had written became a conflict ("edited outside mpm").
+#[test]
+fn a_failed_apply_after_a_killed_one_keeps_the_killed_run_to_finish() {
+    let ran = three_to_change();
+    let killed = std::process::Command::new(crate::harness::BIN)
+        .args(["apply", "-y"])
+        .current_dir(ran.path(""))
+        .env("HOME", ran.path("home"))
+        .env("MPM_FAULT", "rename:2:abort")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(killed.code().is_none(), "did not die at the fault");
+    ran.then()
+        .manifest(&agents("v3", 3, 10))
+        .args(&["apply", "-y"])
+        .env("MPM_FAULT", "rename:1")
+        .stdout_any()
+        .stderr_has("; nothing was changed\n")
+        .failure();
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout_has("A previous apply was interrupted")
+        .stdout_has("Apply complete! Agents: 0 added, 3 changed, 0 destroyed.\n")
+        .stderr_any() // the temp files the kill left, counted
+        .success();
+}
+
+/// `mpm.lock` kept the new digests when the fsync of its folder failed, though
+/// the apply said nothing was changed.
+#[test]
+fn a_failure_after_mpm_lock_was_written_puts_it_back() {
+    let ran = Test::new()
+        .manifest(&agents("v1", 2, 10))
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let lock = ran.read("mpm.lock");
+    // the second directory fsync is mpm.lock's folder (the first: agents/)
+    ran.then()
+        .manifest(&agents("v2", 2, 10))
+        .args(&["apply", "-y"])
+        .env("MPM_FAULT", "sync:2")
+        .stdout_any()
+        .stderr(
+            "
+            error: apply failed: failed to fsync the directory `[TMP]`: Input/output error (os error 5); nothing was changed
+              caused by: 2 files already replaced were put back
+            hint: fix what failed and run `mpm apply` again
+            ",
+        )
+        .failure();
+    assert_eq!(ran.read("mpm.lock"), lock);
+}
+
+/// A failed first apply into a state folder that was there, empty, left a new
+/// state log in it.
+#[test]
+fn a_failed_first_apply_into_an_empty_state_folder_leaves_it_empty() {
+    Test::new()
+        .manifest(&agents("v1", 2, 10))
+        .write(".claude/.mpm/.keep", "")
+        .args(&["apply", "-y"])
+        .env("MPM_FAULT", "write:1")
+        .stdout_any()
+        .stderr_has("; nothing was changed\n")
+        .failure();
+}
+
+/// A failed rollback said "apply failed" and that `mpm apply` was the way on.
+#[test]
+fn a_failed_rollback_says_rollback() {
+    let ran = three_to_change();
+    ran.then().args(&["apply", "-y"]).stdout_any().success();
+    ran.then()
+        .args(&["rollback", "-y"])
+        .env("MPM_FAULT", "rename:2")
+        .stdout_any()
+        .stderr_has("error: rollback failed: failed to replace `")
+        .stderr_has("hint: fix what failed and run `mpm rollback` again\n")
+        .failure();
+}

@@ -172,3 +172,35 @@ fn an_agents_folder_planted_as_a_link_out_of_the_target_is_refused() {
         "something was written outside"
     );
 }
+
+/// A named pipe planted as the lock file hung every read-only command.
+#[test]
+fn a_lock_file_planted_as_a_named_pipe_is_refused_not_waited_on() {
+    let ran = applied();
+    std::fs::remove_file(ran.path(".claude/.mpm/lock")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(ran.path(".claude/.mpm/lock"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for args in [&["plan"][..], &["history"], &["apply", "-y"]] {
+        ran.then()
+            .args(args)
+            .stderr_has("/.claude/.mpm/lock` is not a regular file\n")
+            .failure();
+    }
+}
+
+/// A hard link planted as the lock file was written through: its holder line
+/// went into the file it shared with.
+#[test]
+fn a_lock_file_planted_as_a_hard_link_is_never_written() {
+    let ran = applied();
+    std::fs::remove_file(ran.path(".claude/.mpm/lock")).unwrap();
+    std::fs::hard_link(ran.path(OUTSIDE), ran.path(".claude/.mpm/lock")).unwrap();
+    ran.then()
+        .args(&["apply", "-y"])
+        .stderr_has("/.claude/.mpm/lock` has other hard links: mpm never writes a file of its state directory that is also elsewhere\n")
+        .failure();
+    assert_outside_untouched(&ran);
+}

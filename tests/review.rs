@@ -248,3 +248,53 @@ fn a_broken_lock_file_is_located_with_a_way_out() {
         )
         .failure();
 }
+
+/// A committed `mpm.lock` is a file anyone can edit in a pull request: one that
+/// claimed `settings.json` made apply delete it. It may speak for mpm's agent
+/// files only.
+#[test]
+fn a_lock_file_naming_a_file_that_is_not_an_agent_is_refused() {
+    let ran = cloned();
+    std::fs::write(
+        ran.path("clone/.claude/settings.json"),
+        "{\"theme\":\"dark\"}\n",
+    )
+    .unwrap();
+    let lock = ran.read("clone/mpm.lock").replace(
+        "\"files\": {",
+        "\"files\": {\n    \"settings.json\": {\n      \"agent\": null,\n      \"sha256\": \"6a5e8ba2e5c3e0e5a1c1c1e8f8f0f1e6d3c0b3a1e2f4d5c6b7a8e9f0a1b2c3d4\"\n    },",
+    );
+    std::fs::write(ran.path("clone/mpm.lock"), lock).unwrap();
+    ran.then()
+        .current_dir("clone")
+        .args(&["apply", "-y"])
+        .stderr(
+            "
+            error: `mpm.lock` names `settings.json`, which is not an agent file mpm writes
+            hint: mpm writes only `agents/<name>.md` and records only those; restore the file from git (`git checkout mpm.lock`), or delete it and mpm writes a new one
+            ",
+        )
+        .failure();
+    assert_eq!(
+        ran.read("clone/.claude/settings.json"),
+        "{\"theme\":\"dark\"}\n"
+    );
+}
+
+/// A pull request that removed an agent and its file but kept it in `mpm.lock`
+/// passed `verify`: the committed record was stale.
+#[test]
+fn verify_fails_when_the_committed_lock_file_is_stale() {
+    let ran = cloned();
+    std::fs::write(
+        ran.path("clone/mpm.yaml"),
+        "version: 1\nagents:\n  qa:\n    template: templates/qa.json\n",
+    )
+    .unwrap();
+    std::fs::remove_file(ran.path("clone/.claude/agents/docs.md")).unwrap();
+    ran.then()
+        .current_dir("clone")
+        .args(&["verify"])
+        .stderr("`mpm.lock` does not record what is deployed; `mpm apply` brings it up to date\n")
+        .status(1);
+}

@@ -293,9 +293,7 @@ fn remove_dead_copies(scratch: &Path) {
         else {
             continue;
         };
-        let ours = entry
-            .metadata()
-            .is_ok_and(|m| m.is_dir() && m.uid() == me);
+        let ours = entry.metadata().is_ok_and(|m| m.is_dir() && m.uid() == me);
         if ours && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
