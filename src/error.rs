@@ -47,7 +47,7 @@ pub enum Error {
         hint: String,
     },
     /// A saved plan no longer describes the world.
-    #[error("the saved plan `{file}` is stale: {} changed since it was made", plural_noun(changes.len(), "thing"))]
+    #[error("{} is stale: {} changed since it was made", stale_what(file), plural_noun(changes.len(), "thing"))]
     StalePlan { file: String, changes: Vec<String> },
     #[error("{0}")]
     Cancelled(String),
@@ -77,6 +77,14 @@ boxed_from!(
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// A plan made in this run is "the plan"; a saved one is named.
+fn stale_what(file: &str) -> String {
+    match file {
+        "plan" | "the plan shown" => "the plan".to_string(),
+        file => format!("the saved plan `{file}`"),
+    }
 }
 
 fn plural_noun(n: usize, noun: &str) -> String {

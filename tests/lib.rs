@@ -15,6 +15,7 @@ mod init;
 mod input;
 mod links;
 mod lock;
+mod memo;
 mod plan;
 mod readonly;
 mod real_client;
