@@ -119,6 +119,38 @@ def mutate_files(d, k):
             f.write(data)
 
 
+def atomic_floor(src, dst):
+    """The least an atomic, durable copy of SRC's files into DST can do: each file
+    written to a temp and fsynced, from 8 threads; then every temp renamed over its
+    file; then one fsync of the directory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    os.makedirs(dst, exist_ok=True)
+    names = sorted(os.listdir(src))
+
+    def write(name):
+        with open(os.path.join(src, name), "rb") as f:
+            data = f.read()
+        tmp = os.path.join(dst, ".tmp." + name)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return tmp, os.path.join(dst, name)
+
+    with ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(write, names))
+    for tmp, final in done:
+        os.rename(tmp, final)
+    fd = os.open(dst, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def probe(parent):
     import shutil
     import tempfile
@@ -171,6 +203,7 @@ ROWS = [
     ("(apply, 10 changed vs rsync -a copying them)", "mpm_apply_10", "floor_10_copy"),
     ("(rollback vs rsync -a copying them back)", "mpm_rollback_10", "floor_10_back"),
     ("(cold apply vs rsync --fsync)", "mpm_cold_apply", "floor_cold_fsync"),
+    ("cold apply vs the atomic-write floor", "mpm_cold_apply", "floor_cold_atomic"),
     ("(rsync fixed cost: empty dirs)", None, "floor_empty"),
 ]
 # the rows that are mpm commands measured against their floor (not context rows)
@@ -268,8 +301,17 @@ def report(path):
         c = med(1000, "mpm_cold_apply")
         verdicts.append(f"- {verdict(c <= 500)}: cold apply of 1000 agents ≤ 0.5 s including every fsync "
                         f"({c:.1f} ms)")
+        f = med(1000, "floor_cold_atomic")
+        if f:
+            verdicts.append(f"- {verdict(c <= 1.5 * f)}: cold apply of 1000 agents ≤ 1.5× the atomic-write "
+                            f"floor beside it ({c:.1f} ms vs {f:.1f} ms; ratio {c / f:.2f}×)")
     else:
         verdicts.append("- n/a: the 1000-agent targets (N=1000 was not run)")
+    for n in (1000, 10000):
+        a, b = med(n, "mpm_nochange_plan"), med(n, "floor_nochange")
+        if a and b:
+            verdicts.append(f"- {verdict(a <= 1.2 * b)}: no-change plan of {n} agents ≤ 1.2× the rsync "
+                            f"floor ({a:.1f} ms vs {b:.1f} ms; ratio {a / b:.2f}×)")
     if 10000 in ns:
         kb = [kb for (nn, label), s in samples.items()
               if nn == 10000 and label.startswith(("mpm_", *HIST_RUNS, *BIG_RUNS)) for _, kb in s]
@@ -461,6 +503,8 @@ def main(argv):
         if argv[4] != "--":
             sys.exit("usage: time OUT LABEL -- CMD...")
         time_cmd(argv[2], argv[3], argv[5:])
+    elif cmd == "atomic-floor":
+        atomic_floor(argv[2], argv[3])
     elif cmd == "probe":
         probe(argv[2])
     elif cmd == "report":
