@@ -18,6 +18,7 @@ pub mod error;
 pub mod files;
 pub mod git;
 pub mod hash;
+pub mod last_applied;
 pub mod lockfile;
 pub mod manifest;
 pub mod name;

@@ -97,7 +97,8 @@ fn a_change_of_defaults_or_of_an_inline_agent_is_seen() {
 fn a_no_change_plan_goes_by_the_memo_and_apply_checks_what_it_renders() {
     let ran = applied();
     let path = ran.path(".claude/.mpm/render-memo.json");
-    let mut memo: serde_json::Value = serde_json::from_str(&ran.read(".claude/.mpm/render-memo.json")).unwrap();
+    let mut memo: serde_json::Value =
+        serde_json::from_str(&ran.read(".claude/.mpm/render-memo.json")).unwrap();
     for entry in memo["entries"].as_array_mut().unwrap() {
         entry[1]["digest"] = "0".repeat(64).into();
     }

@@ -19,6 +19,7 @@ mod lock;
 mod model;
 mod packs;
 
+pub use crate::last_applied::LastApplied;
 pub use lock::{Holder, Lock, LockMode, parse_duration};
 pub use model::{
     Change, Counts, Entries, Entry, FileVersion, Generation, GenerationRecord, GitInfo,
@@ -132,22 +133,6 @@ impl Diagnose for StateError {
             StateError::Io(_) => None,
         }
     }
-}
-
-/// What the planner needs from the log.
-#[derive(Debug, Clone, Default)]
-pub struct LastApplied {
-    pub entries: Entries,
-    /// A generation that started and never committed (the run was killed).
-    pub pending: Option<Generation>,
-    pub current: Option<u64>,
-    pub serial: u64,
-    pub lineage: Option<String>,
-    /// What `mpm.lock` says mpm deployed: files that still hold these bytes are
-    /// mpm's, even where the state log (ignored by git) is absent.
-    pub locked: BTreeMap<crate::address::Address, crate::lockfile::Locked>,
-    /// The digest of the `mpm.lock` the last apply wrote with these entries.
-    pub lockfile: Option<Digest>,
 }
 
 pub struct StateStore {
