@@ -239,14 +239,6 @@ pub fn execute(
         lock: None,
         verb,
     };
-    let lock = match pending_lockfile(context, plan) {
-        Ok(lock) => lock,
-        Err(e) => return Err(undo.put_back(e, &mut temps, progress)),
-    };
-    let undo = Undo {
-        lock: lock.as_ref(),
-        ..undo
-    };
     let written = write_files(
         &rows,
         target,
@@ -259,6 +251,15 @@ pub fn execute(
     if let Err(cause) = written {
         return Err(undo.put_back(cause, &mut temps, progress));
     }
+    // mpm.lock, read and rendered only now: neither is held while files are written
+    let lock = match pending_lockfile(context, plan) {
+        Ok(lock) => lock,
+        Err(e) => return Err(undo.put_back(e, &mut temps, progress)),
+    };
+    let undo = Undo {
+        lock: lock.as_ref(),
+        ..undo
+    };
     if let Some(lock) = lock
         .as_ref()
         .filter(|l| l.old.as_deref() != Some(l.new.as_slice()))

@@ -51,6 +51,8 @@ pub struct Planned {
     pub plan: Plan,
     /// The `mpm.lock` that records this target (`None`: `--target` elsewhere).
     pub lockfile: Option<std::path::PathBuf>,
+    /// It holds what the state log's last apply wrote there.
+    pub lockfile_current: bool,
 }
 
 /// Keeps what the agents rendered to for the next plan (a cache: failing to write
@@ -111,17 +113,21 @@ pub fn plan_from_manifest(
     }
     let (store, mut last) = read_state(options, &target, lock, printer)?;
     let lockfile = options.lockfile_of(&loaded, &target);
+    let mut lockfile_current = false;
     if let Some(path) = &lockfile {
         let shown = crate::paths::display(path, &options.env.cwd);
         // the lock this state log wrote itself adds nothing to it: not parsed
-        if let Some(bytes) = crate::lockfile::Lockfile::read_bytes(path, &shown)?
-            && last.lockfile != Some(crate::hash::Digest::of(&bytes))
-        {
-            last.locked = crate::lockfile::Lockfile::parse(&bytes, &shown)?.files;
+        if let Some(bytes) = crate::lockfile::Lockfile::read_bytes(path, &shown)? {
+            if last.lockfile == Some(crate::hash::Digest::of(&bytes)) {
+                lockfile_current = true;
+            } else {
+                last.locked = crate::lockfile::Lockfile::parse(&bytes, &shown)?.files;
+            }
         }
     }
     let mut planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
     planned.lockfile = lockfile;
+    planned.lockfile_current = lockfile_current;
     Ok((planned, renderer))
 }
 
@@ -190,6 +196,7 @@ pub fn scan_and_diff(
         store,
         plan,
         lockfile: None,
+        lockfile_current: false,
     })
 }
 
@@ -281,6 +288,8 @@ impl Execution<'_> {
                 (store, last)
             }
         };
+        // the memo as bytes, a third of its size in memory, while the files are written
+        let memo = self.memo.map(|m| m.to_bytes());
         let system = self.options.system();
         let from_log = desired::StoreSource(&store);
         let source = source.unwrap_or(&from_log);
@@ -302,7 +311,10 @@ impl Execution<'_> {
                 return Err(name_stale(e, &self.plan_name));
             }
         };
-        keep_memo(self.memo, store.dir());
+        if let Some(bytes) = memo {
+            // a cache: failing to write it fails nothing
+            let _ = desired::memo::Memo::write_bytes(&bytes, store.dir());
+        }
         if outcome.stray_temps > 0 {
             printer.note(&format!(
                 "Removed {} temp file(s) left by an interrupted run.",

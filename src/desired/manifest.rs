@@ -40,6 +40,8 @@ struct Sources {
     memo: Option<Memo>,
     /// What this build rendered (or found in the memo), for the next one.
     memoized: Memo,
+    /// The memo's keys this build found and used.
+    used: HashSet<Digest>,
     /// The digest of each input file read (`None`: no file there).
     /// (Keyed by the path's bytes: hashing a `Path` walks its components.)
     digests: HashMap<std::ffi::OsString, Option<Digest>>,
@@ -73,8 +75,7 @@ impl Sources {
         key: &Digest,
         inputs: &[(PathBuf, Digest)],
     ) -> Result<Option<Memoized>, Error> {
-        // taken, not copied: no two agents share a key (the name is part of it)
-        let Some(hit) = self.memo.as_mut().and_then(|m| m.take(key)) else {
+        let Some(hit) = self.memo.as_ref().and_then(|m| m.get(key)).cloned() else {
             return Ok(None);
         };
         for (path, expected) in &hit.probed {
@@ -88,6 +89,7 @@ impl Sources {
         for (path, digest) in hit.probed.iter().filter_map(|(p, d)| d.map(|d| (p, d))) {
             self.note_input(path, digest);
         }
+        self.used.insert(*key);
         Ok(Some(hit))
     }
 
@@ -270,6 +272,7 @@ fn build(
         inputs: BTreeMap::new(),
         memo: Some(memo),
         memoized: Memo::default(),
+        used: HashSet::new(),
         digests,
         last_read: None,
         rendered: false,
@@ -342,9 +345,20 @@ fn build(
     }
     Error::collect(errors)?;
     state.inputs = std::mem::take(&mut sources.inputs).into_values().collect();
-    let unchanged =
-        !sources.rendered && sources.memo.as_ref().map(Memo::len) == Some(sources.memoized.len());
-    state.memo = (!unchanged).then(|| std::mem::take(&mut sources.memoized));
+    // the memo for the next plan: what was used of this one, and what was rendered;
+    // `None` when that is this one (nothing is written). The renderer keeps none:
+    // rendering for bytes renders.
+    let used = std::mem::take(&mut sources.used);
+    let fresh = std::mem::take(&mut sources.memoized);
+    state.memo = match sources.memo.take() {
+        Some(memo) if !sources.rendered && memo.len() == used.len() => None,
+        Some(mut memo) => {
+            memo.retain(|k| used.contains(k));
+            memo.extend(fresh);
+            Some(memo)
+        }
+        None => Some(fresh),
+    };
     Ok((
         state,
         Renderer {
@@ -435,7 +449,7 @@ fn build_agent(
             sources.cwd.as_os_str().as_encoded_bytes(),
         ]);
         if let Some(hit) = sources.memoized(&key, &[(path.clone(), digest)])? {
-            return Ok(remembered(sources, key, hit, n, source, spec, warnings));
+            return Ok(remembered(hit, n, source, spec, warnings));
         }
         let t = sources.template(&path)?;
         let mut own = Vec::new();
@@ -464,15 +478,7 @@ fn build_agent(
             manifest_name(&loaded).as_bytes(),
         ]);
         if let Some(hit) = sources.memoized(&key, &[])? {
-            return Ok(remembered(
-                sources,
-                key,
-                hit,
-                n,
-                "inline".into(),
-                spec,
-                warnings,
-            ));
+            return Ok(remembered(hit, n, "inline".into(), spec, warnings));
         }
         let (resource, bytes) = from_inline(sources, name, spec, defaults)?;
         remember(sources, key, &resource, Vec::new(), &[]);
@@ -482,8 +488,6 @@ fn build_agent(
 
 /// An agent as the memo has it (its bytes are rendered when they are wanted).
 fn remembered(
-    sources: &mut Sources,
-    key: Digest,
     hit: Memoized,
     agent: &str,
     source: String,
@@ -503,7 +507,6 @@ fn remembered(
         record: super::Record::Written,
         protect: spec.protect,
     };
-    sources.memoized.insert(key, hit);
     (resource, Vec::new())
 }
 
@@ -515,6 +518,10 @@ fn remember(
     probed: memo::Probed,
     warnings: &[String],
 ) {
+    // rendering again for the bytes (the memo put aside) keeps nothing new
+    if sources.memo.is_none() {
+        return;
+    }
     sources.rendered = true;
     sources.memoized.insert(
         key,

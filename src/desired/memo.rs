@@ -77,6 +77,16 @@ impl Memo {
         self.entries.insert(key, value);
     }
 
+    /// Keeps only the entries `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Digest) -> bool) {
+        self.entries.retain(|k, _| keep(k));
+    }
+
+    /// Adds every entry of `other`.
+    pub fn extend(&mut self, other: Memo) {
+        self.entries.extend(other.entries);
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -105,17 +115,32 @@ impl Memo {
         }
     }
 
-    /// Replaces the memo in `state_dir` (which exists) atomically.
-    pub fn write(&self, state_dir: &Path) -> std::io::Result<()> {
+    /// The memo file's bytes (sorted, so that the same memo gives the same bytes).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct MemoFileRef<'a> {
+            format: u32,
+            mpm: &'a str,
+            entries: Vec<(&'a Digest, &'a Memoized)>,
+        }
         let mut entries: Vec<(&Digest, &Memoized)> = self.entries.iter().collect();
         entries.sort_by_key(|(k, _)| **k);
-        let file = serde_json::json!({
-            "format": FORMAT,
-            "mpm": env!("CARGO_PKG_VERSION"),
-            "entries": entries,
-        });
-        let bytes = serde_json::to_vec(&file).unwrap_or_default();
-        crate::system::write_file_atomically(&state_dir.join(FILE_NAME), &bytes)
+        let file = MemoFileRef {
+            format: FORMAT,
+            mpm: env!("CARGO_PKG_VERSION"),
+            entries,
+        };
+        serde_json::to_vec(&file).unwrap_or_default()
+    }
+
+    /// Replaces the memo in `state_dir` (which exists) atomically with `bytes`.
+    pub fn write_bytes(bytes: &[u8], state_dir: &Path) -> std::io::Result<()> {
+        crate::system::write_file_atomically(&state_dir.join(FILE_NAME), bytes)
+    }
+
+    /// Replaces the memo in `state_dir` (which exists) atomically.
+    pub fn write(&self, state_dir: &Path) -> std::io::Result<()> {
+        Memo::write_bytes(&self.to_bytes(), state_dir)
     }
 }
 

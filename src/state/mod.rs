@@ -318,7 +318,8 @@ pub(crate) fn refuse_hard_link(path: &Path, meta: &std::fs::Metadata) -> Result<
 fn open_sled(dir: &Path, shown: &Path) -> Result<sled::Db, StateError> {
     sled::Config::new()
         .path(dir)
-        .cache_capacity(4 << 20)
+        // its values are small (a pack's index is the largest): a small cache
+        .cache_capacity(1 << 20)
         .flush_every_ms(None)
         .open()
         .map_err(|e| match e {
