@@ -313,7 +313,7 @@ fn pending_lockfile(context: &Context, plan: &Plan) -> Result<Option<LockUpdate>
     Ok(Some(LockUpdate {
         path: path.clone(),
         old,
-        new: Lockfile::of(&entries_after(plan)).render(),
+        new: Lockfile::of(plan.entries_after_iter()).render(),
     }))
 }
 

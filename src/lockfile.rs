@@ -11,7 +11,7 @@
 use crate::address::Address;
 use crate::diagnose::{Diagnose, Location};
 use crate::hash::Digest;
-use crate::state::Entries;
+use crate::state::Entry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,11 +88,11 @@ pub fn path_beside(manifest_dir: &Path) -> PathBuf {
 
 impl Lockfile {
     /// The record of these entries.
-    pub fn of(entries: &Entries) -> Lockfile {
+    pub fn of<'a>(entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>) -> Lockfile {
         Lockfile {
             version: VERSION,
             files: entries
-                .iter()
+                .into_iter()
                 .map(|(address, e)| {
                     (
                         address.clone(),
@@ -207,7 +207,7 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Entry;
+    use crate::state::Entries;
 
     #[test]
     fn renders_the_entries_deterministically_and_reads_them_back() {

@@ -42,7 +42,11 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
     }
     let memo = planned.desired.memo.take();
     if !planned.plan.has_changes() {
-        if let Some(path) = planned.lockfile.as_ref().filter(|_| !planned.lockfile_current) {
+        if let Some(path) = planned
+            .lockfile
+            .as_ref()
+            .filter(|_| !planned.lockfile_current)
+        {
             refresh_lockfile(path, &planned.last.entries, options, printer)?;
         }
         if let Some(store) = planned.store.take() {

@@ -57,7 +57,7 @@ pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
     // the pull request changed agents without applying
     let lock_stale = planned.lockfile.as_ref().is_some_and(|path| {
         std::fs::read(path).is_ok_and(|bytes| {
-            bytes != crate::lockfile::Lockfile::of(&planned.plan.entries_after()).render()
+            bytes != crate::lockfile::Lockfile::of(planned.plan.entries_after_iter()).render()
         })
     });
     if !planned.plan.changes_files() && planned.plan.conflicts().next().is_none() {

@@ -349,6 +349,8 @@ fn build(
     // `None` when that is this one (nothing is written). The renderer keeps none:
     // rendering for bytes renders.
     let used = std::mem::take(&mut sources.used);
+    // rendering for bytes reads what it needs again
+    sources.digests = HashMap::new();
     let fresh = std::mem::take(&mut sources.memoized);
     state.memo = match sources.memo.take() {
         Some(memo) if !sources.rendered && memo.len() == used.len() => None,

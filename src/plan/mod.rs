@@ -170,6 +170,13 @@ impl Plan {
     /// no-op row carries the entry as it is), so the new entries come from the rows
     /// alone.
     pub fn entries_after(&self) -> crate::state::Entries {
+        self.entries_after_iter()
+            .map(|(a, e)| (a.clone(), e.clone()))
+            .collect()
+    }
+
+    /// [`Plan::entries_after`], borrowed, in address order.
+    pub fn entries_after_iter(&self) -> impl Iterator<Item = (&Address, &Entry)> {
         self.rows
             .iter()
             .filter(|r| {
@@ -178,8 +185,7 @@ impl Plan {
                     Action::Create | Action::Update | Action::Record | Action::NoOp
                 )
             })
-            .filter_map(|r| r.entry_after.clone().map(|e| (r.address.clone(), e)))
-            .collect()
+            .filter_map(|r| r.entry_after.as_ref().map(|e| (&r.address, e)))
     }
 
     pub fn conflicts(&self) -> impl Iterator<Item = &Row> {
