@@ -396,18 +396,7 @@ impl StateStore {
                 "the state log was opened for reading only",
             )));
         }
-        let StateStore {
-            db,
-            entries,
-            blobs,
-            generations,
-            meta,
-            dir,
-            copy,
-            lock,
-            ..
-        } = self;
-        drop((entries, blobs, generations, meta, db, copy));
+        let (dir, lock, _) = self.close();
         ensure_gitignore(&dir)?;
         let db_dir = dir.join(DB_DIR);
         refuse_links_in(&db_dir)?;
@@ -476,6 +465,25 @@ impl StateStore {
         }
     }
 
+    /// Closes the database (and removes a reader's copy of it), keeping the lock:
+    /// the folder, the lock, and the folders this command created.
+    fn close(self) -> (PathBuf, Lock, Vec<PathBuf>) {
+        let StateStore {
+            db,
+            entries,
+            blobs,
+            generations,
+            meta,
+            dir,
+            copy,
+            created,
+            lock,
+            ..
+        } = self;
+        drop((entries, blobs, generations, meta, db, copy));
+        (dir, lock, created)
+    }
+
     /// Whether this command created the state folder.
     pub fn created(&self) -> bool {
         !self.created.is_empty()
@@ -499,18 +507,7 @@ impl StateStore {
         if self.created.is_empty() {
             return Ok(());
         }
-        let StateStore {
-            db,
-            entries,
-            blobs,
-            generations,
-            meta,
-            dir,
-            created,
-            lock,
-            ..
-        } = self;
-        drop((entries, blobs, generations, meta, db));
+        let (dir, lock, created) = self.close();
         if created.contains(&dir) {
             fs_err::remove_dir_all(&dir)?;
         } else {
