@@ -136,13 +136,26 @@ impl Error {
 
     /// The whole rendering, without colour.
     pub fn render(&self) -> String {
+        // a name or a path from input may hold control characters: an error message
+        // shows them, it does not send them to the terminal
+        self.render_raw()
+            .chars()
+            .map(|c| match c {
+                '\n' | '\t' => c.to_string(),
+                c if c.is_control() => format!("\\u{{{:x}}}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    fn render_raw(&self) -> String {
         let mut out = String::new();
         if let Error::Many(errors) = self {
             for (i, e) in errors.iter().enumerate() {
                 if i > 0 {
                     out.push('\n');
                 }
-                out.push_str(&e.render());
+                out.push_str(&e.render_raw());
             }
             let _ = writeln!(
                 out,

@@ -535,3 +535,23 @@ fn a_target_below_a_file() {
         )
         .failure();
 }
+
+/// An error message echoed a template path holding an escape sequence as it was:
+/// the terminal, not the reader, got the `ESC[31m`.
+#[test]
+fn a_control_character_in_a_path_is_shown_not_sent_to_the_terminal() {
+    Test::new()
+        .manifest("version: 1\nagents:\n  qa:\n    template: \"\\e[31mRED.json\"\n")
+        .args(&["plan"])
+        .stderr(
+            r#"
+            error: template `\u{1b}[31mRED.json` not found
+             --> mpm.yaml:4:15
+              |
+            4 |     template: "\e[31mRED.json"
+              |               ^^^^^^^^^^^^^^^^
+            hint: paths in the manifest are relative to its directory, `[TMP]`
+            "#,
+        )
+        .failure();
+}
