@@ -158,6 +158,14 @@ pub fn execute(
             .map(Path::to_path_buf),
     );
     check_writable(&rows, target, &also, system)?;
+    if let Some(lock) = &context.lockfile {
+        system
+            .check_replaceable(lock)
+            .map_err(|cause| ApplyError::NotReplaceable {
+                path: crate::paths::display(lock, &target.root.join("..")),
+                cause,
+            })?;
+    }
 
     // 2. every pre-image and every new version is durable before any file is
     //    touched, and so is the intended result (the pending generation)
@@ -305,11 +313,8 @@ fn pending_lockfile(context: &Context, plan: &Plan) -> Result<Option<LockUpdate>
     let Some(path) = &context.lockfile else {
         return Ok(None);
     };
-    let old = match std::fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e.into()),
-    };
+    // not through a link, not waiting on a pipe planted there
+    let old = crate::lockfile::Lockfile::read_bytes(path, &path.display().to_string())?;
     Ok(Some(LockUpdate {
         path: path.clone(),
         old,
@@ -583,7 +588,9 @@ impl Undo<'_> {
             }
             system::commit_files(self.system, &writes, &removals, temps, &mut undone)?;
             if let Some(lock) = self.lock {
-                let now = std::fs::read(&lock.path).ok();
+                let now = crate::lockfile::Lockfile::read_bytes(&lock.path, "")
+                    .ok()
+                    .flatten();
                 if now != lock.old {
                     match &lock.old {
                         Some(old) => {

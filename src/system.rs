@@ -118,7 +118,21 @@ impl System for RealSystem {
     }
 
     fn check_dir_writable(&self, dir: &Path) -> io::Result<()> {
-        Ok(rustix::fs::access(dir, Access::WRITE_OK | Access::EXEC_OK)?)
+        rustix::fs::access(dir, Access::WRITE_OK | Access::EXEC_OK)?;
+        // an append-only folder takes new files but no rename over an old one
+        if let Ok(fd) = rustix::fs::open(
+            dir,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) && let Ok(flags) = rustix::fs::ioctl_getflags(&fd)
+            && flags.intersects(IFlags::APPEND | IFlags::IMMUTABLE)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "it is append-only or immutable (`chattr -a` or `chattr -i` lifts it)",
+            ));
+        }
+        Ok(())
     }
 
     fn check_replaceable(&self, path: &Path) -> io::Result<()> {

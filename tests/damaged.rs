@@ -168,3 +168,23 @@ fn an_apply_with_nothing_to_do_puts_back_a_missing_gitignore() {
         .success();
     assert_eq!(ran.read(".claude/.mpm/.gitignore"), "*\n");
 }
+
+/// sled leaves an empty `snap.*.generating` when the disk fills while it opens the
+/// database; it then took it for damage, for good: every command said the state
+/// log could not be read.
+#[test]
+fn an_unfinished_snapshot_of_sleds_is_not_taken_for_damage() {
+    let ran = three_generations();
+    std::fs::write(
+        ran.path(".claude/.mpm/db/snap.0000000000000001.generating"),
+        "",
+    )
+    .unwrap();
+    assert_eq!(history_lines(&ran), 3);
+    ran.then()
+        .manifest(&inline_manifest(&[("alpha", "v4")]))
+        .args(&["apply", "-y"])
+        .stdout_has("Apply complete! Agents: 0 added, 1 changed, 0 destroyed.\n")
+        .success();
+    assert_eq!(history_lines(&ran), 4);
+}

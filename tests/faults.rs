@@ -393,3 +393,31 @@ fn a_failed_rollback_says_rollback() {
         .stderr_has("hint: fix what failed and run `mpm rollback` again\n")
         .failure();
 }
+
+/// `chattr +i` on `mpm.lock`, and `chattr +a` on `agents/`, were found only after
+/// agent files had been replaced (and put back).
+#[test]
+#[ignore = "as root: chattr"]
+fn as_root_an_immutable_lock_file_or_an_append_only_folder_is_found_before_the_first_write() {
+    assert!(is_root(), "run as root");
+    let ran = three_to_change();
+    chattr("+i", &ran.path("mpm.lock"));
+    let failed = ran
+        .then()
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .stderr_has("error: cannot apply: `mpm.lock` cannot be replaced: ")
+        .failure();
+    chattr("-i", &failed.path("mpm.lock"));
+    chattr("+a", &ran.path(".claude/agents"));
+    let failed = ran
+        .then()
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .stderr_has(
+            "error: cannot apply: `.claude/agents` is not writable: it is append-only or immutable",
+        )
+        .failure();
+    chattr("-a", &failed.path(".claude/agents"));
+    assert_as_before(&ran, 3);
+}

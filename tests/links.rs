@@ -204,3 +204,24 @@ fn a_lock_file_planted_as_a_hard_link_is_never_written() {
         .failure();
     assert_outside_untouched(&ran);
 }
+
+/// A named pipe planted as `mpm.lock` hung a rollback after it had replaced
+/// files: every read of the lock file opens it without waiting.
+#[test]
+fn a_lock_file_of_the_manifest_planted_as_a_named_pipe_hangs_nothing() {
+    let ran = applied();
+    ran.then().args(&["apply", "-y"]).stdout_any().success();
+    std::fs::remove_file(ran.path("mpm.lock")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(ran.path("mpm.lock"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for args in [&["plan"][..], &["rollback", "-y"]] {
+        ran.then()
+            .args(args)
+            .stdout_any()
+            .stderr_has("/mpm.lock` is not a regular file")
+            .failure();
+    }
+}

@@ -195,3 +195,32 @@ fn a_saved_plan_that_is_not_a_regular_file_is_refused() {
         )
         .failure();
 }
+
+/// A forged plan wrote a nested `agents/sub/x.md` (which mpm never writes), and
+/// one named a state folder in `/etc`.
+#[test]
+fn a_forged_saved_plan_writes_only_where_agents_go_and_keeps_its_state_in_the_target() {
+    let ran = planned();
+    forged(&ran, |p| {
+        p["plan"]["rows"][0]["address"] = "agents/sub/x.md".into();
+    });
+    ran.then()
+        .args(&["apply", "p.json"])
+        .stderr_has(
+            "error: the saved plan `p.json` writes `agents/sub/x.md`, which is not an agent file\n",
+        )
+        .failure();
+    let ran = planned();
+    forged(&ran, |p| {
+        p["state_dir"] = "/etc/mpm-state".into();
+    });
+    ran.then()
+        .args(&["apply", "p.json"])
+        .stderr(
+            "
+            error: the saved plan `p.json` keeps its state log in `/etc/mpm-state`, outside its target
+            hint: pass that folder with `--state-dir` to apply it there, or make the plan again
+            ",
+        )
+        .failure();
+}

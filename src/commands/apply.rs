@@ -129,9 +129,32 @@ fn apply_saved(
         None => crate::target::Origin::Manifest,
     };
     options.check_not_system(&target, origin)?;
-    if let Some(row) = saved.plan.rows.iter().find(|r| {
-        !(r.address.as_str().starts_with("agents/") && r.address.as_str().ends_with(".md"))
-    }) {
+    // files are written only where agents go; a duplicate deep in `agents/` may
+    // only be removed
+    let agent_file = |r: &crate::plan::Row| {
+        let a = r.address.as_str();
+        match r.action {
+            crate::plan::Action::Delete => a.starts_with("agents/") && a.ends_with(".md"),
+            _ => a
+                .strip_prefix("agents/")
+                .and_then(|n| n.strip_suffix(".md"))
+                .is_some_and(|n| crate::name::AgentName::parse(n).is_ok()),
+        }
+    };
+    if options.state_dir.is_none() && saved.state_dir != saved.target.join(crate::target::STATE_DIR)
+    {
+        return Err(Error::usage(
+            format!(
+                "the saved plan `{shown}` keeps its state log in `{}`, outside its target",
+                saved.state_dir.display()
+            ),
+            Some(
+                "pass that folder with `--state-dir` to apply it there, or make the plan again"
+                    .to_string(),
+            ),
+        ));
+    }
+    if let Some(row) = saved.plan.rows.iter().find(|r| !agent_file(r)) {
         return Err(Error::usage(
             format!(
                 "the saved plan `{shown}` writes `{}`, which is not an agent file",

@@ -63,6 +63,8 @@ pub enum StateError {
     HardLink(PathBuf),
     #[error("`{}` is not a regular file", .0.display())]
     NotAFile(PathBuf),
+    #[error("cannot open the state log `{}`: {cause}; nothing was changed", dir.display())]
+    Unusable { dir: PathBuf, cause: String },
     #[error("cannot copy the state log to read it in `{}`: {cause}", dir.display())]
     Scratch { dir: PathBuf, cause: String },
     #[error("the state log `{}` lacks {what}", dir.display())]
@@ -111,6 +113,9 @@ impl Diagnose for StateError {
                 "move the state folder aside and run `mpm apply --adopt` to record the files again (history is lost)".into(),
             ),
             StateError::NoGeneration(_) => Some("`mpm history` lists the generations there are".into()),
+            StateError::Unusable { .. } => Some(
+                "free some space on its file system, or fix what the message names, and run the command again".into(),
+            ),
             StateError::Scratch { .. } => Some(
                 "a reader works on a private copy of the state log, in `$TMPDIR`: free some space there, or set `TMPDIR` to a folder with room".into(),
             ),
@@ -227,6 +232,11 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), StateError> {
         if kind.is_symlink() {
             return Err(StateError::Link(path));
         }
+        // a snapshot sled began and never finished (a full disk, a kill) is not
+        // part of the database; sled misreads an empty one as damage
+        if is_incomplete_snapshot(&entry.file_name()) {
+            continue;
+        }
         let dest = to.join(entry.file_name());
         if kind.is_dir() {
             copy_tree(&path, &dest)?;
@@ -285,6 +295,27 @@ fn remove_dead_copies(scratch: &Path) {
     }
 }
 
+fn is_incomplete_snapshot(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"))
+}
+
+/// Removes the snapshots sled began and never finished, before it opens the
+/// database for writing (it would take an empty one for a damaged log).
+fn remove_incomplete_snapshots(db_dir: &Path) -> Result<(), StateError> {
+    let Ok(entries) = std::fs::read_dir(db_dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        if is_incomplete_snapshot(&entry.file_name())
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            fs_err::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a link anywhere in sled's folder before sled opens it for writing: a
 /// symbolic link, a file with another hard link (sled writes its files in place),
 /// anything but files and folders.
@@ -323,10 +354,10 @@ fn open_sled(dir: &Path, shown: &Path) -> Result<sled::Db, StateError> {
         .flush_every_ms(None)
         .open()
         .map_err(|e| match e {
-            sled::Error::Io(io) => StateError::Io(std::io::Error::new(
-                io.kind(),
-                format!("failed to open the state log `{}`: {io}", shown.display()),
-            )),
+            sled::Error::Io(io) => StateError::Unusable {
+                dir: shown.to_path_buf(),
+                cause: io.to_string(),
+            },
             other => StateError::Corrupt {
                 dir: shown.to_path_buf(),
                 // sled appends an empty backtrace to what it says
@@ -379,6 +410,7 @@ impl StateStore {
         let lock = lock::acquire(dir, command, timeout, LockMode::Exclusive)?;
         let db_dir = dir.join(DB_DIR);
         refuse_links_in(&db_dir)?;
+        remove_incomplete_snapshots(&db_dir)?;
         let db = open_sled(&db_dir, dir)?;
         let store = StateStore::with_db(db, dir, None, created, lock, LockMode::Exclusive)?;
         store.check_format()?;
@@ -400,6 +432,7 @@ impl StateStore {
         ensure_gitignore(&dir)?;
         let db_dir = dir.join(DB_DIR);
         refuse_links_in(&db_dir)?;
+        remove_incomplete_snapshots(&db_dir)?;
         let db = open_sled(&db_dir, &dir)?;
         StateStore::with_db(db, &dir, None, Vec::new(), lock, LockMode::Exclusive)
     }
