@@ -25,7 +25,7 @@ use crate::hash::Digest;
 use crate::lockfile::Lockfile;
 use crate::plan::{Action, Plan, Row};
 use crate::state::{
-    BlobWriter, Change, Counts, Entries, FileVersion, Generation, GenerationRecord, LastApplied,
+    BlobWriter, Change, Counts, FileVersion, Generation, GenerationRecord, LastApplied,
     ManifestInfo, StateError, StateStore,
 };
 use crate::system::{self, FileWrite, Progress, System, Temps};
@@ -148,24 +148,13 @@ pub fn execute(
     // 1. nothing moved since the plan was made, and nothing in the way is known
     check_fresh(plan, target, last)?;
     let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
-    // the state folder, and the manifest's folder where `mpm.lock` goes
-    let mut also = vec![store.dir().to_path_buf()];
-    also.extend(
-        context
-            .lockfile
-            .as_deref()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf),
-    );
-    check_writable(&rows, target, &also, system)?;
-    if let Some(lock) = &context.lockfile {
-        system
-            .check_replaceable(lock)
-            .map_err(|cause| ApplyError::NotReplaceable {
-                path: crate::paths::display(lock, &target.root.join("..")),
-                cause,
-            })?;
-    }
+    check_writable(
+        &rows,
+        target,
+        store.dir(),
+        context.lockfile.as_deref(),
+        system,
+    )?;
 
     // 2. every pre-image and every new version is durable before any file is
     //    touched, and so is the intended result (the pending generation)
@@ -179,20 +168,22 @@ pub fn execute(
     let stored = store_blobs(&rows, plan, source, target, last, &mut blobs);
     // a state folder that cannot take the bytes (a full disk) fails the apply
     // before any file is touched: that says so
-    let failed = |e: Error| match e {
-        Error::Io(_) => Error::from(ApplyError::Failed {
-            verb,
-            cause: Box::new(e),
-            restored: 0,
-        }),
-        Error::State(ref s) if matches!(**s, StateError::Io(_)) => {
-            Error::from(ApplyError::Failed {
+    let failed = |e: Error| {
+        let io = match &e {
+            Error::Io(_) => true,
+            Error::State(s) => matches!(**s, StateError::Io(_)),
+            _ => false,
+        };
+        if io {
+            ApplyError::Failed {
                 verb,
                 cause: Box::new(e),
                 restored: 0,
-            })
+            }
+            .into()
+        } else {
+            e
         }
-        other => other,
     };
     let (changes, entries) = match stored {
         Ok(digests) => digests,
@@ -358,7 +349,7 @@ fn store_blobs(
         .map(|r| change_of(r, last.pending.as_ref()))
         .collect();
     let changes = blobs.add_json(&changes)?;
-    let entries = blobs.add_json(&entries_after(plan))?;
+    let entries = blobs.add_json(&plan.entries_after())?;
     Ok((changes, entries))
 }
 
@@ -394,16 +385,18 @@ fn nearest_existing(dir: &Path) -> &Path {
 }
 
 /// What can be known before the first write: every directory writable (the
-/// state folder's too), every file replaceable.
+/// state folder's, and `mpm.lock`'s), every file replaceable (`mpm.lock` too).
 fn check_writable(
     rows: &[&Row],
     target: &Target,
-    also: &[PathBuf],
+    state_dir: &Path,
+    lockfile: Option<&Path>,
     system: &dyn System,
 ) -> Result<(), ApplyError> {
     let shown = |p: &Path| crate::paths::display(p, &target.root.join(".."));
     let mut dirs = dirs_of(rows, target);
-    dirs.extend(also.iter().cloned());
+    dirs.push(state_dir.to_path_buf());
+    dirs.extend(lockfile.and_then(Path::parent).map(Path::to_path_buf));
     let mut checked: Vec<&Path> = Vec::new();
     for dir in &dirs {
         let at = nearest_existing(dir);
@@ -418,11 +411,12 @@ fn check_writable(
                 cause,
             })?;
     }
-    for row in rows
+    let replaced = rows
         .iter()
         .filter(|r| matches!(r.action, Action::Update | Action::Delete))
-    {
-        let path = target.path_of(&row.address);
+        .map(|r| target.path_of(&r.address))
+        .chain(lockfile.map(Path::to_path_buf));
+    for path in replaced {
         system
             .check_replaceable(&path)
             .map_err(|cause| ApplyError::NotReplaceable {
@@ -774,10 +768,6 @@ fn counts_of(plan: &Plan) -> Counts {
         destroyed: s.destroy,
         recorded: s.record,
     }
-}
-
-fn entries_after(plan: &Plan) -> Entries {
-    plan.entries_after()
 }
 
 #[cfg(test)]

@@ -222,17 +222,10 @@ impl Template {
         })
     }
 
-    /// The `BASE_<TYPE>.md` claude-mpm would prepend: found beside the template or
-    /// one folder up (claude-mpm keeps templates in `agents/templates/` and BASE
-    /// files in `agents/`). A template without `agent_type` is of type `general`.
-    pub fn base_file(&self, files: &dyn Files) -> Option<PathBuf> {
-        self.base_candidates()
-            .into_iter()
-            .find(|p| files.is_file(p))
-    }
-
-    /// Where the template's `BASE_<TYPE>.md` may be, in the order looked at: its
-    /// own folder, then the one above.
+    /// Where the `BASE_<TYPE>.md` claude-mpm would prepend may be, in the order
+    /// looked at: beside the template, then one folder up (claude-mpm keeps
+    /// templates in `agents/templates/` and BASE files in `agents/`); the first
+    /// that exists is the one. A template without `agent_type` is of type `general`.
     pub fn base_candidates(&self) -> Vec<PathBuf> {
         let agent_type = self.agent_type.as_deref().unwrap_or("general");
         let Some(dir) = self.path.parent().filter(|_| !agent_type.is_empty()) else {

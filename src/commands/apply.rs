@@ -42,12 +42,11 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
     }
     let memo = planned.desired.memo.take();
     if !planned.plan.has_changes() {
-        if let Some(path) = planned
-            .lockfile
-            .as_ref()
-            .filter(|_| !planned.lockfile_current)
-        {
-            refresh_lockfile(path, &planned.last.entries, options, printer)?;
+        // the one this state log wrote needs no rendering to be known current
+        if let Some(path) = planned.lockfile.as_ref().filter(|_| {
+            planned.lockfile_seen.is_none() || planned.lockfile_seen != planned.last.lockfile
+        }) {
+            refresh_lockfile(path, &planned, options, printer)?;
         }
         if let Some(store) = planned.store.take() {
             store.restore_gitignore()?;
@@ -228,12 +227,13 @@ fn saved_lockfile(
 /// missing or stale, like `Cargo.lock`).
 fn refresh_lockfile(
     path: &std::path::Path,
-    entries: &crate::state::Entries,
+    planned: &super::Planned,
     options: &Options,
     printer: &Printer,
 ) -> Result<(), Error> {
+    let entries = &planned.last.entries;
     let new = crate::lockfile::Lockfile::of(entries).render();
-    if entries.is_empty() || std::fs::read(path).is_ok_and(|old| old == new) {
+    if entries.is_empty() || planned.lockfile_seen == Some(crate::hash::Digest::of(&new)) {
         return Ok(());
     }
     crate::system::write_file_atomically(path, &new)?;

@@ -51,8 +51,10 @@ pub struct Planned {
     pub plan: Plan,
     /// The `mpm.lock` that records this target (`None`: `--target` elsewhere).
     pub lockfile: Option<std::path::PathBuf>,
-    /// It holds what the state log's last apply wrote there.
-    pub lockfile_current: bool,
+    /// The digest of that file as the plan read it (`None`: there is none); the
+    /// commands that compare it with what an apply would write use this, not a
+    /// second read.
+    pub lockfile_seen: Option<crate::hash::Digest>,
 }
 
 /// Keeps what the agents rendered to for the next plan (a cache: failing to write
@@ -113,21 +115,21 @@ pub fn plan_from_manifest(
     }
     let (store, mut last) = read_state(options, &target, lock, printer)?;
     let lockfile = options.lockfile_of(&loaded, &target);
-    let mut lockfile_current = false;
+    let mut lockfile_seen = None;
     if let Some(path) = &lockfile {
         let shown = crate::paths::display(path, &options.env.cwd);
-        // the lock this state log wrote itself adds nothing to it: not parsed
         if let Some(bytes) = crate::lockfile::Lockfile::read_bytes(path, &shown)? {
-            if last.lockfile == Some(crate::hash::Digest::of(&bytes)) {
-                lockfile_current = true;
-            } else {
+            let digest = crate::hash::Digest::of(&bytes);
+            // the lock this state log wrote itself adds nothing to it: not parsed
+            if last.lockfile != Some(digest) {
                 last.locked = crate::lockfile::Lockfile::parse(&bytes, &shown)?.files;
             }
+            lockfile_seen = Some(digest);
         }
     }
     let mut planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
     planned.lockfile = lockfile;
-    planned.lockfile_current = lockfile_current;
+    planned.lockfile_seen = lockfile_seen;
     Ok((planned, renderer))
 }
 
@@ -196,7 +198,7 @@ pub fn scan_and_diff(
         store,
         plan,
         lockfile: None,
-        lockfile_current: false,
+        lockfile_seen: None,
     })
 }
 

@@ -55,10 +55,9 @@ pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
         plan_from_manifest(options, PlanOptions::default(), LockMode::Shared, printer)?;
     // a committed `mpm.lock` that no longer records what is deployed fails too:
     // the pull request changed agents without applying
-    let lock_stale = planned.lockfile.as_ref().is_some_and(|path| {
-        std::fs::read(path).is_ok_and(|bytes| {
-            bytes != crate::lockfile::Lockfile::of(planned.plan.entries_after_iter()).render()
-        })
+    let lock_stale = planned.lockfile_seen.is_some_and(|seen| {
+        let expected = crate::lockfile::Lockfile::of(planned.plan.entries_after_iter()).render();
+        seen != crate::hash::Digest::of(&expected)
     });
     if !planned.plan.changes_files() && planned.plan.conflicts().next().is_none() {
         if lock_stale {

@@ -36,7 +36,8 @@ struct Sources {
     shared: HashSet<PathBuf>,
     base_files: HashMap<PathBuf, Arc<str>>,
     inputs: BTreeMap<PathBuf, Input>,
-    /// What the last apply rendered, by inputs; `None` while rendering for bytes.
+    /// What the last apply rendered, by inputs; `None` once the build is done, so
+    /// that rendering for bytes renders.
     memo: Option<Memo>,
     /// What this build rendered (or found in the memo), for the next one.
     memoized: Memo,
@@ -179,19 +180,16 @@ impl Source for Renderer {
                 changes: vec![format!("`{address}` is no longer in the manifest")],
             });
         };
+        // the build gave its memo away: this renders, whatever the memo said
         let mut sources = self.sources.borrow_mut();
-        // the bytes themselves are wanted: render, whatever the memo says
-        let memo = sources.memo.take();
-        let built = build_agent(
+        let (_, bytes) = build_agent(
             &mut sources,
             name,
             spec,
             &self.defaults,
             self.base.as_ref(),
             &mut Vec::new(),
-        );
-        sources.memo = memo;
-        let (_, bytes) = built?;
+        )?;
         Ok(bytes)
     }
 }

@@ -68,11 +68,6 @@ impl Memo {
         self.entries.get(key)
     }
 
-    /// Removes and returns the entry of `key`.
-    pub fn take(&mut self, key: &Digest) -> Option<Memoized> {
-        self.entries.remove(key)
-    }
-
     pub fn insert(&mut self, key: Digest, value: Memoized) {
         self.entries.insert(key, value);
     }
