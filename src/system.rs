@@ -73,7 +73,7 @@ impl System for RealSystem {
             .write(true)
             .create_new(true)
             .mode(mode)
-            .custom_flags(libc_nofollow())
+            .custom_flags(no_follow())
             .open(path)?;
         file.write_all(content)?;
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
@@ -178,8 +178,15 @@ impl System for RealSystem {
     }
 }
 
-fn libc_nofollow() -> i32 {
+/// `O_NOFOLLOW`, for `OpenOptionsExt::custom_flags`.
+fn no_follow() -> i32 {
     OFlags::NOFOLLOW.bits() as i32
+}
+
+/// `O_NOFOLLOW | O_NONBLOCK`: not through a link at the last component, and not
+/// waiting on a named pipe planted there.
+pub fn no_follow_no_wait() -> i32 {
+    (OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32
 }
 
 /// Opens an existing file for reading without following a link at its last
@@ -188,7 +195,7 @@ pub fn open_no_follow(path: &Path) -> io::Result<std::fs::File> {
     // non-blocking, so that a named pipe planted there cannot hang the command
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc_nofollow() | OFlags::NONBLOCK.bits() as i32)
+        .custom_flags(no_follow_no_wait())
         .open(path)
         .map_err(|e| link_or(e, path, "open"))?;
     if !file.metadata()?.is_file() {

@@ -60,7 +60,7 @@ pub fn acquire(
     // not through a link, and not waiting on a named pipe planted there
     options
         .read(true)
-        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32);
+        .custom_flags(crate::system::no_follow_no_wait());
     if mode == LockMode::Exclusive {
         options.write(true).create(true).truncate(false).mode(0o644);
     }
