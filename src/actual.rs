@@ -127,14 +127,16 @@ pub fn read_one(path: &std::path::Path) -> io::Result<(Actual, Option<Vec<u8>>)>
     if !ft.is_file() {
         return Ok((Actual::Other(OtherKind::Special), None));
     }
-    // opened without following a link (one may have replaced the file since the
-    // look above), and read to the size that look gave: no second stat
+    // opened without following a link nor waiting on a pipe (either may have
+    // replaced the file since the look above), and read to the size that look
+    // gave: no second stat
     let read = || -> io::Result<Vec<u8>> {
-        use std::io::Read;
-        let mut file = crate::system::open_no_follow(path)?;
-        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
-        file.read_to_end(&mut bytes)?;
-        Ok(bytes)
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(crate::system::no_follow_no_wait())
+            .open(path)?;
+        crate::system::read_sized(&mut file, meta.len())
     };
     let bytes = read().map_err(|e| {
         io::Error::new(

@@ -36,7 +36,7 @@ pub struct Disk;
 
 impl Files for Disk {
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
-        match fs_err::read(path) {
+        match read(path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -49,6 +49,14 @@ impl Files for Disk {
 
     // fs-err's own error, which names the path, as before this trait existed
     fn read_existing(&self, path: &Path) -> io::Result<Vec<u8>> {
-        fs_err::read(path)
+        read(path)
     }
+}
+
+/// `fs_err::read` (its errors name the path) with one `read` call for a file
+/// whose size does not change under it.
+fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = fs_err::File::open(path)?;
+    let len = file.metadata()?.len();
+    crate::system::read_sized(&mut file, len)
 }

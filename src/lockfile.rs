@@ -126,13 +126,8 @@ impl Lockfile {
 
     /// The bytes of the lock file at `path` (`None`: there is none).
     pub fn read_bytes(path: &Path, shown: &str) -> Result<Option<Vec<u8>>, LockfileError> {
-        use std::io::Read;
         // not through a link, not waiting on a pipe planted there
-        let read = crate::system::open_no_follow(path).and_then(|mut f| {
-            let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes).map(|_| bytes)
-        });
-        match read {
+        match crate::system::read_no_follow(path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(LockfileError::Io(std::io::Error::new(

@@ -192,19 +192,60 @@ pub fn no_follow_no_wait() -> i32 {
 /// Opens an existing file for reading without following a link at its last
 /// component (the state log's packs and lock).
 pub fn open_no_follow(path: &Path) -> io::Result<std::fs::File> {
+    open_sized_no_follow(path).map(|(file, _)| file)
+}
+
+/// [`open_no_follow`], and the file's size.
+fn open_sized_no_follow(path: &Path) -> io::Result<(std::fs::File, u64)> {
     // non-blocking, so that a named pipe planted there cannot hang the command
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(no_follow_no_wait())
         .open(path)
         .map_err(|e| link_or(e, path, "open"))?;
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("`{}` is not a regular file", path.display()),
         ));
     }
-    Ok(file)
+    Ok((file, meta.len()))
+}
+
+/// The bytes of an existing regular file, read without following a link at its
+/// last component nor waiting on a named pipe.
+pub fn read_no_follow(path: &Path) -> io::Result<Vec<u8>> {
+    let (mut file, len) = open_sized_no_follow(path)?;
+    read_sized(&mut file, len)
+}
+
+/// The whole of a file whose size was just seen to be `len`. When that size is
+/// still right this is one `read` (std's `read_to_end` asks for the size again,
+/// and its position, and reads once more to see the end: for thousands of small
+/// files those calls were a third of a plan's reading); a file that changed size
+/// since is read to its end.
+pub fn read_sized(file: &mut impl io::Read, len: u64) -> io::Result<Vec<u8>> {
+    let len = usize::try_from(len).unwrap_or(0);
+    let mut bytes = vec![0; len + 1];
+    let mut filled = 0;
+    loop {
+        let n = match file.read(&mut bytes[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        filled += n;
+        // a short read that gave exactly the size seen is the end of the file
+        if n == 0 || (filled == len && n > 0) {
+            break;
+        }
+        if filled == bytes.len() {
+            bytes.resize(bytes.len() * 2, 0);
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 /// The error of an open that met a symbolic link names the link.

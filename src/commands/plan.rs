@@ -36,7 +36,12 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
                 display: l.display.clone(),
                 sha256: l.digest,
             }),
-            inputs: planned.desired.inputs.iter().map(Into::into).collect(),
+            inputs: planned
+                .desired
+                .inputs
+                .iter()
+                .map(|i| plan::saved::SavedInput::new(i, &options.env.cwd))
+                .collect(),
             contents: p
                 .rows
                 .iter()

@@ -15,7 +15,7 @@ use crate::paths;
 use crate::template::{self, BaseTemplate, Field, Template, TemplateError};
 use crate::text;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,14 +35,14 @@ struct Sources {
     /// Templates more than one agent uses.
     shared: HashSet<PathBuf>,
     base_files: HashMap<PathBuf, Arc<str>>,
-    inputs: BTreeMap<PathBuf, Input>,
+    /// The input files read, with their digests (keyed by the path's bytes:
+    /// ordering `Path`s compares their components, a tenth of a no-change plan).
+    inputs: HashMap<std::ffi::OsString, Digest>,
     /// What the last apply rendered, by inputs; `None` once the build is done, so
     /// that rendering for bytes renders.
     memo: Option<Memo>,
-    /// What this build rendered (or found in the memo), for the next one.
-    memoized: Memo,
-    /// The memo's keys this build found and used.
-    used: HashSet<Digest>,
+    /// The memo's keys this build found and used, or rendered and added.
+    used: crate::hash::DigestSet,
     /// The digest of each input file read (`None`: no file there).
     /// (Keyed by the path's bytes: hashing a `Path` walks its components.)
     digests: HashMap<std::ffi::OsString, Option<Digest>>,
@@ -76,10 +76,24 @@ impl Sources {
         key: &Digest,
         inputs: &[(PathBuf, Digest)],
     ) -> Result<Option<Memoized>, Error> {
-        let Some(hit) = self.memo.as_ref().and_then(|m| m.get(key)).cloned() else {
+        let Some(memo) = self.memo.take() else {
             return Ok(None);
         };
-        for (path, expected) in &hit.probed {
+        let found = self.hit(&memo, key, inputs);
+        self.memo = Some(memo);
+        found
+    }
+
+    fn hit(
+        &mut self,
+        memo: &Memo,
+        key: &Digest,
+        inputs: &[(PathBuf, Digest)],
+    ) -> Result<Option<Memoized>, Error> {
+        let Some((hit, probed)) = memo.get(key) else {
+            return Ok(None);
+        };
+        for (path, expected) in &probed {
             if self.digest_of(path)? != *expected {
                 return Ok(None);
             }
@@ -87,21 +101,30 @@ impl Sources {
         for (path, digest) in inputs {
             self.note_input(path, *digest);
         }
-        for (path, digest) in hit.probed.iter().filter_map(|(p, d)| d.map(|d| (p, d))) {
+        for (path, digest) in probed.iter().filter_map(|(p, d)| d.map(|d| (p, d))) {
             self.note_input(path, digest);
         }
         self.used.insert(*key);
-        Ok(Some(hit))
+        Ok(Some(hit.clone()))
     }
 
     fn note_input(&mut self, path: &Path, digest: Digest) {
-        self.inputs
-            .entry(path.to_path_buf())
-            .or_insert_with(|| Input {
-                path: path.to_path_buf(),
-                display: self.files.display(path, &self.cwd),
+        if !self.inputs.contains_key(path.as_os_str()) {
+            self.inputs.insert(path.as_os_str().to_owned(), digest);
+        }
+    }
+
+    /// The inputs noted, in the order of their paths.
+    fn take_inputs(&mut self) -> Vec<Input> {
+        let mut inputs: Vec<(std::ffi::OsString, Digest)> = self.inputs.drain().collect();
+        inputs.sort_unstable_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
+        inputs
+            .into_iter()
+            .map(|(path, digest)| Input {
+                path: path.into(),
                 digest,
-            });
+            })
+            .collect()
     }
 
     fn display(&self, path: &Path) -> String {
@@ -267,10 +290,9 @@ fn build(
             .map(|(p, _)| p)
             .collect(),
         base_files: HashMap::new(),
-        inputs: BTreeMap::new(),
+        inputs: HashMap::new(),
         memo: Some(memo),
-        memoized: Memo::default(),
-        used: HashSet::new(),
+        used: Default::default(),
         digests,
         last_read: None,
         rendered: false,
@@ -342,22 +364,20 @@ fn build(
         }
     }
     Error::collect(errors)?;
-    state.inputs = std::mem::take(&mut sources.inputs).into_values().collect();
+    state.inputs = sources.take_inputs();
     // the memo for the next plan: what was used of this one, and what was rendered;
     // `None` when that is this one (nothing is written). The renderer keeps none:
     // rendering for bytes renders.
     let used = std::mem::take(&mut sources.used);
     // rendering for bytes reads what it needs again
     sources.digests = HashMap::new();
-    let fresh = std::mem::take(&mut sources.memoized);
     state.memo = match sources.memo.take() {
         Some(memo) if !sources.rendered && memo.len() == used.len() => None,
         Some(mut memo) => {
             memo.retain(|k| used.contains(k));
-            memo.extend(fresh);
             Some(memo)
         }
-        None => Some(fresh),
+        None => None,
     };
     Ok((
         state,
@@ -494,14 +514,14 @@ fn remembered(
     spec: &AgentSpec,
     warnings: &mut Vec<String>,
 ) -> (DesiredResource, Vec<u8>) {
-    warnings.extend(hit.warnings.iter().cloned());
+    warnings.extend(hit.warnings);
     let resource = DesiredResource {
         digest: hit.digest,
         size: hit.size,
         mode: super::FILE_MODE,
         owner: Owner {
             agent: agent.to_string(),
-            version: hit.version.clone(),
+            version: hit.version,
             source,
         },
         record: super::Record::Written,
@@ -519,20 +539,19 @@ fn remember(
     warnings: &[String],
 ) {
     // rendering again for the bytes (the memo put aside) keeps nothing new
-    if sources.memo.is_none() {
+    let Some(memo) = sources.memo.as_mut() else {
         return;
-    }
+    };
     sources.rendered = true;
-    sources.memoized.insert(
-        key,
-        Memoized {
-            digest: resource.digest,
-            size: resource.size,
-            version: resource.owner.version.clone(),
-            probed,
-            warnings: warnings.to_vec(),
-        },
+    let entry = memo.entry(
+        resource.digest,
+        resource.size,
+        resource.owner.version.clone(),
+        probed,
+        warnings.to_vec(),
     );
+    memo.insert(key, entry);
+    sources.used.insert(key);
 }
 
 /// A template value the client would take silently and never check is refused,

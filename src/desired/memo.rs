@@ -10,18 +10,21 @@
 //! a link. A missing, unreadable or foreign (another mpm's) memo is an empty one;
 //! a wrong entry cannot be hit, since its key is a digest of the inputs.
 
-use crate::hash::Digest;
+use crate::hash::{Digest, DigestMap};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "render-memo.json";
-/// Bumped whenever rendering changes in a way the inputs do not show.
-const FORMAT: u32 = 1;
+/// Bumped whenever rendering, or the file's shape, changes in a way the inputs do
+/// not show.
+const FORMAT: u32 = 2;
 
 /// The `BASE_*.md` files a template looked for, in order, and the digest of the
 /// one found (the last); `None`: no file there.
 pub type Probed = Vec<(PathBuf, Option<Digest>)>;
+/// [`Probed`], borrowed from the memo.
+pub type ProbedRef<'a> = Vec<(&'a Path, Option<Digest>)>;
 
 /// One agent as rendered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,23 +33,29 @@ pub struct Memoized {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// The `BASE_*.md` files the template looked for, in order, with the digest
-    /// of the one found (the last): a hit needs the same answer.
+    /// The `BASE_*.md` files the template looked for, in order (by their place
+    /// in the memo's path table), with the digest of the one found (the last): a
+    /// hit needs the same answer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub probed: Probed,
+    probed: Vec<(u32, Option<Digest>)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
+/// The memo: its entries name the few `BASE_*.md` paths thousands of templates
+/// probe through one table, so that the file and the memory hold each path once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memo {
-    entries: HashMap<Digest, Memoized>,
+    paths: Vec<PathBuf>,
+    index: HashMap<PathBuf, u32>,
+    entries: DigestMap<Memoized>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct MemoFile {
     format: u32,
     mpm: String,
+    paths: Vec<PathBuf>,
     entries: Vec<(Digest, Memoized)>,
 }
 
@@ -64,22 +73,60 @@ pub fn key(parts: &[&[u8]]) -> Digest {
 }
 
 impl Memo {
-    pub fn get(&self, key: &Digest) -> Option<&Memoized> {
-        self.entries.get(key)
+    /// The entry for `key`, and the files it probed; `None` also when the memo's
+    /// table lacks one of those (a damaged file: not a hit).
+    pub fn get(&self, key: &Digest) -> Option<(&Memoized, ProbedRef<'_>)> {
+        let hit = self.entries.get(key)?;
+        let probed = hit
+            .probed
+            .iter()
+            .map(|(i, d)| Some((self.paths.get(*i as usize)?.as_path(), *d)))
+            .collect::<Option<_>>()?;
+        Some((hit, probed))
     }
 
     pub fn insert(&mut self, key: Digest, value: Memoized) {
         self.entries.insert(key, value);
     }
 
+    /// An entry for this memo, its probed paths entered in the table.
+    pub fn entry(
+        &mut self,
+        digest: Digest,
+        size: u64,
+        version: Option<String>,
+        probed: Probed,
+        warnings: Vec<String>,
+    ) -> Memoized {
+        if self.index.len() < self.paths.len() {
+            self.index = (0u32..)
+                .zip(&self.paths)
+                .map(|(i, p)| (p.clone(), i))
+                .collect();
+        }
+        let probed = probed
+            .into_iter()
+            .map(|(path, d)| {
+                let next = self.paths.len() as u32;
+                let i = *self.index.entry(path).or_insert_with_key(|path| {
+                    self.paths.push(path.clone());
+                    next
+                });
+                (i, d)
+            })
+            .collect();
+        Memoized {
+            digest,
+            size,
+            version,
+            probed,
+            warnings,
+        }
+    }
+
     /// Keeps only the entries `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(&Digest) -> bool) {
         self.entries.retain(|k, _| keep(k));
-    }
-
-    /// Adds every entry of `other`.
-    pub fn extend(&mut self, other: Memo) {
-        self.entries.extend(other.entries);
     }
 
     pub fn len(&self) -> usize {
@@ -92,13 +139,10 @@ impl Memo {
 
     /// The memo in `state_dir`; empty when there is none or it cannot be used.
     pub fn read(state_dir: &Path) -> Memo {
-        use std::io::Read;
-        let path = state_dir.join(FILE_NAME);
-        let mut bytes = Vec::new();
-        let read = crate::system::open_no_follow(&path).and_then(|mut f| f.read_to_end(&mut bytes));
+        let read = crate::system::read_no_follow(&state_dir.join(FILE_NAME));
         let Ok(memo) = read
             .map_err(drop)
-            .and_then(|_| serde_json::from_slice::<MemoFile>(&bytes).map_err(drop))
+            .and_then(|bytes| serde_json::from_slice::<MemoFile>(&bytes).map_err(drop))
         else {
             return Memo::default();
         };
@@ -106,23 +150,33 @@ impl Memo {
             return Memo::default();
         }
         Memo {
+            paths: memo.paths,
+            index: HashMap::new(),
             entries: memo.entries.into_iter().collect(),
         }
     }
 
-    /// The memo file's bytes (sorted, so that the same memo gives the same bytes).
+    /// The memo file's bytes (sorted, and only the paths its entries use, so that
+    /// the same memo gives the same bytes).
     pub fn to_bytes(&self) -> Vec<u8> {
-        #[derive(Serialize)]
-        struct MemoFileRef<'a> {
-            format: u32,
-            mpm: &'a str,
-            entries: Vec<(&'a Digest, &'a Memoized)>,
+        let mut entries: Vec<(Digest, Memoized)> =
+            self.entries.iter().map(|(k, v)| (*k, v.clone())).collect();
+        entries.sort_by_key(|(k, _)| *k);
+        let mut renumbered: HashMap<u32, u32> = HashMap::new();
+        let mut paths = Vec::new();
+        for (_, entry) in &mut entries {
+            for (i, _) in &mut entry.probed {
+                let next = paths.len() as u32;
+                *i = *renumbered.entry(*i).or_insert_with(|| {
+                    paths.push(self.paths.get(*i as usize).cloned().unwrap_or_default());
+                    next
+                });
+            }
         }
-        let mut entries: Vec<(&Digest, &Memoized)> = self.entries.iter().collect();
-        entries.sort_by_key(|(k, _)| **k);
-        let file = MemoFileRef {
+        let file = MemoFile {
             format: FORMAT,
-            mpm: env!("CARGO_PKG_VERSION"),
+            mpm: env!("CARGO_PKG_VERSION").into(),
+            paths,
             entries,
         };
         serde_json::to_vec(&file).unwrap_or_default()
@@ -154,18 +208,42 @@ mod tests {
     fn a_memo_round_trips_and_a_broken_one_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         let mut memo = Memo::default();
-        memo.insert(
-            key(&[b"qa"]),
-            Memoized {
-                digest: Digest::of(b"qa"),
-                size: 2,
-                version: Some("1.0.0".into()),
-                probed: vec![(dir.path().join("BASE_QA.md"), None)],
-                warnings: vec![],
-            },
-        );
+        for name in ["qa", "ops"] {
+            let probed = vec![
+                (dir.path().join("BASE_QA.md"), None),
+                (
+                    dir.path().join(format!("BASE_{name}.md")),
+                    Some(Digest::of(b"base")),
+                ),
+            ];
+            let entry = memo.entry(
+                Digest::of(name.as_bytes()),
+                2,
+                Some("1.0.0".into()),
+                probed.clone(),
+                vec![],
+            );
+            memo.insert(key(&[name.as_bytes()]), entry);
+            let (_, found) = memo.get(&key(&[name.as_bytes()])).unwrap();
+            let found: Probed = found
+                .into_iter()
+                .map(|(p, d)| (p.to_path_buf(), d))
+                .collect();
+            assert_eq!(found, probed);
+        }
+        // three paths in the table, each once
+        assert_eq!(memo.paths.len(), 3);
         memo.write(dir.path()).unwrap();
-        assert_eq!(Memo::read(dir.path()), memo);
+        let read = Memo::read(dir.path());
+        assert_eq!(read.to_bytes(), memo.to_bytes());
+        for name in ["qa", "ops"] {
+            let k = key(&[name.as_bytes()]);
+            assert_eq!(read.get(&k), memo.get(&k));
+        }
+        // an entry naming a path the table lacks is no hit
+        let mut damaged = memo.clone();
+        damaged.paths.truncate(1);
+        assert!(damaged.get(&key(&[b"ops"])).is_none());
         std::fs::write(dir.path().join(FILE_NAME), "{").unwrap();
         assert!(Memo::read(dir.path()).is_empty());
     }

@@ -124,7 +124,6 @@ pub struct Retired {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
     pub path: PathBuf,
-    pub display: String,
     pub digest: Digest,
 }
 

@@ -40,12 +40,13 @@ pub struct SavedInput {
     pub sha256: Digest,
 }
 
-impl From<&Input> for SavedInput {
-    fn from(i: &Input) -> Self {
+impl SavedInput {
+    /// `input`, named for messages as seen from `cwd`.
+    pub fn new(input: &Input, cwd: &Path) -> Self {
         SavedInput {
-            path: i.path.clone(),
-            display: i.display.clone(),
-            sha256: i.digest,
+            path: input.path.clone(),
+            display: crate::paths::display(&input.path, cwd),
+            sha256: input.digest,
         }
     }
 }
