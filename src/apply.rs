@@ -163,9 +163,20 @@ pub fn execute(
     } else {
         "apply"
     };
-    let mut blobs = store.blob_writer()?;
+    let wanted: crate::hash::DigestSet = rows
+        .iter()
+        .flat_map(|r| [r.before, r.after])
+        .flatten()
+        .map(|v| v.digest)
+        .collect();
+    let mut blobs = store.blob_writer(&wanted)?;
+    drop(wanted);
     let pack = blobs.pack;
-    let stored = store_blobs(&rows, plan, source, target, last, &mut blobs);
+    let stored = store_blobs(&rows, plan, source, target, last, &mut blobs).and_then(|digests| {
+        // `mpm.lock` as it is now is a pre-image like any other: kept in the pack, not
+        // in memory, for a failure to put back
+        Ok((digests, lock_pre_image(context, last, &mut blobs)?))
+    });
     // a state folder that cannot take the bytes (a full disk) fails the apply
     // before any file is touched: that says so
     let failed = |e: Error| {
@@ -185,7 +196,7 @@ pub fn execute(
             e
         }
     };
-    let (changes, entries) = match stored {
+    let ((changes, entries), lock_before) = match stored {
         Ok(digests) => digests,
         Err(e) => {
             blobs.discard();
@@ -250,19 +261,24 @@ pub fn execute(
     if let Err(cause) = written {
         return Err(undo.put_back(cause, &mut temps, progress));
     }
-    // mpm.lock, read and rendered only now: neither is held while files are written
-    let lock = match pending_lockfile(context, plan) {
-        Ok(lock) => lock,
-        Err(e) => return Err(undo.put_back(e, &mut temps, progress)),
-    };
+    // mpm.lock, rendered only now: it is not held while files are written
+    let lock = context.lockfile.as_ref().map(|path| {
+        let new = Lockfile::render_of(plan.entries_after_iter());
+        LockUpdate {
+            path: path.clone(),
+            old: lock_before.map(|(digest, _)| digest),
+            of_entries: lock_before
+                .filter(|(_, stored)| !stored)
+                .map(|_| &last.entries),
+            digest: Digest::of(&new),
+            new,
+        }
+    });
     let undo = Undo {
         lock: lock.as_ref(),
         ..undo
     };
-    if let Some(lock) = lock
-        .as_ref()
-        .filter(|l| l.old.as_deref() != Some(l.new.as_slice()))
-    {
+    if let Some(lock) = lock.as_ref().filter(|l| l.old != Some(l.digest)) {
         let write = FileWrite {
             path: lock.path.clone(),
             content: Arc::from(lock.new.as_slice()),
@@ -276,7 +292,7 @@ pub fn execute(
     }
 
     // 4. commit; a commit that did not happen is undone like a failed write
-    let lock_digest = lock.as_ref().map(|l| Digest::of(&l.new));
+    let lock_digest = lock.as_ref().map(|l| l.digest);
     if let Err(cause) = store.commit(&generation, lock_digest) {
         if store.current().ok().flatten() == Some(id) {
             return Err(cause.into());
@@ -293,24 +309,58 @@ pub fn execute(
     })
 }
 
-/// `mpm.lock` as it is and as the entries after the plan make it.
-struct LockUpdate {
+/// `mpm.lock` as it was and as the entries after the plan make it. What it was
+/// is not held: it is what the last generation's entries render to, or a blob
+/// in this apply's pack.
+struct LockUpdate<'a> {
     path: PathBuf,
-    old: Option<Vec<u8>>,
+    old: Option<Digest>,
+    /// The entries the old file renders from (`None`: it is in the pack).
+    of_entries: Option<&'a crate::state::Entries>,
     new: Vec<u8>,
+    digest: Digest,
 }
 
-fn pending_lockfile(context: &Context, plan: &Plan) -> Result<Option<LockUpdate>, Error> {
+impl LockUpdate<'_> {
+    /// The bytes the file held before this apply.
+    fn old_bytes(&self, store: &StateStore, pack: u64) -> Result<Option<Vec<u8>>, StateError> {
+        let Some(old) = &self.old else {
+            return Ok(None);
+        };
+        if let Some(entries) = self.of_entries {
+            return Ok(Some(Lockfile::render_of(entries)));
+        }
+        store
+            .needed_blob(old, Some(pack), || {
+                format!("the `{}` this apply replaced", self.path.display())
+            })
+            .map(Some)
+    }
+}
+
+/// The digest of the `mpm.lock` this apply may replace (`None`: there is none),
+/// and whether its bytes had to be stored in the pack for a failure to put them
+/// back: the file the last generation wrote is rendered again from its entries.
+fn lock_pre_image(
+    context: &Context,
+    last: &LastApplied,
+    blobs: &mut BlobWriter,
+) -> Result<Option<(Digest, bool)>, Error> {
     let Some(path) = &context.lockfile else {
         return Ok(None);
     };
     // not through a link, not waiting on a pipe planted there
-    let old = crate::lockfile::Lockfile::read_bytes(path, &path.display().to_string())?;
-    Ok(Some(LockUpdate {
-        path: path.clone(),
-        old,
-        new: Lockfile::of(plan.entries_after_iter()).render(),
-    }))
+    let Some(bytes) = crate::lockfile::Lockfile::read_bytes(path, &path.display().to_string())?
+    else {
+        return Ok(None);
+    };
+    let digest = Digest::of(&bytes);
+    let rendered =
+        last.lockfile == Some(digest) && Digest::of(&Lockfile::render_of(&last.entries)) == digest;
+    if !rendered {
+        blobs.add(digest, &bytes)?;
+    }
+    Ok(Some((digest, !rendered)))
 }
 
 /// Stores every pre-image and new version, and the generation's changes and the
@@ -343,13 +393,17 @@ fn store_blobs(
             )?;
         }
     }
-    // the generation's changes and the entries after it go into the same pack
-    let changes: Vec<Change> = rows
-        .iter()
-        .map(|r| change_of(r, last.pending.as_ref()))
-        .collect();
-    let changes = blobs.add_json(&changes)?;
-    let entries = blobs.add_json(&plan.entries_after())?;
+    // the generation's changes and the entries after it go into the same pack,
+    // serialised as they are made (10 000 of each held at once: 5 MB)
+    struct Changes<'a>(&'a [&'a Row], Option<&'a Generation>);
+    impl serde::Serialize for Changes<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|r| change_of(r, self.1)))
+        }
+    }
+    let changes = blobs.add_json(&Changes(rows, last.pending.as_ref()))?;
+    let after: std::collections::BTreeMap<_, _> = plan.entries_after_iter().collect();
+    let entries = blobs.add_json(&after)?;
     Ok((changes, entries))
 }
 
@@ -537,7 +591,7 @@ struct Undo<'a> {
     /// A killed run's pending generation this apply took over.
     interrupted: Option<&'a GenerationRecord>,
     /// `mpm.lock`, if this apply writes it.
-    lock: Option<&'a LockUpdate>,
+    lock: Option<&'a LockUpdate<'a>>,
     /// `apply` or `rollback`, for the message.
     verb: &'static str,
 }
@@ -584,13 +638,14 @@ impl Undo<'_> {
             if let Some(lock) = self.lock {
                 let now = crate::lockfile::Lockfile::read_bytes(&lock.path, "")
                     .ok()
-                    .flatten();
+                    .flatten()
+                    .map(|b| Digest::of(&b));
                 if now != lock.old {
-                    match &lock.old {
-                        Some(old) => {
+                    match lock.old_bytes(self.store, self.pack)? {
+                        Some(bytes) => {
                             let write = FileWrite {
                                 path: lock.path.clone(),
-                                content: Arc::from(old.as_slice()),
+                                content: Arc::from(bytes),
                                 mode: crate::desired::FILE_MODE,
                             };
                             system::commit_files(self.system, &[write], &[], temps, &mut undone)?;

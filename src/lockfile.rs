@@ -88,6 +88,7 @@ pub fn path_beside(manifest_dir: &Path) -> PathBuf {
 
 impl Lockfile {
     /// The record of these entries.
+    #[cfg(test)]
     pub fn of<'a>(entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>) -> Lockfile {
         Lockfile {
             version: VERSION,
@@ -107,8 +108,43 @@ impl Lockfile {
         }
     }
 
+    /// The bytes `Lockfile::of(entries).render()` gives, without a copy of every
+    /// entry on the way (10 000 agents: 2 MB).
+    pub fn render_of<'a>(entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct LockedRef<'a> {
+            agent: Option<&'a String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            version: Option<&'a String>,
+            sha256: &'a Digest,
+        }
+        #[derive(Serialize)]
+        struct LockfileRef<'a> {
+            version: u32,
+            files: BTreeMap<&'a Address, LockedRef<'a>>,
+        }
+        let lock = LockfileRef {
+            version: VERSION,
+            files: entries
+                .into_iter()
+                .map(|(address, e)| {
+                    let locked = LockedRef {
+                        agent: e.agent.as_ref(),
+                        version: e.version.as_ref(),
+                        sha256: &e.digest,
+                    };
+                    (address, locked)
+                })
+                .collect(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&lock).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
     /// The file's bytes: pretty JSON, keys sorted, one trailing newline, so that
     /// unchanged entries give identical bytes and small diffs in review.
+    #[cfg(test)]
     pub fn render(&self) -> Vec<u8> {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
@@ -222,6 +258,7 @@ mod tests {
         }
         let lock = Lockfile::of(&entries);
         let bytes = lock.render();
+        assert_eq!(Lockfile::render_of(&entries), bytes);
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.starts_with("{\n  \"version\": 1,\n  \"files\": {\n    \"agents/engineer.md\": {\n      \"agent\": \"engineer\",\n      \"sha256\": \""));
         let dir = tempfile::tempdir().unwrap();

@@ -366,6 +366,28 @@ fn a_failure_after_mpm_lock_was_written_puts_it_back() {
     assert_eq!(ran.read("mpm.lock"), lock);
 }
 
+/// The same, with an `mpm.lock` that is not the one mpm wrote (reformatted by
+/// hand): it cannot be rendered again from the state log, so the apply keeps it
+/// in its pack, and puts back exactly its bytes.
+#[test]
+fn a_failure_after_a_hand_edited_mpm_lock_was_written_puts_back_its_bytes() {
+    let ran = Test::new()
+        .manifest(&agents("v1", 2, 10))
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let edited = ran.read("mpm.lock").replace("  ", "\t");
+    std::fs::write(ran.path("mpm.lock"), &edited).unwrap();
+    ran.then()
+        .manifest(&agents("v2", 2, 10))
+        .args(&["apply", "-y"])
+        .env("MPM_FAULT", "sync:2")
+        .stdout_any()
+        .stderr_has("nothing was changed")
+        .failure();
+    assert_eq!(ran.read("mpm.lock"), edited);
+}
+
 /// A failed first apply into a state folder that was there, empty, left a new
 /// state log in it.
 #[test]

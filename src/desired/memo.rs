@@ -124,9 +124,11 @@ impl Memo {
         }
     }
 
-    /// Keeps only the entries `keep` says yes to.
+    /// Keeps only the entries `keep` says yes to (and gives back the room of
+    /// the others: a plan that changed every agent held both).
     pub fn retain(&mut self, mut keep: impl FnMut(&Digest) -> bool) {
         self.entries.retain(|k, _| keep(k));
+        self.entries.shrink_to_fit();
     }
 
     pub fn len(&self) -> usize {
@@ -159,25 +161,51 @@ impl Memo {
     /// The memo file's bytes (sorted, and only the paths its entries use, so that
     /// the same memo gives the same bytes).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut entries: Vec<(Digest, Memoized)> =
-            self.entries.iter().map(|(k, v)| (*k, v.clone())).collect();
-        entries.sort_by_key(|(k, _)| *k);
-        let mut renumbered: HashMap<u32, u32> = HashMap::new();
-        let mut paths = Vec::new();
-        for (_, entry) in &mut entries {
-            for (i, _) in &mut entry.probed {
-                let next = paths.len() as u32;
-                *i = *renumbered.entry(*i).or_insert_with(|| {
-                    paths.push(self.paths.get(*i as usize).cloned().unwrap_or_default());
-                    next
-                });
+        /// An entry as written: its probed paths renumbered to the table written.
+        struct Renumbered<'a>(&'a Memoized, &'a HashMap<u32, u32>);
+        impl Serialize for Renumbered<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let Renumbered(entry, table) = self;
+                let probed = entry
+                    .probed
+                    .iter()
+                    .map(|(i, d)| (table.get(i).copied().unwrap_or(*i), *d));
+                Memoized {
+                    probed: probed.collect(),
+                    ..Memoized::clone(entry)
+                }
+                .serialize(s)
             }
         }
-        let file = MemoFile {
+        #[derive(Serialize)]
+        struct MemoFileRef<'a> {
+            format: u32,
+            mpm: &'a str,
+            paths: Vec<&'a Path>,
+            entries: Vec<(&'a Digest, Renumbered<'a>)>,
+        }
+        let mut sorted: Vec<(&Digest, &Memoized)> = self.entries.iter().collect();
+        sorted.sort_unstable_by_key(|(k, _)| **k);
+        let mut table: HashMap<u32, u32> = HashMap::new();
+        let mut paths = Vec::new();
+        for (_, entry) in &sorted {
+            for (i, _) in &entry.probed {
+                if let Some(path) = self.paths.get(*i as usize) {
+                    table.entry(*i).or_insert_with(|| {
+                        paths.push(path.as_path());
+                        paths.len() as u32 - 1
+                    });
+                }
+            }
+        }
+        let file = MemoFileRef {
             format: FORMAT,
-            mpm: env!("CARGO_PKG_VERSION").into(),
+            mpm: env!("CARGO_PKG_VERSION"),
             paths,
-            entries,
+            entries: sorted
+                .into_iter()
+                .map(|(k, v)| (k, Renumbered(v, &table)))
+                .collect(),
         };
         serde_json::to_vec(&file).unwrap_or_default()
     }

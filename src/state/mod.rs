@@ -792,13 +792,27 @@ impl StateStore {
 
     /// Starts storing blobs: a new pack file, written as they come (removing packs
     /// a killed run left without an index).
-    pub fn blob_writer(&self) -> Result<BlobWriter, StateError> {
-        let indexes = self.pack_indexes()?;
-        packs::remove_orphans(&self.dir, &indexes.iter().map(|(p, _)| *p).collect())?;
-        let known = indexes
-            .iter()
-            .flat_map(|(_, i)| i.iter().map(|s| (s.digest, s.len)))
-            .collect();
+    /// A writer of the next pack; it knows which of `wanted` the state log has
+    /// already (only those: with a long history, every blob's digest is megabytes).
+    pub fn blob_writer(&self, wanted: &crate::hash::DigestSet) -> Result<BlobWriter, StateError> {
+        let mut packs = std::collections::BTreeSet::new();
+        let mut known = crate::hash::DigestMap::default();
+        for item in self.blobs.iter() {
+            let (k, v) = item.map_err(|e| self.db(e))?;
+            let key: [u8; 8] = k
+                .as_ref()
+                .try_into()
+                .map_err(|_| self.corrupt("a pack key is not a number"))?;
+            packs.insert(u64::from_be_bytes(key));
+            let index: PackIndex = self.decode("pack index", &v)?;
+            known.extend(
+                index
+                    .iter()
+                    .filter(|s| wanted.contains(&s.digest))
+                    .map(|s| (s.digest, s.len)),
+            );
+        }
+        packs::remove_orphans(&self.dir, &packs)?;
         let pack = self.next_pack()?;
         Ok(BlobWriter {
             pack,
@@ -1061,7 +1075,7 @@ impl StateStore {
                 let mut writer = BlobWriter {
                     pack: next,
                     writer: packs::PackWriter::create(&self.dir, next)?,
-                    known: HashMap::new(),
+                    known: Default::default(),
                 };
                 for slot in &keep_slots {
                     writer.add(slot.digest, &needed(slot, pack)?)?;
@@ -1106,8 +1120,9 @@ pub struct BlobWriter {
     /// The pack being written.
     pub pack: u64,
     writer: packs::PackWriter,
-    /// Every blob the state log has, with its size.
-    known: HashMap<Digest, u64>,
+    /// The blobs the state log has of those asked about, and those added, with
+    /// their sizes.
+    known: crate::hash::DigestMap<u64>,
 }
 
 impl BlobWriter {
