@@ -108,12 +108,43 @@ pub fn plan_from_manifest(
 ) -> Result<(Planned, Renderer), Error> {
     let loaded = Arc::new(options.load_manifest()?);
     let target = options.target(&loaded)?;
-    let memo = desired::memo::Memo::read(&target.state_dir);
-    let (desired, renderer) = desired::from_manifest(loaded.clone(), &options.env.cwd, memo)?;
+    // the state log and the target are read while the agents are rendered: the
+    // paths to look at are the manifest's agents and what the log says mpm wrote
+    let (built, state) = std::thread::scope(|scope| {
+        let state = scope.spawn(|| {
+            let (store, last, warning) = state_of(options, &target, lock)?;
+            let wanted: std::collections::BTreeSet<crate::address::Address> = loaded
+                .manifest
+                .agents
+                .0
+                .keys()
+                .map(crate::address::Address::agent_file)
+                .chain(
+                    crate::plan::addresses(&DesiredState::default(), &last)
+                        .into_iter()
+                        .cloned(),
+                )
+                .collect();
+            target.check(wanted.iter().cloned())?;
+            let scanned = actual::scan(&target, &wanted)?;
+            Ok::<_, Error>((store, last, warning, scanned))
+        });
+        let memo = desired::memo::Memo::read(&target.state_dir);
+        let built = desired::from_manifest(loaded.clone(), &options.env.cwd, memo);
+        let state = match state.join() {
+            Ok(state) => state,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (built, state)
+    });
+    let (desired, renderer) = built?;
     for warning in &desired.warnings {
         printer.warn(warning);
     }
-    let (store, mut last) = read_state(options, &target, lock, printer)?;
+    let (store, mut last, warning, scanned) = state?;
+    if let Some(warning) = warning {
+        printer.warn(&warning);
+    }
     let lockfile = options.lockfile_of(&loaded, &target);
     let mut lockfile_seen = None;
     if let Some(path) = &lockfile {
@@ -127,7 +158,15 @@ pub fn plan_from_manifest(
             lockfile_seen = Some(digest);
         }
     }
-    let mut planned = scan_and_diff(Some(loaded), target, desired, store, last, plan_options)?;
+    let mut planned = scan_and_diff(
+        Some(loaded),
+        target,
+        desired,
+        store,
+        last,
+        scanned,
+        plan_options,
+    )?;
     planned.lockfile = lockfile;
     planned.lockfile_seen = lockfile_seen;
     Ok((planned, renderer))
@@ -141,12 +180,25 @@ pub fn read_state(
     lock: LockMode,
     printer: &Printer,
 ) -> Result<(Option<StateStore>, LastApplied), Error> {
-    let store = open_state(options, target, lock, printer)?;
+    let (store, last, warning) = state_of(options, target, lock)?;
+    if let Some(warning) = warning {
+        printer.warn(&warning);
+    }
+    Ok((store, last))
+}
+
+/// [`read_state`], with the warning to print rather than printed.
+fn state_of(
+    options: &Options,
+    target: &Target,
+    lock: LockMode,
+) -> Result<(Option<StateStore>, LastApplied, Option<String>), Error> {
+    let (store, warning) = opened(options, target, lock)?;
     let last = match &store {
         Some(s) => s.last()?,
         None => LastApplied::default(),
     };
-    Ok((store, last))
+    Ok((store, last, warning))
 }
 
 /// Opens the state log for reading (see [`StateStore::open`]). A reader warns
@@ -157,36 +209,55 @@ pub fn open_state(
     lock: LockMode,
     printer: &Printer,
 ) -> Result<Option<StateStore>, Error> {
+    let (store, warning) = opened(options, target, lock)?;
+    if let Some(warning) = warning {
+        printer.warn(&warning);
+    }
+    Ok(store)
+}
+
+/// [`open_state`], with the warning returned rather than printed.
+fn opened(
+    options: &Options,
+    target: &Target,
+    lock: LockMode,
+) -> Result<(Option<StateStore>, Option<String>), Error> {
     let store = StateStore::open(
         &target.state_dir,
         &options.command_line,
         options.lock_timeout,
         lock,
     )?;
-    if let Some(s) = &store
-        && lock == LockMode::Shared
-        && s.lacks_gitignore()
-    {
-        printer.warn(&format!(
+    let warning = match &store {
+        Some(s) if lock == LockMode::Shared && s.lacks_gitignore() => Some(format!(
             "`{}` is missing, so git may pick up the state log; the next `mpm apply` puts it back",
             crate::paths::display(&s.dir().join(".gitignore"), &options.env.cwd)
-        ));
-    }
-    Ok(store)
+        )),
+        _ => None,
+    };
+    Ok((store, warning))
 }
 
-/// The part of the pipeline shared by apply and rollback: scan, diff.
+/// The part of the pipeline shared by apply and rollback: scan, diff. What is
+/// in `scanned` (the target, already looked at) is not looked at again.
 pub fn scan_and_diff(
     loaded: Option<Arc<Loaded>>,
     target: Target,
     desired: DesiredState,
     store: Option<StateStore>,
     last: LastApplied,
+    scanned: ActualState,
     plan_options: PlanOptions,
 ) -> Result<Planned, Error> {
     let wanted = crate::plan::addresses(&desired, &last);
-    target.check(wanted.iter().map(|a| (*a).clone()))?;
-    let mut actual = actual::scan(&target, wanted.iter().copied())?;
+    let unseen: Vec<&crate::address::Address> = wanted
+        .iter()
+        .copied()
+        .filter(|a| !scanned.paths.contains_key(*a))
+        .collect();
+    target.check(unseen.iter().map(|a| (*a).clone()))?;
+    let mut actual = scanned;
+    actual.paths.extend(actual::scan(&target, unseen)?.paths);
     actual.others = actual::scan_others(&target, &wanted)?;
     let plan = crate::plan::diff(&desired, &actual, &last, plan_options);
     Ok(Planned {

@@ -64,6 +64,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         desired,
         None,
         last,
+        Default::default(),
         PlanOptions {
             force: args.force,
             adopt: false,
