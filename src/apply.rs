@@ -25,7 +25,7 @@ use crate::hash::Digest;
 use crate::lockfile::Lockfile;
 use crate::plan::{Action, Plan, Row};
 use crate::state::{
-    BlobWriter, Change, Counts, FileVersion, Generation, GenerationRecord, LastApplied,
+    BlobWriter, Change, Counts, FileVersion, Generation, GenerationRecord, LastApplied, Located,
     ManifestInfo, StateError, StateStore,
 };
 use crate::system::{self, FileWrite, Progress, System, Temps};
@@ -204,10 +204,13 @@ pub fn execute(
         }
     };
     let sizes = blobs.sizes(rows.iter().filter(|r| r.writes()).filter_map(|r| r.after));
-    if let Err(e) = store.finish_blobs(blobs) {
-        let _ = store.abandon(pack, last.pending.as_ref().map(|g| &g.record));
-        return Err(failed(e.into()));
-    }
+    let located = match store.finish_blobs(blobs) {
+        Ok(located) => located,
+        Err(e) => {
+            let _ = store.abandon(pack, last.pending.as_ref().map(|g| &g.record));
+            return Err(failed(e.into()));
+        }
+    };
     let abandon = |e: Error| match store.abandon(pack, last.pending.as_ref().map(|g| &g.record)) {
         Ok(()) => e,
         Err(undo) => Error::from(ApplyError::NotRestored {
@@ -244,6 +247,7 @@ pub fn execute(
         target,
         store,
         pack,
+        located: &located,
         system,
         interrupted: last.pending.as_ref().map(|g| &g.record),
         lock: None,
@@ -253,7 +257,7 @@ pub fn execute(
         &rows,
         target,
         store,
-        pack,
+        &located,
         system,
         &mut temps,
         &mut progress,
@@ -323,7 +327,11 @@ struct LockUpdate<'a> {
 
 impl LockUpdate<'_> {
     /// The bytes the file held before this apply.
-    fn old_bytes(&self, store: &StateStore, pack: u64) -> Result<Option<Vec<u8>>, StateError> {
+    fn old_bytes(
+        &self,
+        store: &StateStore,
+        located: &Located,
+    ) -> Result<Option<Vec<u8>>, StateError> {
         let Some(old) = &self.old else {
             return Ok(None);
         };
@@ -331,7 +339,7 @@ impl LockUpdate<'_> {
             return Ok(Some(Lockfile::render_of(entries)));
         }
         store
-            .needed_blob(old, Some(pack), || {
+            .located_blob(old, located, || {
                 format!("the `{}` this apply replaced", self.path.display())
             })
             .map(Some)
@@ -539,7 +547,7 @@ fn write_files(
     rows: &[&Row],
     target: &Target,
     store: &StateStore,
-    pack: u64,
+    located: &Located,
     system: &dyn System,
     temps: &mut Temps,
     progress: &mut Progress,
@@ -553,7 +561,7 @@ fn write_files(
     let mut batch_bytes = 0;
     for row in rows.iter().filter(|r| r.writes()) {
         let Some(after) = row.after else { continue };
-        let bytes = stored(store, &after.digest, pack, &row.address)?;
+        let bytes = stored(store, &after.digest, located, &row.address)?;
         batch_bytes += bytes.len();
         batch.push(FileWrite {
             path: target.path_of(&row.address),
@@ -572,10 +580,10 @@ fn write_files(
 fn stored(
     store: &StateStore,
     digest: &Digest,
-    pack: u64,
+    located: &Located,
     address: &crate::address::Address,
 ) -> Result<Vec<u8>, StateError> {
-    store.needed_blob(digest, Some(pack), || {
+    store.located_blob(digest, located, || {
         format!("the bytes of `{address}` this apply stored")
     })
 }
@@ -587,6 +595,8 @@ struct Undo<'a> {
     target: &'a Target,
     store: &'a StateStore,
     pack: u64,
+    /// Where the pre-images are in the state log.
+    located: &'a Located,
     system: &'a dyn System,
     /// A killed run's pending generation this apply took over.
     interrupted: Option<&'a GenerationRecord>,
@@ -618,7 +628,7 @@ impl Undo<'_> {
                 };
                 match row.before {
                     Some(before) => {
-                        let bytes = stored(self.store, &before.digest, self.pack, &row.address)?;
+                        let bytes = stored(self.store, &before.digest, self.located, &row.address)?;
                         batch_bytes += bytes.len();
                         writes.push(FileWrite {
                             path: (*path).clone(),
@@ -641,7 +651,7 @@ impl Undo<'_> {
                     .flatten()
                     .map(|b| Digest::of(&b));
                 if now != lock.old {
-                    match lock.old_bytes(self.store, self.pack)? {
+                    match lock.old_bytes(self.store, self.located)? {
                         Some(bytes) => {
                             let write = FileWrite {
                                 path: lock.path.clone(),

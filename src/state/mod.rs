@@ -797,6 +797,7 @@ impl StateStore {
     pub fn blob_writer(&self, wanted: &crate::hash::DigestSet) -> Result<BlobWriter, StateError> {
         let mut packs = std::collections::BTreeSet::new();
         let mut known = crate::hash::DigestMap::default();
+        let mut found = Located::default();
         for item in self.blobs.iter() {
             let (k, v) = item.map_err(|e| self.db(e))?;
             let key: [u8; 8] = k
@@ -805,12 +806,13 @@ impl StateStore {
                 .map_err(|_| self.corrupt("a pack key is not a number"))?;
             packs.insert(u64::from_be_bytes(key));
             let index: PackIndex = self.decode("pack index", &v)?;
-            known.extend(
-                index
-                    .iter()
-                    .filter(|s| wanted.contains(&s.digest))
-                    .map(|s| (s.digest, s.len)),
-            );
+            let pack = u64::from_be_bytes(key);
+            for slot in index.iter().filter(|s| wanted.contains(&s.digest)) {
+                known.insert(slot.digest, slot.len);
+                found
+                    .entry(slot.digest)
+                    .or_insert((pack, slot.offset, slot.len));
+            }
         }
         packs::remove_orphans(&self.dir, &packs)?;
         let pack = self.next_pack()?;
@@ -818,6 +820,7 @@ impl StateStore {
             pack,
             writer: packs::PackWriter::create(&self.dir, pack)?,
             known,
+            found,
         })
     }
 
@@ -836,8 +839,15 @@ impl StateStore {
 
     /// Makes the blobs durable and records their index (flushed by the
     /// [`StateStore::begin`] that follows).
-    pub fn finish_blobs(&self, blobs: BlobWriter) -> Result<(), StateError> {
+    /// Returns where each blob asked about or added is.
+    pub fn finish_blobs(&self, blobs: BlobWriter) -> Result<Located, StateError> {
         let index = blobs.writer.finish()?;
+        let mut located = blobs.found;
+        located.extend(
+            index
+                .iter()
+                .map(|s| (s.digest, (blobs.pack, s.offset, s.len))),
+        );
         if !index.is_empty() {
             self.blobs
                 .insert(blobs.pack.to_be_bytes(), Self::encode(&index))
@@ -846,7 +856,28 @@ impl StateStore {
         }
         *self.blob_slots.borrow_mut() = None;
         *self.one_pack.borrow_mut() = None;
-        Ok(())
+        Ok(located)
+    }
+
+    /// The bytes of a blob where [`StateStore::finish_blobs`] said it is (checked
+    /// against its digest), else wherever it is.
+    pub fn located_blob(
+        &self,
+        digest: &Digest,
+        located: &Located,
+        what: impl FnOnce() -> String,
+    ) -> Result<Vec<u8>, StateError> {
+        match located.get(digest) {
+            Some(&(pack, offset, len)) => {
+                let slot = Slot {
+                    digest: *digest,
+                    offset,
+                    len,
+                };
+                self.read(pack, &slot)
+            }
+            None => self.needed_blob(digest, None, what),
+        }
     }
 
     /// The id the next generation gets.
@@ -1076,6 +1107,7 @@ impl StateStore {
                     pack: next,
                     writer: packs::PackWriter::create(&self.dir, next)?,
                     known: Default::default(),
+                    found: Default::default(),
                 };
                 for slot in &keep_slots {
                     writer.add(slot.digest, &needed(slot, pack)?)?;
@@ -1123,7 +1155,12 @@ pub struct BlobWriter {
     /// The blobs the state log has of those asked about, and those added, with
     /// their sizes.
     known: crate::hash::DigestMap<u64>,
+    /// Where the blobs asked about that the state log has are.
+    found: Located,
 }
+
+/// Where blobs are: pack, offset, length.
+pub type Located = crate::hash::DigestMap<(u64, u64, u64)>;
 
 impl BlobWriter {
     /// Whether the state log has these bytes already.
