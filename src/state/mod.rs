@@ -796,8 +796,7 @@ impl StateStore {
     /// already (only those: with a long history, every blob's digest is megabytes).
     pub fn blob_writer(&self, wanted: &crate::hash::DigestSet) -> Result<BlobWriter, StateError> {
         let mut packs = std::collections::BTreeSet::new();
-        let mut known = crate::hash::DigestMap::default();
-        let mut found = Located::default();
+        let mut known = Located::default();
         for item in self.blobs.iter() {
             let (k, v) = item.map_err(|e| self.db(e))?;
             let key: [u8; 8] = k
@@ -808,8 +807,7 @@ impl StateStore {
             let index: PackIndex = self.decode("pack index", &v)?;
             let pack = u64::from_be_bytes(key);
             for slot in index.iter().filter(|s| wanted.contains(&s.digest)) {
-                known.insert(slot.digest, slot.len);
-                found
+                known
                     .entry(slot.digest)
                     .or_insert((pack, slot.offset, slot.len));
             }
@@ -820,7 +818,6 @@ impl StateStore {
             pack,
             writer: packs::PackWriter::create(&self.dir, pack)?,
             known,
-            found,
         })
     }
 
@@ -842,12 +839,7 @@ impl StateStore {
     /// Returns where each blob asked about or added is.
     pub fn finish_blobs(&self, blobs: BlobWriter) -> Result<Located, StateError> {
         let index = blobs.writer.finish()?;
-        let mut located = blobs.found;
-        located.extend(
-            index
-                .iter()
-                .map(|s| (s.digest, (blobs.pack, s.offset, s.len))),
-        );
+        let located = blobs.known;
         if !index.is_empty() {
             self.blobs
                 .insert(blobs.pack.to_be_bytes(), Self::encode(&index))
@@ -1107,7 +1099,6 @@ impl StateStore {
                     pack: next,
                     writer: packs::PackWriter::create(&self.dir, next)?,
                     known: Default::default(),
-                    found: Default::default(),
                 };
                 for slot in &keep_slots {
                     writer.add(slot.digest, &needed(slot, pack)?)?;
@@ -1152,11 +1143,9 @@ pub struct BlobWriter {
     /// The pack being written.
     pub pack: u64,
     writer: packs::PackWriter,
-    /// The blobs the state log has of those asked about, and those added, with
-    /// their sizes.
-    known: crate::hash::DigestMap<u64>,
-    /// Where the blobs asked about that the state log has are.
-    found: Located,
+    /// Where the blobs are that the state log has of those asked about, and
+    /// those added.
+    known: Located,
 }
 
 /// Where blobs are: pack, offset, length.
@@ -1169,8 +1158,9 @@ impl BlobWriter {
     }
 
     pub fn add(&mut self, digest: Digest, bytes: &[u8]) -> Result<(), StateError> {
-        if self.known.insert(digest, bytes.len() as u64).is_none() {
-            self.writer.add(digest, bytes)?;
+        if let std::collections::hash_map::Entry::Vacant(e) = self.known.entry(digest) {
+            let offset = self.writer.add(digest, bytes)?;
+            e.insert((self.pack, offset, bytes.len() as u64));
         }
         Ok(())
     }
@@ -1186,7 +1176,7 @@ impl BlobWriter {
     /// The sizes of these blobs.
     pub fn sizes(&self, versions: impl Iterator<Item = crate::plan::Seen>) -> HashMap<Digest, u64> {
         versions
-            .filter_map(|v| self.known.get(&v.digest).map(|n| (v.digest, *n)))
+            .filter_map(|v| self.known.get(&v.digest).map(|n| (v.digest, n.2)))
             .collect()
     }
 

@@ -63,15 +63,17 @@ impl PackWriter {
         })
     }
 
-    pub fn add(&mut self, digest: Digest, bytes: &[u8]) -> Result<(), StateError> {
+    /// Appends a blob; returns where in the pack it starts.
+    pub fn add(&mut self, digest: Digest, bytes: &[u8]) -> Result<u64, StateError> {
         self.file.write_all(bytes)?;
+        let offset = self.offset;
         self.index.push(Slot {
             digest,
-            offset: self.offset,
+            offset,
             len: bytes.len() as u64,
         });
         self.offset += bytes.len() as u64;
-        Ok(())
+        Ok(offset)
     }
 
     /// Removes the pack (an apply that stopped before indexing it).
