@@ -111,9 +111,12 @@ pub fn plan_from_manifest(
     // the state log and the target are read while the agents are rendered: the
     // paths to look at are the manifest's agents and what the log says mpm wrote
     let (built, state) = std::thread::scope(|scope| {
-        let state = scope.spawn(|| {
-            let (store, last, warning) = state_of(options, &target, lock)?;
-            let wanted: std::collections::BTreeSet<crate::address::Address> = loaded
+        // counted before the thread starts, so that the rendering's reads see it
+        let (beside, target, manifest) = (crate::parallel::Beside::start(), &target, &loaded);
+        let state = scope.spawn(move || {
+            let _beside = beside;
+            let (store, last, warning) = state_of(options, target, lock)?;
+            let wanted: std::collections::BTreeSet<crate::address::Address> = manifest
                 .manifest
                 .agents
                 .0
@@ -126,7 +129,7 @@ pub fn plan_from_manifest(
                 )
                 .collect();
             target.check(wanted.iter().cloned())?;
-            let scanned = actual::scan(&target, &wanted)?;
+            let scanned = actual::scan(target, &wanted)?;
             Ok::<_, Error>((store, last, warning, scanned))
         });
         let memo = desired::memo::Memo::read(&target.state_dir);
