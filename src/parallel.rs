@@ -8,7 +8,7 @@ static BESIDE: AtomicUsize = AtomicUsize::new(0);
 
 /// Held by a thread that works while maps run elsewhere (a plan reads the state
 /// log and scans the target while it renders): it takes a core from them. On
-/// two cores, two maps of two threads each beside each other were 7 % slower
+/// two cores, two maps of two threads each beside each other were 3–7 % slower
 /// than one each.
 pub struct Beside(());
 
