@@ -443,3 +443,30 @@ fn as_root_an_immutable_lock_file_or_an_append_only_folder_is_found_before_the_f
     chattr("-a", &failed.path(".claude/agents"));
     assert_as_before(&ran, 3);
 }
+
+/// An apply whose manifest does not render stops before the state log: its lock
+/// file keeps the last writer's holder line (a reader's look at the log runs
+/// beside the rendering; a writer's does not).
+#[test]
+fn an_apply_whose_manifest_does_not_render_leaves_the_state_folder_alone() {
+    let ran = Test::new()
+        .manifest(&agents("v1", 2, 10))
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let holder = ran.read(".claude/.mpm/lock");
+    ran.then()
+        .write(
+            "mpm.yaml",
+            "
+            version: 1
+            agents:
+              qa:
+                template: templates/missing.json
+            ",
+        )
+        .args(&["apply", "-y"])
+        .stderr_has("template `templates/missing.json` not found")
+        .failure();
+    assert_eq!(ran.read(".claude/.mpm/lock"), holder);
+}

@@ -108,38 +108,32 @@ pub fn plan_from_manifest(
 ) -> Result<(Planned, Renderer), Error> {
     let loaded = Arc::new(options.load_manifest()?);
     let target = options.target(&loaded)?;
-    // the state log and the target are read while the agents are rendered: the
-    // paths to look at are the manifest's agents and what the log says mpm wrote
-    let (built, state) = std::thread::scope(|scope| {
-        // counted before the thread starts, so that the rendering's reads see it
-        let (beside, target, manifest) = (crate::parallel::Beside::start(), &target, &loaded);
-        let state = scope.spawn(move || {
-            let _beside = beside;
-            let (store, last, warning) = state_of(options, target, lock)?;
-            let wanted: std::collections::BTreeSet<crate::address::Address> = manifest
-                .manifest
-                .agents
-                .0
-                .keys()
-                .map(crate::address::Address::agent_file)
-                .chain(
-                    crate::plan::addresses(&DesiredState::default(), &last)
-                        .into_iter()
-                        .cloned(),
-                )
-                .collect();
-            target.check(wanted.iter().cloned())?;
-            let scanned = actual::scan(target, &wanted)?;
-            Ok::<_, Error>((store, last, warning, scanned))
-        });
+    let render = || {
         let memo = desired::memo::Memo::read(&target.state_dir);
-        let built = desired::from_manifest(loaded.clone(), &options.env.cwd, memo);
-        let state = match state.join() {
-            Ok(state) => state,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        (built, state)
-    });
+        desired::from_manifest(loaded.clone(), &options.env.cwd, memo)
+    };
+    let (built, state) = if lock == LockMode::Shared {
+        // a reader reads the state log and the target while the agents are
+        // rendered; a writer takes its lock (and writes its holder line) only
+        // once the manifest is known to render
+        std::thread::scope(|scope| {
+            // counted before the thread starts, so that the rendering's reads see it
+            let (beside, target, manifest) = (crate::parallel::Beside::start(), &target, &loaded);
+            let state = scope.spawn(move || {
+                let _beside = beside;
+                read_and_scan(options, target, lock, manifest)
+            });
+            let built = render();
+            let state = match state.join() {
+                Ok(state) => state,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (built, state)
+        })
+    } else {
+        let built = render()?;
+        (Ok(built), read_and_scan(options, &target, lock, &loaded))
+    };
     let (desired, renderer) = built?;
     for warning in &desired.warnings {
         printer.warn(warning);
@@ -173,6 +167,32 @@ pub fn plan_from_manifest(
     planned.lockfile = lockfile;
     planned.lockfile_seen = lockfile_seen;
     Ok((planned, renderer))
+}
+
+/// The state log, and a look at the paths in the target a plan needs whatever the
+/// agents render to: the manifest's agents and what the log says mpm wrote.
+fn read_and_scan(
+    options: &Options,
+    target: &Target,
+    lock: LockMode,
+    loaded: &Loaded,
+) -> Result<(Option<StateStore>, LastApplied, Option<String>, ActualState), Error> {
+    let (store, last, warning) = state_of(options, target, lock)?;
+    let wanted: std::collections::BTreeSet<crate::address::Address> = loaded
+        .manifest
+        .agents
+        .0
+        .keys()
+        .map(crate::address::Address::agent_file)
+        .chain(
+            crate::plan::addresses(&DesiredState::default(), &last)
+                .into_iter()
+                .cloned(),
+        )
+        .collect();
+    target.check(wanted.iter().cloned())?;
+    let scanned = actual::scan(target, &wanted)?;
+    Ok((store, last, warning, scanned))
 }
 
 /// The target's state log, when it has one, opened under its lock without
