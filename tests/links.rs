@@ -225,3 +225,18 @@ fn a_lock_file_of_the_manifest_planted_as_a_named_pipe_hangs_nothing() {
             .failure();
     }
 }
+
+/// A reader looks at `mpm.lock` and the target on a second thread while the
+/// agents render; its errors keep their order: the lock file's before the
+/// target's.
+#[test]
+fn a_broken_lock_file_is_reported_before_a_link_in_the_target() {
+    let ran = applied();
+    std::fs::write(ran.path("mpm.lock"), "garbage\n").unwrap();
+    std::fs::remove_dir_all(ran.path(".claude/agents")).unwrap();
+    std::os::unix::fs::symlink(ran.path("outside"), ran.path(".claude/agents")).unwrap();
+    ran.then()
+        .args(&["plan"])
+        .stderr_has("`mpm.lock` is not a valid mpm lock file")
+        .failure();
+}

@@ -241,3 +241,31 @@ fn two_applies_at_once_never_interleave() {
         .stdout("*   1  [TIME]  apply          +400 ~0 -0  mpm apply -y\n")
         .success();
 }
+
+/// A reader looks at the state log while the agents render, but not by waiting
+/// for a writer's lock: a manifest that does not render says so at once, even
+/// with a long `--lock-timeout`.
+#[test]
+fn a_manifest_error_is_not_kept_waiting_for_a_writers_lock() {
+    let ran = applied();
+    let mut child = holder(&ran);
+    wait_for_holder(&ran);
+    let started = Instant::now();
+    ran.then()
+        .write(
+            "mpm.yaml",
+            "
+            version: 1
+            agents:
+              qa:
+                template: templates/missing.json
+            ",
+        )
+        .args(&["plan", "--lock-timeout", "60s"])
+        .stderr_has("template `templates/missing.json` not found")
+        .failure();
+    // not a measure of speed: waiting for the lock would take the whole minute
+    assert!(started.elapsed() < Duration::from_secs(30));
+    child.stdin.take().unwrap().write_all(b"no\n").unwrap();
+    let _ = child.wait();
+}

@@ -112,37 +112,83 @@ pub fn plan_from_manifest(
         let memo = desired::memo::Memo::read(&target.state_dir);
         desired::from_manifest(loaded.clone(), &options.env.cwd, memo)
     };
-    let (built, state) = if lock == LockMode::Shared {
-        // a reader reads the state log and the target while the agents are
-        // rendered; a writer takes its lock (and writes its holder line) only
-        // once the manifest is known to render
+    let (built, looked) = if lock == LockMode::Shared {
+        // a reader looks at the state log, mpm.lock and the target while the agents
+        // are rendered, if the log's lock is free (a manifest error is not kept
+        // waiting for a writer); a writer takes its lock, and writes its holder
+        // line, only once the manifest is known to render
         std::thread::scope(|scope| {
             // counted before the thread starts, so that the rendering's reads see it
             let (beside, target, manifest) = (crate::parallel::Beside::start(), &target, &loaded);
-            let state = scope.spawn(move || {
+            let looked = scope.spawn(move || {
                 let _beside = beside;
-                read_and_scan(options, target, lock, manifest)
+                look(options, target, lock, manifest, std::time::Duration::ZERO)
             });
             let built = render();
-            let state = match state.join() {
-                Ok(state) => state,
+            let looked = match looked.join() {
+                Ok(looked) => looked,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
-            (built, state)
+            (built, looked)
         })
     } else {
         let built = render()?;
-        (Ok(built), read_and_scan(options, &target, lock, &loaded))
+        (
+            Ok(built),
+            look(options, &target, lock, &loaded, options.lock_timeout),
+        )
     };
     let (desired, renderer) = built?;
     for warning in &desired.warnings {
         printer.warn(warning);
     }
-    let (store, mut last, warning, scanned) = state?;
-    if let Some(warning) = warning {
-        printer.warn(&warning);
+    let looked = match looked {
+        Err(Error::State(e)) if matches!(*e, crate::state::StateError::Locked { .. }) => {
+            look(options, &target, lock, &loaded, options.lock_timeout)?
+        }
+        other => other?,
+    };
+    if let Some(warning) = &looked.warning {
+        printer.warn(warning);
     }
-    let lockfile = options.lockfile_of(&loaded, &target);
+    let mut planned = scan_and_diff(
+        Some(loaded),
+        target,
+        desired,
+        looked.store,
+        looked.last,
+        looked.scanned,
+        plan_options,
+    )?;
+    planned.lockfile = looked.lockfile;
+    planned.lockfile_seen = looked.lockfile_seen;
+    Ok((planned, renderer))
+}
+
+/// What a plan reads besides the manifest and its inputs.
+struct Looked {
+    store: Option<StateStore>,
+    last: LastApplied,
+    /// To print, about the state log.
+    warning: Option<String>,
+    lockfile: Option<std::path::PathBuf>,
+    lockfile_seen: Option<crate::hash::Digest>,
+    /// The paths a plan looks at whatever the agents render to: the manifest's
+    /// agents and what the log and mpm.lock say mpm wrote.
+    scanned: ActualState,
+}
+
+/// The state log (waiting up to `timeout` for its lock), then `mpm.lock`, then
+/// the target, in the order their errors are reported.
+fn look(
+    options: &Options,
+    target: &Target,
+    lock: LockMode,
+    loaded: &Loaded,
+    timeout: std::time::Duration,
+) -> Result<Looked, Error> {
+    let (store, mut last, warning) = state_of(options, target, lock, timeout)?;
+    let lockfile = options.lockfile_of(loaded, target);
     let mut lockfile_seen = None;
     if let Some(path) = &lockfile {
         let shown = crate::paths::display(path, &options.env.cwd);
@@ -155,29 +201,6 @@ pub fn plan_from_manifest(
             lockfile_seen = Some(digest);
         }
     }
-    let mut planned = scan_and_diff(
-        Some(loaded),
-        target,
-        desired,
-        store,
-        last,
-        scanned,
-        plan_options,
-    )?;
-    planned.lockfile = lockfile;
-    planned.lockfile_seen = lockfile_seen;
-    Ok((planned, renderer))
-}
-
-/// The state log, and a look at the paths in the target a plan needs whatever the
-/// agents render to: the manifest's agents and what the log says mpm wrote.
-fn read_and_scan(
-    options: &Options,
-    target: &Target,
-    lock: LockMode,
-    loaded: &Loaded,
-) -> Result<(Option<StateStore>, LastApplied, Option<String>, ActualState), Error> {
-    let (store, last, warning) = state_of(options, target, lock)?;
     let wanted: std::collections::BTreeSet<crate::address::Address> = loaded
         .manifest
         .agents
@@ -192,7 +215,14 @@ fn read_and_scan(
         .collect();
     target.check(wanted.iter().cloned())?;
     let scanned = actual::scan(target, &wanted)?;
-    Ok((store, last, warning, scanned))
+    Ok(Looked {
+        store,
+        last,
+        warning,
+        lockfile,
+        lockfile_seen,
+        scanned,
+    })
 }
 
 /// The target's state log, when it has one, opened under its lock without
@@ -203,7 +233,7 @@ pub fn read_state(
     lock: LockMode,
     printer: &Printer,
 ) -> Result<(Option<StateStore>, LastApplied), Error> {
-    let (store, last, warning) = state_of(options, target, lock)?;
+    let (store, last, warning) = state_of(options, target, lock, options.lock_timeout)?;
     if let Some(warning) = warning {
         printer.warn(&warning);
     }
@@ -215,8 +245,9 @@ fn state_of(
     options: &Options,
     target: &Target,
     lock: LockMode,
+    timeout: std::time::Duration,
 ) -> Result<(Option<StateStore>, LastApplied, Option<String>), Error> {
-    let (store, warning) = opened(options, target, lock)?;
+    let (store, warning) = opened(options, target, lock, timeout)?;
     let last = match &store {
         Some(s) => s.last()?,
         None => LastApplied::default(),
@@ -232,7 +263,7 @@ pub fn open_state(
     lock: LockMode,
     printer: &Printer,
 ) -> Result<Option<StateStore>, Error> {
-    let (store, warning) = opened(options, target, lock)?;
+    let (store, warning) = opened(options, target, lock, options.lock_timeout)?;
     if let Some(warning) = warning {
         printer.warn(&warning);
     }
@@ -244,13 +275,9 @@ fn opened(
     options: &Options,
     target: &Target,
     lock: LockMode,
+    timeout: std::time::Duration,
 ) -> Result<(Option<StateStore>, Option<String>), Error> {
-    let store = StateStore::open(
-        &target.state_dir,
-        &options.command_line,
-        options.lock_timeout,
-        lock,
-    )?;
+    let store = StateStore::open(&target.state_dir, &options.command_line, timeout, lock)?;
     let warning = match &store {
         Some(s) if lock == LockMode::Shared && s.lacks_gitignore() => Some(format!(
             "`{}` is missing, so git may pick up the state log; the next `mpm apply` puts it back",
