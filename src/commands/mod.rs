@@ -207,11 +207,7 @@ fn look(
         .0
         .keys()
         .map(crate::address::Address::agent_file)
-        .chain(
-            crate::plan::addresses(&DesiredState::default(), &last)
-                .into_iter()
-                .cloned(),
-        )
+        .chain(crate::plan::recorded(&last).cloned())
         .collect();
     target.check(wanted.iter().cloned())?;
     let scanned = actual::scan(target, &wanted)?;

@@ -543,14 +543,14 @@ fn remember(
         return;
     };
     sources.rendered = true;
-    let entry = memo.entry(
+    memo.insert(
+        key,
         resource.digest,
         resource.size,
         resource.owner.version.clone(),
         probed,
         warnings.to_vec(),
     );
-    memo.insert(key, entry);
     sources.used.insert(key);
 }
 

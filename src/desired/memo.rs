@@ -85,19 +85,17 @@ impl Memo {
         Some((hit, probed))
     }
 
-    pub fn insert(&mut self, key: Digest, value: Memoized) {
-        self.entries.insert(key, value);
-    }
-
-    /// An entry for this memo, its probed paths entered in the table.
-    pub fn entry(
+    /// Remembers what the inputs of `key` rendered to; the paths probed go into
+    /// the table.
+    pub fn insert(
         &mut self,
+        key: Digest,
         digest: Digest,
         size: u64,
         version: Option<String>,
         probed: Probed,
         warnings: Vec<String>,
-    ) -> Memoized {
+    ) {
         if self.index.len() < self.paths.len() {
             self.index = (0u32..)
                 .zip(&self.paths)
@@ -115,13 +113,14 @@ impl Memo {
                 (i, d)
             })
             .collect();
-        Memoized {
+        let value = Memoized {
             digest,
             size,
             version,
             probed,
             warnings,
-        }
+        };
+        self.entries.insert(key, value);
     }
 
     /// Keeps only the entries `keep` says yes to (and gives back the room of
@@ -244,14 +243,14 @@ mod tests {
                     Some(Digest::of(b"base")),
                 ),
             ];
-            let entry = memo.entry(
+            memo.insert(
+                key(&[name.as_bytes()]),
                 Digest::of(name.as_bytes()),
                 2,
                 Some("1.0.0".into()),
                 probed.clone(),
                 vec![],
             );
-            memo.insert(key(&[name.as_bytes()]), entry);
             let (_, found) = memo.get(&key(&[name.as_bytes()])).unwrap();
             let found: Probed = found
                 .into_iter()

@@ -166,16 +166,9 @@ impl Plan {
             .any(|r| matches!(r.action, Action::Create | Action::Update | Action::Delete))
     }
 
-    /// The managed paths after the plan: every path mpm keeps has a row in it (a
-    /// no-op row carries the entry as it is), so the new entries come from the rows
-    /// alone.
-    pub fn entries_after(&self) -> crate::state::Entries {
-        self.entries_after_iter()
-            .map(|(a, e)| (a.clone(), e.clone()))
-            .collect()
-    }
-
-    /// [`Plan::entries_after`], borrowed, in address order.
+    /// The managed paths after the plan, in address order: every path mpm keeps
+    /// has a row in it (a no-op row carries the entry as it is), so the new
+    /// entries come from the rows alone.
     pub fn entries_after_iter(&self) -> impl Iterator<Item = (&Address, &Entry)> {
         self.rows
             .iter()
@@ -271,14 +264,17 @@ pub fn addresses<'a>(desired: &'a DesiredState, last: &'a LastApplied) -> BTreeS
         .resources
         .keys()
         .chain(desired.retired.keys())
-        .chain(last.entries.keys())
-        .chain(last.locked.keys())
-        .chain(
-            last.pending
-                .iter()
-                .flat_map(|g| g.changes.iter().map(|c| &c.address)),
-        )
+        .chain(recorded(last))
         .collect()
+}
+
+/// The addresses the state log, a killed run and `mpm.lock` say mpm wrote.
+pub fn recorded(last: &LastApplied) -> impl Iterator<Item = &Address> {
+    last.entries.keys().chain(last.locked.keys()).chain(
+        last.pending
+            .iter()
+            .flat_map(|g| g.changes.iter().map(|c| &c.address)),
+    )
 }
 
 /// Diffs the three states into a plan. Pure.

@@ -642,17 +642,22 @@ impl StateStore {
     }
 
     fn pack_indexes(&self) -> Result<Vec<(u64, PackIndex)>, StateError> {
-        self.blobs
-            .iter()
-            .map(|item| {
-                let (k, v) = item.map_err(|e| self.db(e))?;
-                let key: [u8; 8] = k
-                    .as_ref()
-                    .try_into()
-                    .map_err(|_| self.corrupt("a pack key is not a number"))?;
-                Ok((u64::from_be_bytes(key), self.decode("pack index", &v)?))
-            })
-            .collect()
+        let mut all = Vec::new();
+        self.each_pack_index(|pack, index| all.push((pack, index)))?;
+        Ok(all)
+    }
+
+    /// `f` of every pack and its index, one decoded at a time.
+    fn each_pack_index(&self, mut f: impl FnMut(u64, PackIndex)) -> Result<(), StateError> {
+        for item in self.blobs.iter() {
+            let (k, v) = item.map_err(|e| self.db(e))?;
+            let key: [u8; 8] = k
+                .as_ref()
+                .try_into()
+                .map_err(|_| self.corrupt("a pack key is not a number"))?;
+            f(u64::from_be_bytes(key), self.decode("pack index", &v)?);
+        }
+        Ok(())
     }
 
     /// The bytes of a blob, looked up in one pack first when it is likely there.
@@ -797,21 +802,14 @@ impl StateStore {
     pub fn blob_writer(&self, wanted: &crate::hash::DigestSet) -> Result<BlobWriter, StateError> {
         let mut packs = std::collections::BTreeSet::new();
         let mut known = Located::default();
-        for item in self.blobs.iter() {
-            let (k, v) = item.map_err(|e| self.db(e))?;
-            let key: [u8; 8] = k
-                .as_ref()
-                .try_into()
-                .map_err(|_| self.corrupt("a pack key is not a number"))?;
-            packs.insert(u64::from_be_bytes(key));
-            let index: PackIndex = self.decode("pack index", &v)?;
-            let pack = u64::from_be_bytes(key);
+        self.each_pack_index(|pack, index| {
+            packs.insert(pack);
             for slot in index.iter().filter(|s| wanted.contains(&s.digest)) {
                 known
                     .entry(slot.digest)
                     .or_insert((pack, slot.offset, slot.len));
             }
-        }
+        })?;
         packs::remove_orphans(&self.dir, &packs)?;
         let pack = self.next_pack()?;
         Ok(BlobWriter {
