@@ -6,6 +6,7 @@ use crate::target::Target;
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
 
 /// What is at one path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,13 @@ pub enum Actual {
     File {
         digest: Digest,
         mode: u32,
+    },
+    /// A part of a settings file that is there: its value, canonical (see
+    /// [`crate::part`]), and the digest of that (for a secret, its keyed hash, and
+    /// no value: see [`ActualState::seal`]).
+    Value {
+        digest: Digest,
+        json: Option<Arc<str>>,
     },
     /// A directory, a symbolic link, a socket...: never written through.
     Other(OtherKind),
@@ -26,6 +34,10 @@ pub enum OtherKind {
     Directory,
     SymbolicLink,
     Special,
+    /// A settings file that is not a JSON object.
+    Unreadable,
+    /// A key on the way to a part holds something that is not an object.
+    Blocked,
 }
 
 impl std::fmt::Display for OtherKind {
@@ -34,6 +46,8 @@ impl std::fmt::Display for OtherKind {
             OtherKind::Directory => "directory",
             OtherKind::SymbolicLink => "symbolic link",
             OtherKind::Special => "special file",
+            OtherKind::Unreadable => "file that is not a JSON object",
+            OtherKind::Blocked => "value that is not an object on the way",
         })
     }
 }
@@ -41,7 +55,7 @@ impl std::fmt::Display for OtherKind {
 impl Actual {
     pub fn digest(&self) -> Option<Digest> {
         match self {
-            Actual::File { digest, .. } => Some(*digest),
+            Actual::File { digest, .. } | Actual::Value { digest, .. } => Some(*digest),
             _ => None,
         }
     }
@@ -53,12 +67,75 @@ pub struct ActualState {
     /// Other agent files in the target, by the `name` their frontmatter gives:
     /// Claude Code knows agents by that name, not by file name.
     pub others: BTreeMap<Address, (Actual, String)>,
+    /// For a part that is absent: how many containers on its way are missing too
+    /// (objects, its array, the file), which putting it there creates.
+    pub missing: BTreeMap<Address, u8>,
 }
 
 impl ActualState {
     pub fn get(&self, address: &Address) -> &Actual {
         self.paths.get(address).unwrap_or(&Actual::Absent)
     }
+
+    /// Makes secrets unreadable: at each of `secrets`, the value is dropped and its
+    /// digest replaced with its keyed hash, before the state reaches the planner.
+    pub fn seal<'a>(
+        &mut self,
+        secrets: impl IntoIterator<Item = &'a Address>,
+        key: &crate::secret::Key,
+    ) {
+        for address in secrets {
+            if let Some(Actual::Value { digest, json }) = self.paths.get_mut(address)
+                && let Some(text) = json.take()
+            {
+                *digest = key.digest(text.as_bytes());
+            }
+        }
+    }
+}
+
+/// What is at each part of one settings file, read once for all of them.
+fn scan_parts(
+    target: &Target,
+    file: &str,
+    parts: &[&Address],
+    state: &mut ActualState,
+) -> io::Result<()> {
+    let path = target.root.join(file);
+    let (actual, bytes) = read_one(&path)?;
+    let doc = match (&actual, bytes) {
+        (Actual::File { .. }, Some(bytes)) => {
+            crate::settings_file::Document::parse(&bytes).map_err(|_| OtherKind::Unreadable)
+        }
+        (Actual::Absent, _) => Ok(crate::settings_file::Document::default()),
+        (Actual::Other(kind), _) => Err(*kind),
+        _ => Err(OtherKind::Unreadable),
+    };
+    let file_missing = u8::from(actual == Actual::Absent);
+    for address in parts {
+        let Some(part) = address.part() else { continue };
+        let found = match &doc {
+            Err(kind) => Actual::Other(*kind),
+            Ok(doc) => match doc.get(&part) {
+                crate::settings_file::Found::Value(value) => {
+                    let json: Arc<str> = crate::part::canonical_string(value).into();
+                    Actual::Value {
+                        digest: Digest::of(json.as_bytes()),
+                        json: Some(json),
+                    }
+                }
+                crate::settings_file::Found::Absent => {
+                    state
+                        .missing
+                        .insert((*address).clone(), doc.missing(&part) + file_missing);
+                    Actual::Absent
+                }
+                crate::settings_file::Found::Blocked => Actual::Other(OtherKind::Blocked),
+            },
+        };
+        state.paths.insert((*address).clone(), found);
+    }
+    Ok(())
 }
 
 /// Looks at each address (reading and hashing files; their bytes are not kept).
@@ -66,13 +143,21 @@ pub fn scan<'a>(
     target: &Target,
     wanted: impl IntoIterator<Item = &'a Address>,
 ) -> io::Result<ActualState> {
-    let wanted: Vec<&Address> = wanted.into_iter().collect();
+    let (parts, wanted): (Vec<&Address>, Vec<&Address>) =
+        wanted.into_iter().partition(|a| a.is_part());
     let seen = crate::parallel::map(&wanted, |address| {
         read_one(&target.path_of(address)).map(|(actual, _)| actual)
     });
     let mut state = ActualState::default();
     for (address, actual) in wanted.into_iter().zip(seen) {
         state.paths.insert(address.clone(), actual?);
+    }
+    let mut by_file: BTreeMap<&str, Vec<&Address>> = BTreeMap::new();
+    for address in parts {
+        by_file.entry(address.file()).or_default().push(address);
+    }
+    for (file, parts) in by_file {
+        scan_parts(target, file, &parts, &mut state)?;
     }
     Ok(state)
 }

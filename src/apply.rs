@@ -169,6 +169,9 @@ pub fn execute(
         .flatten()
         .map(|v| v.digest)
         .collect();
+    // the settings files, edited in memory: a part that cannot be put in place
+    // stops the apply before anything is stored
+    let composed = compose(&rows, source, target, last)?;
     let mut blobs = store.blob_writer(&wanted)?;
     drop(wanted);
     let pack = blobs.pack;
@@ -203,6 +206,7 @@ pub fn execute(
             return Err(failed(e));
         }
     };
+    // a settings file counts a block for each part it gets: they are small
     let sizes = blobs.sizes(rows.iter().filter(|r| r.writes()).filter_map(|r| r.after));
     let located = match store.finish_blobs(blobs) {
         Ok(located) => located,
@@ -252,9 +256,11 @@ pub fn execute(
         interrupted: last.pending.as_ref().map(|g| &g.record),
         lock: None,
         verb,
+        composed: &composed,
     };
     let written = write_files(
         &rows,
+        &composed,
         target,
         store,
         &located,
@@ -297,7 +303,7 @@ pub fn execute(
 
     // 4. commit; a commit that did not happen is undone like a failed write
     let lock_digest = lock.as_ref().map(|l| l.digest);
-    if let Err(cause) = store.commit(&generation, lock_digest) {
+    if let Err(cause) = store.commit(&generation, lock_digest, &last.secret_key) {
         if store.current().ok().flatten() == Some(id) {
             return Err(cause.into());
         }
@@ -382,6 +388,31 @@ fn store_blobs(
     blobs: &mut BlobWriter,
 ) -> Result<(Digest, Digest), Error> {
     for row in rows {
+        if row.address.is_part() {
+            // a secret's value is in no blob; a rollback reads its variable again
+            if row.sensitive {
+                continue;
+            }
+            let values = row.values.as_deref();
+            if let Some(before) = row.before.filter(|b| !blobs.knows(&b.digest)) {
+                match values.and_then(|v| v.before.as_deref()) {
+                    Some(json) if Digest::of(json.as_bytes()) == before.digest => {
+                        blobs.add(before.digest, json.as_bytes())?
+                    }
+                    _ => return Err(stale(&row.address)),
+                }
+            }
+            if let Some(after) = row
+                .after
+                .filter(|a| row.writes() && !blobs.knows(&a.digest))
+            {
+                blobs.add(
+                    after.digest,
+                    &checked_bytes(source, &row.address, &after.digest)?,
+                )?;
+            }
+            continue;
+        }
         if let Some(before) = row.before.filter(|b| !blobs.knows(&b.digest)) {
             let (now, bytes) = actual::read_one(&target.path_of(&row.address))?;
             match bytes {
@@ -403,16 +434,123 @@ fn store_blobs(
     }
     // the generation's changes and the entries after it go into the same pack,
     // serialised as they are made (10 000 of each held at once: 5 MB)
-    struct Changes<'a>(&'a [&'a Row], Option<&'a Generation>);
+    struct Changes<'a>(&'a [&'a Row], Option<&'a Generation>, &'a LastApplied);
     impl serde::Serialize for Changes<'_> {
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(|r| change_of(r, self.1)))
+            s.collect_seq(self.0.iter().map(|r| change_of(r, self.1, self.2)))
         }
     }
-    let changes = blobs.add_json(&Changes(rows, last.pending.as_ref()))?;
+    let changes = blobs.add_json(&Changes(rows, last.pending.as_ref(), last))?;
     let after: std::collections::BTreeMap<_, _> = plan.entries_after_iter().collect();
     let entries = blobs.add_json(&after)?;
     Ok((changes, entries))
+}
+
+/// A settings file as the plan leaves it. Its bytes before are held in memory
+/// only, to put back on a failure: a settings file may hold secrets, and is never
+/// stored whole.
+struct Composed {
+    path: PathBuf,
+    /// `None`: there was no file.
+    before: Option<(Vec<u8>, u32)>,
+    /// `None`: mpm made the file, and nothing is left in it.
+    after: Option<Vec<u8>>,
+    mode: u32,
+}
+
+/// The bytes a row writes into a settings file, checked against the plan: a
+/// secret against its keyed hash (its variable changed since the plan: stale).
+fn part_bytes(row: &Row, source: &dyn Source, last: &LastApplied) -> Result<Vec<u8>, Error> {
+    let Some(after) = row.after else {
+        return Err(stale(&row.address));
+    };
+    if !row.sensitive {
+        return checked_bytes(source, &row.address, &after.digest);
+    }
+    let bytes = source.bytes(&row.address, &after.digest)?;
+    if last.secret_key.digest(&bytes) == after.digest {
+        Ok(bytes)
+    } else {
+        let var = row.secret.as_deref().unwrap_or("?");
+        Err(Error::StalePlan {
+            file: "plan".into(),
+            changes: vec![format!(
+                "the secret `${var}` for `{}` changed since the plan was made",
+                row.address
+            )],
+        })
+    }
+}
+
+/// Every settings file the rows change, read once and edited part by part, in
+/// memory. A file that no longer parses, or a part that no longer fits, makes the
+/// plan stale.
+fn compose(
+    rows: &[&Row],
+    source: &dyn Source,
+    target: &Target,
+    last: &LastApplied,
+) -> Result<Vec<Composed>, Error> {
+    use crate::settings_file::Document;
+    let mut by_file: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for row in rows.iter().filter(|r| {
+        r.address.is_part() && matches!(r.action, Action::Create | Action::Update | Action::Delete)
+    }) {
+        by_file.entry(row.address.file()).or_default().push(row);
+    }
+    let mut out = Vec::new();
+    for rows in by_file.into_values() {
+        let path = target.path_of(&rows[0].address);
+        let stale_file = || stale(&rows[0].address);
+        let (mut doc, before) = match actual::read_one(&path)? {
+            (actual::Actual::Absent, _) => (Document::default(), None),
+            (actual::Actual::File { mode, .. }, Some(bytes)) => (
+                Document::parse(&bytes).map_err(|_| stale_file())?,
+                Some((bytes, mode)),
+            ),
+            _ => return Err(stale_file()),
+        };
+        let mut file_goes = false;
+        for row in &rows {
+            let part = row.address.part().ok_or_else(|| stale(&row.address))?;
+            if row.action == Action::Delete {
+                let created = last.entries.get(&row.address).map_or(0, |e| e.created);
+                doc.remove(&part, created);
+                file_goes |= usize::from(created) > part.containers().len();
+                continue;
+            }
+            let bytes = part_bytes(row, source, last)?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|_| stale(&row.address))?;
+            doc.set(&part, value).map_err(|_| stale(&row.address))?;
+        }
+        let after = if file_goes && doc.is_empty() {
+            None
+        } else {
+            Some(doc.render())
+        };
+        if before.as_ref().map(|(b, _)| b) == after.as_ref() {
+            continue;
+        }
+        // a new file that holds a secret is the owner's alone
+        let mode = before.as_ref().map_or_else(
+            || {
+                if rows.iter().any(|r| r.sensitive) {
+                    0o600
+                } else {
+                    crate::desired::FILE_MODE
+                }
+            },
+            |(_, mode)| *mode,
+        );
+        out.push(Composed {
+            path,
+            before,
+            after,
+            mode,
+        });
+    }
+    Ok(out)
 }
 
 /// Names this run's temp files apart from anything else in the target.
@@ -475,8 +613,14 @@ fn check_writable(
     }
     let replaced = rows
         .iter()
-        .filter(|r| matches!(r.action, Action::Update | Action::Delete))
+        .filter(|r| {
+            matches!(r.action, Action::Update | Action::Delete)
+                || (r.address.is_part() && r.action == Action::Create)
+        })
         .map(|r| target.path_of(&r.address))
+        .filter(|p| std::fs::symlink_metadata(p).is_ok())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .chain(lockfile.map(Path::to_path_buf));
     for path in replaced {
         system
@@ -543,8 +687,10 @@ fn check_room(
 }
 
 /// Step 3: every file, a batch at a time.
+#[allow(clippy::too_many_arguments)]
 fn write_files(
     rows: &[&Row],
+    composed: &[Composed],
     target: &Target,
     store: &StateStore,
     located: &Located,
@@ -552,14 +698,27 @@ fn write_files(
     temps: &mut Temps,
     progress: &mut Progress,
 ) -> Result<(), Error> {
-    let removals: Vec<PathBuf> = rows
+    let mut removals: Vec<PathBuf> = rows
         .iter()
-        .filter(|r| r.action == Action::Delete)
+        .filter(|r| r.action == Action::Delete && !r.address.is_part())
         .map(|r| target.path_of(&r.address))
         .collect();
     let mut batch: Vec<FileWrite> = Vec::new();
     let mut batch_bytes = 0;
-    for row in rows.iter().filter(|r| r.writes()) {
+    for file in composed {
+        match &file.after {
+            Some(bytes) => {
+                batch_bytes += bytes.len();
+                batch.push(FileWrite {
+                    path: file.path.clone(),
+                    content: Arc::from(bytes.as_slice()),
+                    mode: file.mode,
+                });
+            }
+            None => removals.push(file.path.clone()),
+        }
+    }
+    for row in rows.iter().filter(|r| r.writes() && !r.address.is_part()) {
         let Some(after) = row.after else { continue };
         let bytes = stored(store, &after.digest, located, &row.address)?;
         batch_bytes += bytes.len();
@@ -604,6 +763,8 @@ struct Undo<'a> {
     lock: Option<&'a LockUpdate<'a>>,
     /// `apply` or `rollback`, for the message.
     verb: &'static str,
+    /// The settings files, whose bytes before are in memory.
+    composed: &'a [Composed],
 }
 
 impl Undo<'_> {
@@ -623,6 +784,17 @@ impl Undo<'_> {
             let mut undone = Progress::default();
             let mut batch_bytes = 0;
             for path in &touched {
+                if let Some(file) = self.composed.iter().find(|c| c.path == **path) {
+                    match &file.before {
+                        Some((bytes, mode)) => writes.push(FileWrite {
+                            path: (*path).clone(),
+                            content: Arc::from(bytes.as_slice()),
+                            mode: *mode,
+                        }),
+                        None => removals.push((*path).clone()),
+                    }
+                    continue;
+                }
                 let Some(row) = by_path.get(*path) else {
                     continue;
                 };
@@ -774,9 +946,24 @@ pub fn check_fresh(plan: &Plan, target: &Target, last: &LastApplied) -> Result<(
             plan.serial, last.serial
         ));
     }
-    for row in plan.rows.iter().filter(|r| r.changes_state()) {
+    let (parts, files): (Vec<&Row>, Vec<&Row>) = plan
+        .rows
+        .iter()
+        .filter(|r| r.changes_state())
+        .partition(|r| r.address.is_part());
+    for row in files {
         let (now, _) = actual::read_one(&target.path_of(&row.address))?;
         if now.digest() != row.before.map(|b| b.digest) {
+            stale.push(format!("`{}` changed since the plan was made", row.address));
+        }
+    }
+    let mut now = actual::scan(target, parts.iter().map(|r| &r.address))?;
+    now.seal(
+        parts.iter().filter(|r| r.sensitive).map(|r| &r.address),
+        &last.secret_key,
+    );
+    for row in parts {
+        if now.get(&row.address).digest() != row.before.map(|b| b.digest) {
             stale.push(format!("`{}` changed since the plan was made", row.address));
         }
     }
@@ -794,7 +981,7 @@ pub fn check_fresh(plan: &Plan, target: &Target, last: &LastApplied) -> Result<(
 /// became history: where it had already written a file, its pre-image is the
 /// pre-image of this generation, which absorbs it, so that undoing this generation
 /// returns to the last committed state, not to a half-applied one.
-fn change_of(row: &Row, interrupted: Option<&Generation>) -> Change {
+fn change_of(row: &Row, interrupted: Option<&Generation>, last: &LastApplied) -> Change {
     let version = |s: Option<crate::plan::Seen>| {
         s.map(|s| FileVersion {
             digest: s.digest,
@@ -822,6 +1009,12 @@ fn change_of(row: &Row, interrupted: Option<&Generation>) -> Change {
         agent: row.agent.clone(),
         version_before: row.version_before.clone(),
         version_after: row.version_after.clone(),
+        secret_before: last
+            .entries
+            .get(&row.address)
+            .filter(|e| Some(e.digest) == row.before.map(|b| b.digest))
+            .and_then(|e| e.secret.clone()),
+        secret_after: row.secret.clone(),
     }
 }
 
@@ -868,6 +1061,8 @@ mod tests {
             agent: None,
             version_before: None,
             version_after: None,
+            secret_before: None,
+            secret_after: None,
         }]);
         let row = |before: &str| Row {
             address: address.clone(),
@@ -881,17 +1076,23 @@ mod tests {
             protect: false,
             takeover: None,
             drift: None,
+            values: None,
+            sensitive: false,
+            secret: None,
         };
         // the killed run had replaced the file: its pre-image (v1) is this one's
         assert_eq!(
-            change_of(&row("v2"), Some(&killed)).before,
+            change_of(&row("v2"), Some(&killed), &LastApplied::default()).before,
             Some(version("v1"))
         );
         // it had not got to it: what is on disk is the pre-image
         assert_eq!(
-            change_of(&row("v1"), Some(&killed)).before,
+            change_of(&row("v1"), Some(&killed), &LastApplied::default()).before,
             Some(version("v1"))
         );
-        assert_eq!(change_of(&row("v2"), None).before, Some(version("v2")));
+        assert_eq!(
+            change_of(&row("v2"), None, &LastApplied::default()).before,
+            Some(version("v2"))
+        );
     }
 }

@@ -23,4 +23,12 @@ pub struct LastApplied {
     pub locked: BTreeMap<Address, Locked>,
     /// The digest of the `mpm.lock` the last apply wrote with these entries.
     pub lockfile: Option<Digest>,
+    /// The values of the settings parts in `entries` (canonical JSON, by digest;
+    /// secrets are not among them), to show what mpm wrote next to a hand edit.
+    pub values: BTreeMap<Digest, std::sync::Arc<str>>,
+    /// The key of the keyed hashes of secrets (the state log's, or a new one for a
+    /// target with none yet, which its first apply keeps).
+    pub secret_key: crate::secret::Key,
+    /// Whether the state log keeps that key (a new one is made until an apply).
+    pub secret_key_kept: bool,
 }

@@ -92,8 +92,11 @@ impl Lockfile {
     pub fn of<'a>(entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>) -> Lockfile {
         Lockfile {
             version: VERSION,
+            // the record of deployed files: the keys of settings files are not files,
+            // and a secret's keyed hash has no place in a committed file
             files: entries
                 .into_iter()
+                .filter(|(address, _)| !address.is_part())
                 .map(|(address, e)| {
                     (
                         address.clone(),
@@ -253,6 +256,8 @@ mod tests {
                     agent: Some(name.into()),
                     version: (name == "qa").then(|| "1.2.0".into()),
                     protect: false,
+                    secret: None,
+                    created: 0,
                 },
             );
         }

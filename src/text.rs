@@ -115,6 +115,16 @@ pub fn escaped(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// The candidate closest to `word`, if one is close enough to be a typo of it.
+pub fn closest<'a, S: AsRef<str>>(word: &str, candidates: &'a [S]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c.as_ref()), c.as_ref()))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,3 +23,4 @@ mod review;
 mod rollback;
 mod saved;
 mod schema;
+mod settings;

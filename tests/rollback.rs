@@ -503,14 +503,14 @@ fn a_state_log_of_a_newer_format_is_refused() {
         .success();
     {
         let db = sled::open(ran.path(".claude/.mpm/db")).unwrap();
-        db.open_tree("meta").unwrap().insert("format", "3").unwrap();
+        db.open_tree("meta").unwrap().insert("format", "4").unwrap();
         db.flush().unwrap();
     }
     ran.then()
         .args(&["plan"])
         .stderr(
             "
-            error: the state log `[TMP]/.claude/.mpm` was written by a newer mpm (state format 3; this mpm reads format 2)
+            error: the state log `[TMP]/.claude/.mpm` was written by a newer mpm (state format 4; this mpm reads format 3)
             hint: upgrade mpm to the version that wrote this state log
             ",
         )

@@ -136,7 +136,7 @@ fn a_forged_saved_plan_writes_nothing_but_agent_files() {
         .stderr(
             "
             error: the saved plan `p.json` writes `r/forged.md`, which is not an agent file
-            hint: mpm writes only `agents/**.md` in a target: make the plan again with `mpm plan --out FILE`
+            hint: mpm writes only `agents/**.md` and keys of `settings.json` and `settings.local.json` in a target: make the plan again with `mpm plan --out FILE`
             ",
         )
         .failure();

@@ -83,6 +83,7 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         verb: "Apply",
         plan_name: "the plan shown".into(),
         memo,
+        secrets: &Default::default(),
     }
     .run(&planned.plan, Some(&renderer), printer)
 }
@@ -132,6 +133,10 @@ fn apply_saved(
     // only be removed
     let agent_file = |r: &crate::plan::Row| {
         let a = r.address.as_str();
+        if r.address.is_part() {
+            let file = r.address.file();
+            return file == crate::settings_file::SHARED || file == crate::settings_file::LOCAL;
+        }
         match r.action {
             crate::plan::Action::Delete => a.starts_with("agents/") && a.ends_with(".md"),
             _ => a
@@ -159,7 +164,7 @@ fn apply_saved(
                 "the saved plan `{shown}` writes `{}`, which is not an agent file",
                 row.address
             ),
-            Some("mpm writes only `agents/**.md` in a target: make the plan again with `mpm plan --out FILE`".to_string()),
+            Some("mpm writes only `agents/**.md` and keys of `settings.json` and `settings.local.json` in a target: make the plan again with `mpm plan --out FILE`".to_string()),
         ));
     }
     // everything is checked against what the plan saw before anything is created
@@ -197,6 +202,7 @@ fn apply_saved(
         verb: "Apply",
         plan_name: shown.clone(),
         memo: None,
+        secrets: &Default::default(),
     }
     .run(&saved.plan, Some(&saved), printer)
 }

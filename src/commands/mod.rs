@@ -138,7 +138,7 @@ pub fn plan_from_manifest(
             look(options, &target, lock, &loaded, options.lock_timeout),
         )
     };
-    let (desired, renderer) = built?;
+    let (mut desired, mut renderer) = built?;
     for warning in &desired.warnings {
         printer.warn(warning);
     }
@@ -151,6 +151,13 @@ pub fn plan_from_manifest(
     if let Some(warning) = &looked.warning {
         printer.warn(warning);
     }
+    // the settings parts: their secrets' hashes are keyed with the state log's key
+    let parts = desired::settings::from_manifest(&loaded, &looked.last.secret_key, &|var| {
+        std::env::var(var).ok()
+    })?;
+    settings_allowed(&parts, &loaded, &target, options)?;
+    desired.resources.extend(parts.resources);
+    renderer.with_parts(parts.bytes);
     let mut planned = scan_and_diff(
         Some(loaded),
         target,
@@ -163,6 +170,63 @@ pub fn plan_from_manifest(
     planned.lockfile = looked.lockfile;
     planned.lockfile_seen = looked.lockfile_seen;
     Ok((planned, renderer))
+}
+
+/// Refuses what the target's settings files may not hold: a secret in a file git
+/// tracks or would track (a project's `settings.json` always), `scope: local`
+/// for the user's own settings (the client reads no local file there).
+fn settings_allowed(
+    parts: &desired::settings::Parts,
+    loaded: &Loaded,
+    target: &Target,
+    options: &Options,
+) -> Result<(), Error> {
+    use crate::manifest::TargetSpec;
+    let spec = if options.target.is_some() {
+        None
+    } else {
+        Some(&loaded.manifest.target)
+    };
+    let mut errors = Vec::new();
+    for (address, resource) in &parts.resources {
+        let at: Vec<&str> = parts.declared[address].iter().map(String::as_str).collect();
+        let local = address.file() == crate::settings_file::LOCAL;
+        let shown = format!("{}/{}", target.display, address.file());
+        if local && spec == Some(&TargetSpec::User) {
+            errors.push(Error::from(loaded.error_at(
+                &at,
+                format!(
+                    "`{}` has `scope: local`, but the user's settings have no local file",
+                    at.join(".")
+                ),
+                Some("the user's `settings.json` is personal already: drop `scope: local`".into()),
+            )));
+            continue;
+        }
+        if resource.secret.is_none() {
+            continue;
+        }
+        let project_shared = spec == Some(&TargetSpec::Project) && !local;
+        if project_shared || crate::git::tracks_or_would_track(&target.path_of(address)) {
+            let hint = if local {
+                format!(
+                    "add `{}` to `.gitignore`, or use the user target",
+                    address.file()
+                )
+            } else {
+                "write it to the file git ignores with `scope: local`, or use the user target (`target: user`)".into()
+            };
+            errors.push(Error::from(loaded.error_at(
+                &at,
+                format!(
+                    "`{}` is a secret, and `{shown}` is a file git tracks or would track",
+                    at.join(".")
+                ),
+                Some(hint),
+            )));
+        }
+    }
+    Error::collect(errors)
 }
 
 /// What a plan reads besides the manifest and its inputs.
@@ -303,7 +367,29 @@ pub fn scan_and_diff(
         .collect();
     target.check(unseen.iter().map(|a| (*a).clone()))?;
     let mut actual = scanned;
-    actual.paths.extend(actual::scan(&target, unseen)?.paths);
+    let seen = actual::scan(&target, unseen)?;
+    actual.paths.extend(seen.paths);
+    actual.missing.extend(seen.missing);
+    // a secret's value is never seen past this point: only its keyed hash
+    let secrets = desired
+        .resources
+        .iter()
+        .filter(|(_, d)| d.secret.is_some())
+        .map(|(a, _)| a)
+        .chain(
+            last.entries
+                .iter()
+                .filter(|(_, e)| e.secret.is_some())
+                .map(|(a, _)| a),
+        )
+        .chain(
+            last.pending
+                .iter()
+                .flat_map(|g| &g.changes)
+                .filter(|c| c.secret_after.is_some() || c.secret_before.is_some())
+                .map(|c| &c.address),
+        );
+    actual.seal(secrets, &last.secret_key);
     actual.others = actual::scan_others(&target, &wanted)?;
     let plan = crate::plan::diff(&desired, &actual, &last, plan_options);
     Ok(Planned {
@@ -384,6 +470,8 @@ pub struct Execution<'a> {
     pub plan_name: String,
     /// What the agents rendered to, to keep once the apply is done.
     pub memo: Option<desired::memo::Memo>,
+    /// For a rollback: the secrets it read again from mpm's environment.
+    pub secrets: &'a std::collections::BTreeMap<crate::address::Address, std::sync::Arc<str>>,
 }
 
 impl Execution<'_> {
@@ -403,14 +491,19 @@ impl Execution<'_> {
                     &self.options.command_line,
                     self.options.lock_timeout,
                 )?;
-                let last = store.last()?;
+                let mut last = store.last()?;
+                // the plan's secrets were hashed with the key this new log keeps
+                last.secret_key = self.last.secret_key.clone();
                 (store, last)
             }
         };
         // the memo as bytes, a third of its size in memory, while the files are written
         let memo = self.memo.map(|m| m.to_bytes());
         let system = self.options.system();
-        let from_log = desired::StoreSource(&store);
+        let from_log = desired::StoreSource {
+            store: &store,
+            secrets: self.secrets,
+        };
         let source = source.unwrap_or(&from_log);
         let outcome = crate::apply::execute(
             plan,
@@ -440,8 +533,13 @@ impl Execution<'_> {
                 outcome.stray_temps
             ));
         }
+        let what = if plan.rows.iter().any(|r| r.address.is_part()) {
+            "Resources"
+        } else {
+            "Agents"
+        };
         printer.out(&format!(
-            "{} complete! Agents: {} added, {} changed, {} destroyed.\n",
+            "{} complete! {what}: {} added, {} changed, {} destroyed.\n",
             self.verb, outcome.counts.added, outcome.counts.changed, outcome.counts.destroyed
         ));
         Ok(ExitStatus::Success)

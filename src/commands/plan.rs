@@ -24,6 +24,12 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
         planned.show(&renderer, &compared_with, printer)?;
     }
     super::stop_on_conflicts(p, "plan", args.takeover.force)?;
+    if args.out.is_some() && !planned.last.secret_key_kept && p.rows.iter().any(|r| r.sensitive) {
+        return Err(Error::usage(
+            "a plan with secrets cannot be saved before the target's first apply",
+            Some("a saved plan checks each secret against a keyed hash, and the key is kept by the state log the first `mpm apply` creates: apply once without `--out` (or without the secrets), then save plans".to_string()),
+        ));
+    }
     if let Some(out) = &args.out {
         let saved = SavedPlan {
             format_version: plan::saved::SAVED_FORMAT,
@@ -45,7 +51,8 @@ pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<Exit
             contents: p
                 .rows
                 .iter()
-                .filter(|r| r.writes())
+                // a secret is read again from mpm's environment when the plan is applied
+                .filter(|r| r.writes() && !r.sensitive)
                 .filter_map(|r| r.after.map(|a| (r, a)))
                 .map(|(r, a)| {
                     let bytes = crate::desired::checked_bytes(&renderer, &r.address, &a.digest)?;

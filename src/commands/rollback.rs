@@ -54,10 +54,13 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         }
         None => latest.record.parent.unwrap_or(0),
     };
-    let desired: DesiredState = match args.to {
+    let mut desired: DesiredState = match args.to {
         Some(_) => desired::restore(&store, to, &last)?,
         None => desired::undo(&store, &latest, &last)?,
     };
+    let secrets = desired::resolve_parts(&store, &mut desired, &last.secret_key, &|var| {
+        std::env::var(var).ok()
+    })?;
     let mut planned = scan_and_diff(
         None,
         target,
@@ -75,7 +78,10 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         (Some(_), 0) => "before the first generation".to_string(),
         (Some(_), n) => format!("right after generation {n}"),
     };
-    let source = StoreSource(&store);
+    let source = StoreSource {
+        store: &store,
+        secrets: &secrets,
+    };
     printer.out(&format!("Rolling back to the state {what}.\n\n"));
     planned.show(&source, &format!("the state {what}"), printer)?;
     super::stop_on_conflicts(&planned.plan, "rollback", args.force)?;
@@ -103,6 +109,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         verb: "Rollback",
         plan_name: "the plan shown".into(),
         memo: None,
+        secrets: &secrets,
     }
     .run(&planned.plan, None, printer)
 }

@@ -6,13 +6,22 @@ use crate::Error;
 use crate::address::Address;
 use crate::hash::Digest;
 use crate::state::{Entry, FileVersion, Generation, LastApplied, StateStore};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// Bytes kept in the state log's blobs.
-pub struct StoreSource<'a>(pub &'a StateStore);
+/// Bytes kept in the state log's blobs, and the secrets a rollback read again from
+/// mpm's environment (they are in no blob).
+pub struct StoreSource<'a> {
+    pub store: &'a StateStore,
+    pub secrets: &'a BTreeMap<Address, Arc<str>>,
+}
 
 impl Source for StoreSource<'_> {
     fn bytes(&self, address: &Address, digest: &Digest) -> Result<Vec<u8>, Error> {
-        Ok(self.0.needed_blob(digest, None, || {
+        if let Some(secret) = self.secrets.get(address) {
+            return Ok(secret.as_bytes().to_vec());
+        }
+        Ok(self.store.needed_blob(digest, None, || {
             format!("the bytes of `{address}` a rollback puts back")
         })?)
     }
@@ -20,7 +29,7 @@ impl Source for StoreSource<'_> {
 
 fn from_entry(entry: &Entry, source: &str) -> DesiredResource {
     let owner = Owner {
-        agent: entry.agent.clone().unwrap_or_default(),
+        agent: entry.agent.clone(),
         version: entry.version.clone(),
         source: source.to_string(),
     };
@@ -28,7 +37,51 @@ fn from_entry(entry: &Entry, source: &str) -> DesiredResource {
         digest: entry.digest,
         mode: entry.mode,
     };
-    DesiredResource::stored(version, entry.size, owner, Record::Written, entry.protect)
+    let mut resource =
+        DesiredResource::stored(version, entry.size, owner, Record::Written, entry.protect);
+    resource.secret = entry.secret.clone();
+    resource
+}
+
+/// The parts of settings files a rollback puts back get their values: from the
+/// blobs, and a secret from its variable in mpm's environment, read again (its
+/// keyed hash is made anew: the variable may hold a newer value). Returns the
+/// secrets read.
+pub fn resolve_parts(
+    store: &StateStore,
+    state: &mut DesiredState,
+    key: &crate::secret::Key,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<Address, Arc<str>>, Error> {
+    let mut secrets = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (address, resource) in state.resources.iter_mut().filter(|(a, _)| a.is_part()) {
+        let name = crate::plan::part_name(address);
+        if let Some(var) = &resource.secret {
+            let Some(value) = lookup(var) else {
+                errors.push(Error::usage(
+                    format!("rolling back `{name}` needs its secret from `${var}`, which is not set in mpm's environment"),
+                    Some(format!("set `{var}` where mpm runs, and roll back again; nothing was changed")),
+                ));
+                continue;
+            };
+            let json: Arc<str> =
+                crate::part::canonical_string(&serde_json::Value::String(value)).into();
+            resource.digest = key.digest(json.as_bytes());
+            resource.json = None;
+            secrets.insert(address.clone(), json);
+            continue;
+        }
+        match store.blob(&resource.digest)? {
+            Some(bytes) => resource.json = Some(String::from_utf8_lossy(&bytes).into()),
+            None => errors.push(Error::usage(
+                format!("the value `{name}` held then was not kept, so it cannot be put back"),
+                Some("mpm keeps no value where a secret goes; set it by hand after rolling back the rest, or roll back to another generation".into()),
+            )),
+        }
+    }
+    Error::collect(errors)?;
+    Ok(secrets)
 }
 
 /// The desired state that undoes generation `latest`: every path it touched goes
@@ -56,8 +109,7 @@ pub fn undo(
             agent: change
                 .agent
                 .clone()
-                .or_else(|| recorded.and_then(|e| e.agent.clone()))
-                .unwrap_or_default(),
+                .or_else(|| recorded.and_then(|e| e.agent.clone())),
             version: change.version_before.clone(),
             source: format!("before generation {}", latest.record.id),
         };
@@ -69,10 +121,9 @@ pub fn undo(
             None => (Record::Released, 0),
         };
         let protect = recorded.is_some_and(|e| e.protect);
-        state.resources.insert(
-            change.address.clone(),
-            DesiredResource::stored(before, size, owner, record, protect),
-        );
+        let mut resource = DesiredResource::stored(before, size, owner, record, protect);
+        resource.secret = change.secret_before.clone();
+        state.resources.insert(change.address.clone(), resource);
     }
     Ok(state)
 }
@@ -116,14 +167,13 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
             .find(|c| &c.address == address);
         if let Some(before) = first.and_then(|c| c.before) {
             let owner = Owner {
-                agent: first.and_then(|c| c.agent.clone()).unwrap_or_default(),
+                agent: first.and_then(|c| c.agent.clone()),
                 version: None,
                 source: "its owner before mpm".into(),
             };
-            state.resources.insert(
-                address.clone(),
-                DesiredResource::stored(before, 0, owner, Record::Released, false),
-            );
+            let mut resource = DesiredResource::stored(before, 0, owner, Record::Released, false);
+            resource.secret = first.and_then(|c| c.secret_before.clone());
+            state.resources.insert(address.clone(), resource);
         }
     }
     Ok(state)

@@ -174,16 +174,32 @@ pub struct Renderer {
     sources: RefCell<Sources>,
     base: Option<BaseTemplate>,
     defaults: FrontmatterFields,
+    /// The values of the settings parts, resolved (secrets too: memory only).
+    parts: std::collections::BTreeMap<Address, Arc<str>>,
 }
 
 impl Renderer {
     pub fn loaded(&self) -> Arc<Loaded> {
         self.sources.borrow().loaded.clone()
     }
+
+    /// The settings parts' values, once they are resolved.
+    pub fn with_parts(&mut self, parts: std::collections::BTreeMap<Address, Arc<str>>) {
+        self.parts = parts;
+    }
 }
 
 impl Source for Renderer {
     fn bytes(&self, address: &Address, _digest: &Digest) -> Result<Vec<u8>, Error> {
+        if address.is_part() {
+            return match self.parts.get(address) {
+                Some(json) => Ok(json.as_bytes().to_vec()),
+                None => Err(Error::StalePlan {
+                    file: "plan".into(),
+                    changes: vec![format!("`{address}` is no longer in the manifest")],
+                }),
+            };
+        }
         let loaded = self.loaded();
         let name = address
             .as_str()
@@ -385,6 +401,7 @@ fn build(
             sources: RefCell::new(sources),
             base,
             defaults,
+            parts: Default::default(),
         },
     ))
 }
@@ -520,12 +537,14 @@ fn remembered(
         size: hit.size,
         mode: super::FILE_MODE,
         owner: Owner {
-            agent: agent.to_string(),
+            agent: Some(agent.to_string()),
             version: hit.version,
             source,
         },
         record: super::Record::Written,
         protect: spec.protect,
+        json: None,
+        secret: None,
     };
     (resource, Vec::new())
 }
@@ -742,7 +761,7 @@ fn from_template(
         manifest_name(&loaded)
     );
     let owner = Owner {
-        agent: n.to_string(),
+        agent: Some(n.to_string()),
         version,
         source,
     };
@@ -760,7 +779,7 @@ fn rendered(
     protect: bool,
 ) -> Result<(DesiredResource, Vec<u8>), Error> {
     let content = agent_file::render(frontmatter, comment, body).map_err(|e| AgentError {
-        agent: owner.agent.clone(),
+        agent: owner.agent.clone().unwrap_or_default(),
         message: e.to_string(),
         hint: e.hint(),
     })?;
@@ -855,7 +874,7 @@ fn from_file(
     let resource = DesiredResource::new(
         &bytes,
         Owner {
-            agent: n.to_string(),
+            agent: Some(n.to_string()),
             version: None,
             source,
         },
@@ -918,7 +937,7 @@ fn from_inline(
         manifest_name(&loaded)
     );
     let owner = Owner {
-        agent: n.to_string(),
+        agent: Some(n.to_string()),
         version: None,
         source: "inline".into(),
     };

@@ -5,8 +5,9 @@
 mod history;
 mod manifest;
 pub mod memo;
+pub mod settings;
 
-pub use history::{StoreSource, restore, undo};
+pub use history::{StoreSource, resolve_parts, restore, undo};
 pub use manifest::{Renderer, from_files, from_manifest};
 
 use crate::Error;
@@ -20,10 +21,11 @@ pub const FILE_MODE: u32 = 0o644;
 /// Who a managed path belongs to, for the plan and the state log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
-    pub agent: String,
+    /// The agent, for an agent file.
+    pub agent: Option<String>,
     /// The template's `agent_version`, when there is one.
     pub version: Option<String>,
-    /// `templates/qa.json`, `agents/notes.md` or `inline`.
+    /// `templates/qa.json`, `agents/notes.md`, `inline`, or `mpm.yaml` for a setting.
     pub source: String,
 }
 
@@ -39,6 +41,11 @@ pub struct DesiredResource {
     /// What the state log records for the path afterwards.
     pub record: Record,
     pub protect: bool,
+    /// For a part of a settings file: its value, canonical (`None` for a secret).
+    pub json: Option<std::sync::Arc<str>>,
+    /// For a secret: the variable of mpm's environment it is read from. Its digest
+    /// is a keyed hash.
+    pub secret: Option<String>,
 }
 
 /// What mpm records about a path once it holds the desired bytes.
@@ -64,6 +71,36 @@ impl DesiredResource {
             owner,
             record: Record::Written,
             protect,
+            json: None,
+            secret: None,
+        }
+    }
+
+    /// A value for a part of a settings file, recorded as mpm's; a secret's digest
+    /// is its keyed hash.
+    pub fn value(
+        json: std::sync::Arc<str>,
+        secret: Option<(String, &crate::secret::Key)>,
+        source: String,
+    ) -> Self {
+        let owner = Owner {
+            agent: None,
+            version: None,
+            source,
+        };
+        let (digest, json, secret) = match secret {
+            Some((var, key)) => (key.digest(json.as_bytes()), None, Some(var)),
+            None => (Digest::of(json.as_bytes()), Some(json.clone()), None),
+        };
+        DesiredResource {
+            digest,
+            size: 0,
+            mode: 0,
+            owner,
+            record: Record::Written,
+            protect: false,
+            json,
+            secret,
         }
     }
 
@@ -82,6 +119,8 @@ impl DesiredResource {
             owner,
             record,
             protect,
+            json: None,
+            secret: None,
         }
     }
 }

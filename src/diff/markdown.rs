@@ -155,7 +155,7 @@ mod tests {
             let resource = DesiredResource::new(
                 &content,
                 Owner {
-                    agent: name.clone(),
+                    agent: Some(name.clone()),
                     version: None,
                     source: "inline".into(),
                 },

@@ -128,7 +128,7 @@ pub fn compare(before: &DesiredState, after: &DesiredState) -> Vec<AgentChange> 
                 .resources
                 .get(address)
                 .or_else(|| before.resources.get(address))
-                .map(|r| r.owner.agent.clone())
+                .and_then(|r| r.owner.agent.clone())
                 .unwrap_or_default();
             Some(AgentChange {
                 address: address.clone(),
@@ -191,7 +191,7 @@ mod tests {
                 DesiredResource::new(
                     content.as_bytes(),
                     Owner {
-                        agent: name.to_string(),
+                        agent: Some(name.to_string()),
                         version: version.map(str::to_string),
                         source: "inline".into(),
                     },

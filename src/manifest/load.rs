@@ -283,13 +283,8 @@ fn split_expected(rest: &str) -> (String, Vec<String>) {
 }
 
 fn suggest(word: &str, candidates: &[String]) -> Option<String> {
-    let best = candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((_, c)) => Some(format!("did you mean `{c}`?")),
+    match text::closest(word, candidates) {
+        Some(c) => Some(format!("did you mean `{c}`?")),
         None if !candidates.is_empty() => Some(format!(
             "expected one of {}",
             candidates
@@ -321,7 +316,9 @@ mod tests {
 
     #[test]
     fn keys_of_later_versions_say_so() {
-        assert!(err("version: 1\nenvironment:\n  A: 1\n").contains("planned for a later version"));
+        assert!(
+            err("version: 1\nbudget:\n  daily_usd: 1\n").contains("planned for a later version")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod load;
 mod locate;
+pub mod settings;
 
 pub use load::{Loaded, ManifestError, find, load};
 pub use locate::locate;
@@ -24,15 +25,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The keys a later mpm will understand; until then they are errors with this hint.
-pub const NOT_YET: &[&str] = &[
-    "environment",
-    "settings",
-    "registries",
-    "cache",
-    "budget",
-    "release",
-    "registry",
-];
+pub const NOT_YET: &[&str] = &["registries", "cache", "budget", "release", "registry"];
 
 /// One Claude Code config directory's desired state.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -55,6 +48,13 @@ pub struct Manifest {
     /// frontmatter `name`.
     #[serde(default)]
     pub agents: Agents,
+    /// Variables for Claude Code's sessions, tools and hooks: the `env` object of
+    /// the target's settings file (`scope: local`: settings.local.json).
+    #[serde(default, skip_serializing_if = "settings::Environment::is_empty")]
+    pub environment: settings::Environment,
+    /// Other keys of the target's settings.json, merged key by key.
+    #[serde(default, skip_serializing_if = "settings::Settings::is_empty")]
+    pub settings: settings::Settings,
 }
 
 /// `version: 1`.

@@ -5,7 +5,9 @@
 use super::{Action, Conflict, Drift, Plan, Seen, Takeover};
 use serde::{Deserialize, Serialize};
 
-pub const FORMAT_VERSION: &str = "1.0";
+/// 2.0: resources are parts of settings files too (`type` `env` or `setting`,
+/// with `file`, `part` and values), and a file's `mode` is absent for them.
+pub const FORMAT_VERSION: &str = "2.0";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,12 +24,23 @@ pub struct PlanJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceChange {
-    /// `agents/qa.md`
+    /// `agents/qa.md`, `settings.json#/env/API_TIMEOUT_MS`
     pub address: String,
-    /// `agent_file`
+    /// `agent_file`, `env` or `setting`
     #[serde(rename = "type")]
     pub kind: String,
+    /// The file the resource is, or is in.
+    pub file: String,
+    /// For a part of a settings file: its JSON pointer (an array element's is
+    /// the array's, with `element` its identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub element: Option<serde_json::Value>,
     pub agent: Option<String>,
+    /// A secret: its values are never shown, here or anywhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
     pub change: ChangeJson,
 }
 
@@ -45,9 +58,14 @@ pub struct ChangeJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileJson {
+    /// A secret's is its keyed hash.
     pub sha256: String,
-    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
     pub version: Option<String>,
+    /// A part's value (`"(sensitive)"` for a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,11 +95,22 @@ pub struct SummaryJson {
     pub conflicts: usize,
 }
 
-fn file(seen: Option<Seen>, version: &Option<String>) -> Option<FileJson> {
+fn file(
+    seen: Option<Seen>,
+    version: &Option<String>,
+    row: &super::Row,
+    value: Option<&String>,
+) -> Option<FileJson> {
+    let part = row.address.is_part();
     seen.map(|s| FileJson {
         sha256: s.digest.hex(),
-        mode: format!("{:04o}", s.mode),
+        mode: (!part).then(|| format!("{:04o}", s.mode)),
         version: version.clone(),
+        value: match value {
+            _ if row.sensitive && part => Some(crate::secret::SHOWN.into()),
+            Some(json) if part => serde_json::from_str(json).ok(),
+            _ => None,
+        },
     })
 }
 
@@ -113,18 +142,39 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
                 continue;
             }
         };
+        let values = row.values.as_deref();
         let after = if matches!(row.action, Action::Delete) {
             None
         } else {
-            file(row.after, &row.version_after)
+            file(
+                row.after,
+                &row.version_after,
+                row,
+                values.and_then(|v| v.after.as_ref()),
+            )
         };
+        let part = row.address.part();
         resource_changes.push(ResourceChange {
             address: row.address.to_string(),
-            kind: "agent_file".into(),
+            kind: row.address.kind().as_str().into(),
+            file: row.address.file().to_string(),
+            part: part.as_ref().map(|p| p.pointer().encoded()),
+            element: match &part {
+                Some(crate::part::Part::Element { id, .. }) if !row.sensitive => {
+                    serde_json::from_str(id).ok()
+                }
+                _ => None,
+            },
             agent: row.agent.clone(),
+            sensitive: row.sensitive,
             change: ChangeJson {
                 actions: vec![action.into()],
-                before: file(row.before, &row.version_before),
+                before: file(
+                    row.before,
+                    &row.version_before,
+                    row,
+                    values.and_then(|v| v.before.as_ref()),
+                ),
                 after,
                 takeover: row.takeover.map(|t| match t {
                     Takeover::Forced => "forced".into(),

@@ -8,7 +8,7 @@ mod text;
 
 pub use json::{PlanJson, to_json};
 pub use saved::SavedPlan;
-pub use text::{TextOptions, render_text};
+pub use text::{TextOptions, part_name, render_text};
 
 use crate::actual::{Actual, ActualState, OtherKind};
 use crate::address::Address;
@@ -98,6 +98,27 @@ pub struct Row {
     pub protect: bool,
     pub takeover: Option<Takeover>,
     pub drift: Option<Drift>,
+    /// For a part of a settings file: its values, to show (none of a secret's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Box<Values>>,
+    /// A secret is written here, read from this variable of mpm's environment when
+    /// the plan is applied; or one was, and is removed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// The values of a part of a settings file, canonical JSON; `None` is absent, or a
+/// secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Values {
+    /// In the file now.
+    pub before: Option<String>,
+    /// What mpm will write.
+    pub after: Option<String>,
+    /// What mpm wrote last (shown beside a hand edit).
+    pub recorded: Option<String>,
 }
 
 impl Row {
@@ -194,6 +215,10 @@ fn seen(actual: &Actual) -> Option<Seen> {
             digest: *digest,
             mode: *mode,
         }),
+        Actual::Value { digest, .. } => Some(Seen {
+            digest: *digest,
+            mode: 0,
+        }),
         _ => None,
     }
 }
@@ -207,7 +232,7 @@ fn duplicates<'a>(
     let names: std::collections::BTreeSet<&str> = desired
         .resources
         .values()
-        .map(|d| d.owner.agent.as_str())
+        .filter_map(|d| d.owner.agent.as_deref())
         .collect();
     actual
         .others
@@ -237,20 +262,26 @@ fn duplicates<'a>(
                 protect: false,
                 takeover,
                 drift: None,
+                values: None,
+                sensitive: false,
+                secret: None,
             }
         })
 }
 
-/// The entry mpm records once the path holds `d`'s bytes.
-fn expected_entry(d: &DesiredResource) -> Option<Entry> {
+/// The entry mpm records once the path holds `d`'s bytes; `created`: the
+/// containers mpm made for a part of a settings file.
+fn expected_entry(d: &DesiredResource, created: u8) -> Option<Entry> {
     match &d.record {
         Record::Written => Some(Entry {
             digest: d.digest,
             mode: d.mode,
             size: d.size,
-            agent: Some(d.owner.agent.clone()),
+            agent: d.owner.agent.clone(),
             version: d.owner.version.clone(),
             protect: d.protect,
+            secret: d.secret.clone(),
+            created,
         }),
         Record::Released => None,
         Record::As(e) => Some((**e).clone()),
@@ -300,14 +331,34 @@ pub fn diff(
                 pending: pending.get(address).copied().flatten(),
                 locked: last.locked.get(address),
             };
-            row(
+            let mut row = row(
                 address,
                 desired.resources.get(address),
                 desired.retired.get(address).map(|r| r.protect),
                 actual.get(address),
                 recorded,
+                actual.missing.get(address).copied().unwrap_or(0),
                 options,
-            )
+            )?;
+            if address.is_part() && row.sensitive {
+                row.values = Some(Box::default());
+            } else if address.is_part() {
+                row.values = Some(Box::new(Values {
+                    before: match actual.get(address) {
+                        Actual::Value { json, .. } => json.as_deref().map(str::to_string),
+                        _ => None,
+                    },
+                    after: desired
+                        .resources
+                        .get(address)
+                        .and_then(|d| d.json.as_deref().map(str::to_string)),
+                    recorded: recorded
+                        .entry
+                        .and_then(|e| last.values.get(&e.digest))
+                        .map(|v| v.to_string()),
+                }));
+            }
+            Some(row)
         })
         .collect::<Vec<Row>>();
     let mut rows = rows;
@@ -336,6 +387,7 @@ fn row(
     retired_protect: Option<bool>,
     actual: &Actual,
     recorded: Recorded,
+    missing: u8,
     options: PlanOptions,
 ) -> Option<Row> {
     let before = seen(actual);
@@ -348,6 +400,8 @@ fn row(
         agent: l.agent.clone(),
         version: l.version.clone(),
         protect: false,
+        secret: None,
+        created: 0,
     });
     let entry = recorded.entry.or(from_lock.as_ref());
     let ours = |d: Digest| entry.is_some_and(|e| e.digest == d) || pending == Some(d);
@@ -357,7 +411,7 @@ fn row(
         before,
         after: None,
         agent: desired
-            .map(|d| d.owner.agent.clone())
+            .and_then(|d| d.owner.agent.clone())
             .or_else(|| entry.and_then(|e| e.agent.clone())),
         version_before: entry.and_then(|e| e.version.clone()),
         version_after: desired.and_then(|d| d.owner.version.clone()),
@@ -368,6 +422,10 @@ fn row(
         ),
         takeover: None,
         drift: None,
+        values: None,
+        sensitive: desired.is_some_and(|d| d.secret.is_some())
+            || entry.is_some_and(|e| e.secret.is_some()),
+        secret: desired.and_then(|d| d.secret.clone()),
     };
     if let Actual::Other(kind) = actual {
         // never written through, never removed: only reported when mpm would act here
@@ -379,7 +437,12 @@ fn row(
     }
     match desired {
         Some(d) => {
-            let expected = expected_entry(d);
+            let created = match (before, entry) {
+                (None, _) => missing,
+                (Some(_), Some(e)) => e.created,
+                (Some(_), None) => 0,
+            };
+            let expected = expected_entry(d, created);
             row.entry_after = expected.clone();
             row.after = Some(Seen {
                 digest: d.digest,

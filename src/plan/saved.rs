@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub const SAVED_FORMAT: u32 = 1;
+/// 2: rows may be parts of settings files, and a secret's bytes are not kept.
+pub const SAVED_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +59,22 @@ impl crate::desired::Source for SavedPlan {
         address: &crate::address::Address,
         digest: &Digest,
     ) -> Result<Vec<u8>, crate::Error> {
+        // a secret is not in the plan: it is read again where the plan is applied
+        let secret = self
+            .plan
+            .rows
+            .iter()
+            .find(|r| r.address == *address && r.sensitive)
+            .and_then(|r| r.secret.as_deref());
+        if let Some(var) = secret {
+            let value = std::env::var(var).map_err(|_| {
+                crate::Error::usage(
+                    format!("the saved plan writes the secret `{address}` from `${var}`, which is not set in mpm's environment"),
+                    Some(format!("set `{var}` where the plan is applied; nothing was changed")),
+                )
+            })?;
+            return Ok(crate::part::canonical(&serde_json::Value::String(value)));
+        }
         self.contents
             .get(digest)
             .map(|text| text.clone().into_bytes())

@@ -11,7 +11,7 @@ fn addr() -> Address {
 fn desired(bytes: &str) -> DesiredState {
     let mut d = DesiredState::default();
     let owner = Owner {
-        agent: "qa".into(),
+        agent: Some("qa".into()),
         version: Some("1.0.0".into()),
         source: "templates/qa.json".into(),
     };
@@ -46,6 +46,8 @@ fn last(bytes: Option<&str>) -> LastApplied {
                 agent: Some("qa".into()),
                 version: Some("1.0.0".into()),
                 protect: false,
+                secret: None,
+                created: 0,
             },
         );
     }
@@ -306,6 +308,8 @@ fn pending(after: Option<&str>) -> Generation {
         agent: Some("qa".into()),
         version_before: None,
         version_after: None,
+        secret_before: None,
+        secret_after: None,
     }])
 }
 

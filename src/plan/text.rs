@@ -71,6 +71,7 @@ fn write_change_lines(
 ) {
     let width = changes
         .iter()
+        .filter(|r| !r.address.is_part())
         .filter_map(|r| r.agent.as_ref())
         .map(String::len)
         .max()
@@ -83,6 +84,16 @@ fn write_change_lines(
             Action::Update => ("~", Style::Change),
             _ => ("-", Style::Destroy),
         };
+        if row.address.is_part() {
+            let _ = writeln!(
+                out,
+                "  {} {}{}",
+                printer.paint(style, symbol),
+                part_line(row),
+                change_note(row)
+            );
+            continue;
+        }
         let version = version_column(row);
         let note = change_note(row);
         let agent = row.agent.as_deref().unwrap_or("-");
@@ -109,12 +120,58 @@ fn version_column(row: &Row) -> String {
 
 /// What a change line adds when the change takes over or restores a file.
 fn change_note(row: &Row) -> &'static str {
+    let part = row.address.is_part();
     match row.takeover {
         Some(Takeover::Forced) => "  (overwrites a change made outside mpm; kept for rollback)",
+        Some(Takeover::Adopted) if part => {
+            "  (adopted: the value mpm did not write is kept for rollback)"
+        }
         Some(Takeover::Adopted) => "  (adopted: the file mpm did not write is kept for rollback)",
+        None if row.drift == Some(Drift::Deleted) && part => "  (was removed outside mpm)",
         None if row.drift == Some(Drift::Deleted) => "  (was deleted outside mpm)",
         None => "",
     }
+}
+
+/// `settings.json env.A`: a part of a settings file, as the plan names it.
+pub fn part_name(address: &Address) -> String {
+    match address.part() {
+        Some(part) => format!("{} {}", address.file(), part.dotted()),
+        None => address.to_string(),
+    }
+}
+
+/// A value as the plan shows it: canonical JSON, or `(sensitive)`.
+fn shown(row: &Row, value: Option<&String>) -> String {
+    match value {
+        _ if row.sensitive => crate::secret::SHOWN.to_string(),
+        Some(v) => v.clone(),
+        None => "?".to_string(),
+    }
+}
+
+/// A change to a part: `settings.json env.A = "1"`, `… = "1" → "2"`, or for an
+/// array element `settings.json permissions.allow[] "Read"`.
+fn part_line(row: &Row) -> String {
+    let values = row.values.as_deref().cloned().unwrap_or_default();
+    let is_key = matches!(row.address.part(), Some(crate::part::Part::Key(_)));
+    let value = match row.action {
+        Action::Create => shown(row, values.after.as_ref()),
+        Action::Update => {
+            let (before, after) = (
+                shown(row, values.before.as_ref()),
+                shown(row, values.after.as_ref()),
+            );
+            if before == after {
+                before
+            } else {
+                format!("{before} → {after}")
+            }
+        }
+        _ => shown(row, values.before.as_ref()),
+    };
+    let eq = if is_key { " =" } else { "" };
+    format!("{}{eq} {value}", part_name(&row.address))
 }
 
 /// The unified diff of each updated file, from the bytes on disk to the planned
@@ -126,7 +183,10 @@ fn write_diffs(
     printer: &Printer,
     out: &mut dyn std::fmt::Write,
 ) -> Result<(), Error> {
-    for row in changes.iter().filter(|r| r.action == Action::Update) {
+    for row in changes
+        .iter()
+        .filter(|r| r.action == Action::Update && !r.address.is_part())
+    {
         let (Some(after), Ok(old)) = (row.after, fs_err::read(target.path_of(&row.address))) else {
             continue;
         };
@@ -165,10 +225,14 @@ fn write_changed_outside_mpm(drifted: &[&Row], out: &mut dyn std::fmt::Write) {
     }
     let _ = out.write_str("Changed outside mpm:\n");
     for row in drifted {
+        let (name, verb) = if row.address.is_part() {
+            (part_name(&row.address), "removed from its file")
+        } else {
+            (row.address.to_string(), "deleted")
+        };
         let _ = writeln!(
             out,
-            "  {} was deleted, and is no longer in the manifest: mpm forgets it",
-            row.address
+            "  {name} was {verb}, and is no longer in the manifest: mpm forgets it"
         );
     }
     let _ = out.write_char('\n');
@@ -187,7 +251,7 @@ fn write_state_only(recorded: &[&Row], out: &mut dyn std::fmt::Write) {
         } else {
             "handed back: mpm stops managing it"
         };
-        let _ = writeln!(out, "  {} {what}", row.address);
+        let _ = writeln!(out, "  {} {what}", part_name(&row.address));
     }
     let _ = out.write_char('\n');
 }
@@ -221,12 +285,16 @@ fn write_conflicts(
         let Action::Conflict(kind) = row.action else {
             continue;
         };
-        let (what, todo) = conflict_text(kind, row);
+        let (what, todo) = if row.address.is_part() {
+            part_conflict_text(kind, row)
+        } else {
+            conflict_text(kind, row)
+        };
         let _ = writeln!(
             out,
             "  {} {}  {what}",
             printer.paint(Style::Conflict, "!"),
-            row.address
+            part_name(&row.address)
         );
         let _ = writeln!(out, "      {todo}");
     }
@@ -286,9 +354,14 @@ fn write_summary_line(
     out: &mut dyn std::fmt::Write,
 ) {
     if nothing_shown {
+        let what = if plan.rows.iter().any(|r| r.address.is_part()) {
+            "agents and settings"
+        } else {
+            "agents"
+        };
         let _ = writeln!(
             out,
-            "No changes. The agents in {} match {}.",
+            "No changes. The {what} in {} match {}.",
             opts.target, opts.source
         );
     } else {
@@ -327,6 +400,46 @@ fn conflict_text(kind: Conflict, row: &Row) -> (String, String) {
             format!("is a {what}, not a file"),
             "move it away; mpm never writes through it nor removes it".into(),
         ),
+    }
+}
+
+/// What is wrong at a part of a settings file, and what to do: a hand edit is
+/// shown as the value mpm wrote and the value there now.
+fn part_conflict_text(kind: Conflict, row: &Row) -> (String, String) {
+    let values = row.values.as_deref().cloned().unwrap_or_default();
+    let now = shown(row, values.before.as_ref());
+    let wrote = shown(row, values.recorded.as_ref());
+    let file = row.address.file();
+    match kind {
+        Conflict::Edited | Conflict::EditedRemoved if row.sensitive => (
+            "was edited outside mpm since mpm wrote its secret (values not shown)".into(),
+            "keep the edit: remove it from mpm.yaml; drop it: `mpm apply --force` (a secret's value is never kept: the edited one is lost)".into(),
+        ),
+        Conflict::Edited | Conflict::EditedRemoved => (
+            format!("was edited outside mpm: mpm wrote {wrote}, it is now {now}"),
+            if kind == Conflict::Edited {
+                "keep the edit: put it in mpm.yaml; drop it: `mpm apply --force` (the edited value is kept for `mpm rollback`)".into()
+            } else {
+                "keep it: put it back in mpm.yaml; remove it: `mpm apply --force` (the edited value is kept for `mpm rollback`)".into()
+            },
+        ),
+        Conflict::Unmanaged => (
+            format!("is already set to {now}, and mpm did not set it"),
+            "`mpm apply --adopt` takes it over (its value is kept for `mpm rollback`); or remove it from the file, or from mpm.yaml".into(),
+        ),
+        Conflict::NotAFile(crate::actual::OtherKind::Unreadable) => (
+            format!("cannot be set: `{file}` is not a JSON object"),
+            format!("fix `{file}` (`mpm doctor` says where it stops parsing); mpm never rewrites a settings file it cannot read"),
+        ),
+        Conflict::NotAFile(crate::actual::OtherKind::Blocked) => (
+            "cannot be set: a key on its way holds a value that is not an object".into(),
+            "make that key an object, or remove this one from mpm.yaml".into(),
+        ),
+        Conflict::NotAFile(what) => (
+            format!("cannot be set: `{file}` is a {what}, not a file"),
+            "move it away; mpm never writes through it nor removes it".into(),
+        ),
+        Conflict::Protected | Conflict::Duplicate => conflict_text(kind, row),
     }
 }
 

@@ -35,8 +35,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The state format this mpm writes and reads. Format 1 was an unreleased layout
-/// (blobs and entries as sled values); it is refused, not misread.
-pub const FORMAT: u64 = 2;
+/// (blobs and entries as sled values); it is refused, not misread. Format 2 (agent
+/// files only) is read as it is, and a writer migrates it to 3 (addresses may be
+/// parts of settings files; entries may be secrets; the key of keyed hashes),
+/// keeping a copy in [`BACKUP_OF_2`]: an mpm that reads format 2 refuses format
+/// 3 rather than take `settings.json#/env/A` for a file.
+pub const FORMAT: u64 = 3;
+/// The copy of a format 2 state log a migration keeps (beside `db/`).
+pub const BACKUP_OF_2: &str = "backup-format-2";
 const DB_DIR: &str = "db";
 
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +256,30 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
+/// Copies a format 2 state log (its database and packs) to [`BACKUP_OF_2`] before
+/// it is migrated: complete or not at all (a copy a kill interrupted is made
+/// again; one made already is kept).
+fn back_up(dir: &Path) -> Result<(), StateError> {
+    let backup = dir.join(BACKUP_OF_2);
+    refuse_link(&backup)?;
+    if backup.is_dir() {
+        return Ok(());
+    }
+    let partial = dir.join(format!("{BACKUP_OF_2}.partial"));
+    refuse_link(&partial)?;
+    if partial.exists() {
+        fs_err::remove_dir_all(&partial)?;
+    }
+    copy_tree(&dir.join(DB_DIR), &partial.join(DB_DIR))?;
+    let packs = dir.join(packs::PACK_DIR);
+    if packs.is_dir() {
+        copy_tree(&packs, &partial.join(packs::PACK_DIR))?;
+    }
+    fs_err::rename(&partial, &backup)?;
+    crate::system::System::sync_dir(&crate::system::RealSystem, dir)?;
+    Ok(())
+}
+
 /// The private copy of sled's files a reader opens: in `$TMPDIR`, readable by this
 /// user only, named by this process so that the copies of killed ones (which
 /// never ran their clean-up) are removed by the next reader.
@@ -428,13 +458,22 @@ impl StateStore {
                 "the state log was opened for reading only",
             )));
         }
+        let format = self.meta_u64("format")?;
         let (dir, lock, _) = self.close();
         ensure_gitignore(&dir)?;
         let db_dir = dir.join(DB_DIR);
         refuse_links_in(&db_dir)?;
         remove_incomplete_snapshots(&db_dir)?;
+        if format == Some(2) {
+            back_up(&dir)?;
+        }
         let db = open_sled(&db_dir, &dir)?;
-        StateStore::with_db(db, &dir, None, Vec::new(), lock, LockMode::Exclusive)
+        let store = StateStore::with_db(db, &dir, None, Vec::new(), lock, LockMode::Exclusive)?;
+        if format == Some(2) {
+            store.set_meta("format", FORMAT)?;
+            store.flush()?;
+        }
+        Ok(store)
     }
 
     fn with_db(
@@ -490,6 +529,8 @@ impl StateStore {
                 dir: self.dir.clone(),
                 found,
             }),
+            // read as it is; a writer migrates it (`writable`)
+            Some(2) => Ok(()),
             Some(found) if found < FORMAT => Err(StateError::OlderFormat {
                 dir: self.dir.clone(),
                 found,
@@ -626,8 +667,33 @@ impl StateStore {
             .get("lineage")
             .map_err(|e| self.db(e))?
             .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let entries = self.snapshot(current.unwrap_or(0))?;
+        // the values mpm wrote into settings files, to show beside a hand edit
+        let mut values = BTreeMap::new();
+        for entry in entries
+            .iter()
+            .filter(|(a, e)| a.is_part() && e.secret.is_none())
+            .map(|(_, e)| e)
+        {
+            if let Some(bytes) = self.blob(&entry.digest)? {
+                values.insert(entry.digest, String::from_utf8_lossy(&bytes).into());
+            }
+        }
+        let (secret_key, secret_key_kept) =
+            match self.meta.get("secret_key").map_err(|e| self.db(e))? {
+                Some(v) => (
+                    crate::secret::Key::from_bytes(&v).ok_or_else(|| {
+                        self.corrupt("the key of its keyed hashes is not 32 bytes")
+                    })?,
+                    true,
+                ),
+                None => (crate::secret::Key::default(), false),
+            };
         Ok(LastApplied {
-            entries: self.snapshot(current.unwrap_or(0))?,
+            entries,
+            values,
+            secret_key,
+            secret_key_kept,
             pending,
             current,
             serial: self.meta_u64("serial")?.unwrap_or(0),
@@ -940,11 +1006,18 @@ impl StateStore {
     /// Step 4: pending → current, serial bumped, in one transaction.
     /// `lockfile`: the digest of the `mpm.lock` that now records the entries (a
     /// plan that finds those bytes there needs not read it).
+    /// `secret_key`: kept as the log's key of keyed hashes if it has none yet.
     pub fn commit(
         &self,
         generation: &GenerationRecord,
         lockfile: Option<Digest>,
+        secret_key: &crate::secret::Key,
     ) -> Result<(), StateError> {
+        let keep_key = self
+            .meta
+            .get("secret_key")
+            .map_err(|e| self.db(e))?
+            .is_none();
         use sled::Transactional;
         let id = generation.id.to_be_bytes();
         let record = Self::encode(generation);
@@ -958,6 +1031,9 @@ impl StateStore {
                 m.insert("last_id", current.as_bytes())?;
                 m.insert("serial", serial.as_bytes())?;
                 m.remove("pending")?;
+                if keep_key {
+                    m.insert("secret_key", secret_key.as_bytes().as_slice())?;
+                }
                 match lockfile {
                     Some(d) => m.insert("lockfile", d.as_bytes().as_slice())?,
                     None => m.remove("lockfile")?,

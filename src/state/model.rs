@@ -16,6 +16,18 @@ pub struct Entry {
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// A secret's variable in mpm's environment: the digest is a keyed hash, and no
+    /// blob holds the value (a rollback reads the variable again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// For a part of a settings file: how many containers on its way (objects, the
+    /// array, the file itself) mpm made for it, to remove with it if left empty.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub created: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// One version of a file: its bytes are the blob `digest`.
@@ -40,6 +52,12 @@ pub struct Change {
     pub agent: Option<String>,
     pub version_before: Option<String>,
     pub version_after: Option<String>,
+    /// The variables secrets before and after were read from (their values are in
+    /// no blob).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,507 @@
+//! `environment:` and `settings:`: keys of settings.json as resources, merged into a
+//! file full of other tools' keys, reviewed per key, rolled back per key.
+
+use crate::harness::Test;
+use serde_json::Value;
+
+/// A settings file as a user has it: 20 keys of other tools, their own
+/// `permissions.allow` rules, hooks and variables.
+fn foreign_settings() -> String {
+    let mut text = String::from("{\n");
+    for i in 0..20 {
+        text.push_str(&format!("  \"tool{i:02}\": {{\n    \"on\": {i}\n  }},\n"));
+    }
+    text.push_str(
+        r#"  "env": {
+    "USER_VAR": "mine"
+  },
+  "permissions": {
+    "allow": [
+      "Grep",
+      "Bash(ls *)"
+    ]
+  },
+  "hooks": {
+    "Stop": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "./my-hook.sh"
+          }
+        ]
+      }
+    ]
+  },
+  "statusLine": {
+    "type": "command",
+    "command": "my-status"
+  }
+}
+"#,
+    );
+    text
+}
+
+fn manifest(model: &str, extra_env: &str) -> String {
+    format!(
+        "
+        version: 1
+        environment:
+          API_TIMEOUT_MS: 600000
+          CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS: 4
+        {extra_env}
+        settings:
+          model: {model}
+          permissions:
+            allow: [\"Bash(npm test *)\"]
+          hooks:
+            PreToolUse:
+              - matcher: Bash
+                hooks: [{{ type: command, command: ./check.sh }}]
+        "
+    )
+}
+
+/// Every key of `foreign` keeps its value, and the foreign keys keep their order.
+#[track_caller]
+fn foreign_kept(now: &str, foreign: &str) {
+    let now: Value = serde_json::from_str(now).unwrap();
+    let foreign: Value = serde_json::from_str(foreign).unwrap();
+    let (now, foreign) = (now.as_object().unwrap(), foreign.as_object().unwrap());
+    for i in 0..20 {
+        let key = format!("tool{i:02}");
+        assert_eq!(now[&key], foreign[&key], "{key}");
+    }
+    let order: Vec<&String> = now.keys().filter(|k| foreign.contains_key(*k)).collect();
+    let before: Vec<&String> = foreign.keys().collect();
+    assert_eq!(order, before, "the foreign keys moved");
+    assert_eq!(now["statusLine"], foreign["statusLine"]);
+    assert_eq!(now["env"]["USER_VAR"], "mine");
+    let allow = now["permissions"]["allow"].as_array().unwrap();
+    assert_eq!(&allow[..2], &["Grep", "Bash(ls *)"]);
+    assert_eq!(now["hooks"]["Stop"], foreign["hooks"]["Stop"]);
+}
+
+#[test]
+fn a_settings_file_full_of_other_keys_survives_ten_applies_and_two_rollbacks() {
+    let foreign = foreign_settings();
+    let ran = Test::new()
+        .write(".claude/settings.json", &foreign)
+        .manifest(&manifest("opus", ""))
+        .args(&["apply", "-y"])
+        .stdout(
+            r#"
+            mpm will make these changes in `.claude`:
+
+              + settings.json env.API_TIMEOUT_MS = "600000"
+              + settings.json env.CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS = "4"
+              + settings.json hooks.PreToolUse[] {"hooks":[{"command":"./check.sh","type":"command"}],"matcher":"Bash"}
+              + settings.json model = "opus"
+              + settings.json permissions.allow[] "Bash(npm test *)"
+
+            Plan: 5 to add, 0 to change, 0 to destroy.
+            Apply complete! Resources: 5 added, 0 changed, 0 destroyed.
+            "#,
+        )
+        .success();
+    let first = ran.read(".claude/settings.json");
+    foreign_kept(&first, &foreign);
+    let written: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(written["env"]["API_TIMEOUT_MS"], "600000");
+    assert_eq!(
+        written["permissions"]["allow"],
+        serde_json::json!(["Grep", "Bash(ls *)", "Bash(npm test *)"])
+    );
+    assert_eq!(written["hooks"]["PreToolUse"][0]["matcher"], "Bash");
+    // the file's own indentation and final newline
+    assert!(first.starts_with("{\n  \"tool00\": {\n    \"on\": 0\n  },\n"));
+    assert!(first.ends_with("}\n"));
+    for i in 0..9 {
+        let model = if i % 2 == 0 { "sonnet" } else { "opus" };
+        ran.then()
+            .manifest(&manifest(model, ""))
+            .args(&["apply", "-y"])
+            .stdout_any()
+            .success();
+        foreign_kept(&ran.read(".claude/settings.json"), &foreign);
+    }
+    ran.then().args(&["rollback", "-y"]).stdout_any().success();
+    foreign_kept(&ran.read(".claude/settings.json"), &foreign);
+    ran.then()
+        .args(&["rollback", "--to", "0", "-y"])
+        .stdout_any()
+        .success();
+    // before the first generation: the user's file, byte for byte
+    assert_eq!(ran.read(".claude/settings.json"), foreign);
+}
+
+#[test]
+fn an_owned_key_edited_by_hand_is_drift_with_both_values() {
+    let ran = Test::new()
+        .manifest(&manifest("opus", ""))
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let text = ran
+        .read(".claude/settings.json")
+        .replace("\"opus\"", "\"haiku\"");
+    std::fs::write(ran.path(".claude/settings.json"), text).unwrap();
+    ran.then()
+        .args(&["plan"])
+        .stdout(
+            r#"
+            Conflicts (apply stops here, before any write):
+              ! settings.json model  was edited outside mpm: mpm wrote "opus", it is now "haiku"
+                  keep the edit: put it in mpm.yaml; drop it: `mpm apply --force` (the edited value is kept for `mpm rollback`)
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            "#,
+        )
+        .stderr(
+            "
+            error: 1 conflict stops the plan; nothing was changed
+            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            ",
+        )
+        .failure();
+    // a foreign key reformatted by the client is no edit: values are compared
+    let reformatted: Value = serde_json::from_str(
+        &ran.read(".claude/settings.json")
+            .replace("\"haiku\"", "\"opus\""),
+    )
+    .unwrap();
+    std::fs::write(
+        ran.path(".claude/settings.json"),
+        serde_json::to_string(&reformatted).unwrap(),
+    )
+    .unwrap();
+    ran.then()
+        .args(&["plan"])
+        .stdout("No changes. The agents and settings in `.claude` match `mpm.yaml`.\n")
+        .success();
+}
+
+#[test]
+fn removing_a_variable_removes_only_it() {
+    let ran = Test::new()
+        .write(
+            ".claude/settings.json",
+            "{\n  \"env\": {\n    \"USER_VAR\": \"mine\"\n  }\n}\n",
+        )
+        .manifest(&manifest("opus", "  EXTRA: one"))
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let before = ran.read(".claude/settings.json");
+    ran.then()
+        .manifest(&manifest("opus", ""))
+        .args(&["apply", "-y"])
+        .stdout(
+            r#"
+            mpm will make these changes in `.claude`:
+
+              - settings.json env.EXTRA = "one"
+
+            Plan: 0 to add, 0 to change, 1 to destroy.
+            Apply complete! Resources: 0 added, 0 changed, 1 destroyed.
+            "#,
+        )
+        .success();
+    assert_eq!(
+        ran.read(".claude/settings.json"),
+        before.replace(",\n    \"EXTRA\": \"one\"", "")
+    );
+}
+
+#[test]
+fn a_secret_is_in_no_output_no_plan_and_no_state() {
+    const SECRET: &str = "tok-5f3a9c2e77d1";
+    let yaml = "
+        version: 1
+        environment:
+          scope: local
+          MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true }
+          PLAIN: visible
+        ";
+    let ran = Test::new()
+        .manifest(yaml)
+        .env("MPM_TEST_TOKEN", SECRET)
+        .args(&["apply", "-y"])
+        .stdout(
+            r#"
+            mpm will make these changes in `.claude`:
+
+              + settings.local.json env.MY_TOKEN = (sensitive)
+              + settings.local.json env.PLAIN = "visible"
+
+            Plan: 2 to add, 0 to change, 0 to destroy.
+            Apply complete! Resources: 2 added, 0 changed, 0 destroyed.
+            "#,
+        )
+        .success();
+    let written: Value = serde_json::from_str(&ran.read(".claude/settings.local.json")).unwrap();
+    assert_eq!(written["env"]["MY_TOKEN"], SECRET);
+    // a file with a secret that mpm made is the owner's alone
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(ran.path(".claude/settings.local.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let mut outputs = vec![ran.stdout.clone(), ran.stderr.clone()];
+    let json = ran
+        .then()
+        .env("MPM_TEST_TOKEN", SECRET)
+        .args(&["plan", "--json"])
+        .stdout_any()
+        .success();
+    outputs.push(json.stdout.clone());
+    let rotated = ran
+        .then()
+        .env("MPM_TEST_TOKEN", "tok-rotated-0000")
+        .args(&["plan", "--out", "p.json"])
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              ~ settings.local.json env.MY_TOKEN = (sensitive)
+
+            Plan: 0 to add, 1 to change, 0 to destroy.
+            ",
+        )
+        .stderr_any()
+        .success();
+    outputs.push(rotated.stderr.clone());
+    outputs.push(ran.read("p.json"));
+    assert!(!ran.read("p.json").contains("tok-rotated-0000"));
+    // the saved plan reads the secret again where it is applied
+    ran.then()
+        .env("MPM_TEST_TOKEN", "tok-rotated-0000")
+        .args(&["apply", "p.json"])
+        .stdout_any()
+        .success();
+    let undone = ran
+        .then()
+        .env("MPM_TEST_TOKEN", SECRET)
+        .args(&["rollback", "-y"])
+        .stdout_any()
+        .success();
+    outputs.push(undone.stdout.clone());
+    for output in &outputs {
+        assert!(!output.contains(SECRET), "{output}");
+    }
+    // rolled back: the variable's value now, read again
+    let written: Value = serde_json::from_str(&ran.read(".claude/settings.local.json")).unwrap();
+    assert_eq!(written["env"]["MY_TOKEN"], SECRET);
+    for (path, bytes) in crate::harness::tree(&ran.path(".claude/.mpm")) {
+        let Some(bytes) = bytes else { continue };
+        for secret in [SECRET, "tok-rotated-0000"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds the secret",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn rolling_back_a_secret_needs_its_variable() {
+    let yaml = "
+        version: 1
+        environment:
+          MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true, scope: local }
+        ";
+    let ran = Test::new()
+        .manifest(yaml)
+        .env("MPM_TEST_TOKEN", "v1")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    ran.then()
+        .env("MPM_TEST_TOKEN", "v2")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let before = ran.tree();
+    ran.then()
+        .args(&["rollback", "-y"])
+        .stderr(
+            "
+            error: rolling back `settings.local.json env.MY_TOKEN` needs its secret from `$MPM_TEST_TOKEN`, which is not set in mpm's environment
+            hint: set `MPM_TEST_TOKEN` where mpm runs, and roll back again; nothing was changed
+            ",
+        )
+        .failure();
+    assert_eq!(ran.tree(), before);
+}
+
+#[test]
+fn a_secret_is_refused_for_a_file_git_tracks_or_would_track() {
+    Test::new()
+        .manifest(
+            "
+            version: 1
+            environment:
+              MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true }
+            ",
+        )
+        .env("MPM_TEST_TOKEN", "x")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: `environment.MY_TOKEN` is a secret, and `.claude/settings.json` is a file git tracks or would track
+             --> mpm.yaml:3:13
+              |
+            3 |   MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true }
+              |             ^
+            hint: write it to the file git ignores with `scope: local`, or use the user target (`target: user`)
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_variable_read_from_a_missing_environment_variable_writes_nothing() {
+    let ran = Test::new()
+        .manifest(
+            "
+            version: 1
+            environment:
+              API_KEY_HELPER_TTL_MS: { from_env: MPM_TEST_UNSET }
+            agents:
+              qa: { prompt: x, description: y }
+            ",
+        )
+        .args(&["apply", "-y"])
+        .stderr(
+            "
+            error: `environment.API_KEY_HELPER_TTL_MS` reads `$MPM_TEST_UNSET`, which is not set in mpm's environment
+             --> mpm.yaml:3:38
+              |
+            3 |   API_KEY_HELPER_TTL_MS: { from_env: MPM_TEST_UNSET }
+              |                                      ^^^^^^^^^^^^^^
+            hint: set it (`export MPM_TEST_UNSET=...`) where mpm runs; nothing was written
+            ",
+        )
+        .failure();
+    assert!(!ran.exists(".claude"));
+}
+
+#[test]
+fn a_settings_file_that_is_not_json_is_a_conflict_and_never_rewritten() {
+    let ran = Test::new()
+        .write(".claude/settings.json", "{ \"model\": \"opus\", }\n")
+        .manifest("version: 1\nsettings:\n  model: sonnet\n")
+        .args(&["apply", "-y", "--force"])
+        .stdout(
+            "
+            Conflicts (apply stops here, before any write):
+              ! settings.json model  cannot be set: `settings.json` is not a JSON object
+                  fix `settings.json` (`mpm doctor` says where it stops parsing); mpm never rewrites a settings file it cannot read
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr_any()
+        .failure();
+    assert_eq!(
+        ran.read(".claude/settings.json"),
+        "{ \"model\": \"opus\", }\n"
+    );
+}
+
+#[test]
+fn a_key_someone_else_set_is_taken_over_only_with_adopt() {
+    let ran = Test::new()
+        .write(".claude/settings.json", "{\"model\": \"haiku\"}")
+        .manifest("version: 1\nsettings:\n  model: sonnet\n")
+        .args(&["plan"])
+        .stdout(
+            r#"
+            Conflicts (apply stops here, before any write):
+              ! settings.json model  is already set to "haiku", and mpm did not set it
+                  `mpm apply --adopt` takes it over (its value is kept for `mpm rollback`); or remove it from the file, or from mpm.yaml
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            "#,
+        )
+        .stderr_any()
+        .failure();
+    ran.then()
+        .args(&["apply", "-y", "--adopt"])
+        .stdout_any()
+        .success();
+    // a one-line file stays one line
+    assert_eq!(ran.read(".claude/settings.json"), "{\"model\":\"sonnet\"}");
+    ran.then().args(&["rollback", "-y"]).stdout_any().success();
+    assert_eq!(ran.read(".claude/settings.json"), "{\"model\":\"haiku\"}");
+}
+
+#[test]
+fn a_file_mpm_made_goes_when_its_last_key_does() {
+    let ran = Test::new()
+        .manifest("version: 1\nenvironment:\n  A: 1\n")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    assert_eq!(
+        ran.read(".claude/settings.json"),
+        "{\n  \"env\": {\n    \"A\": \"1\"\n  }\n}\n"
+    );
+    ran.then()
+        .manifest("version: 1\n")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    assert!(!ran.exists(".claude/settings.json"));
+}
+
+#[test]
+fn a_state_log_of_format_2_is_read_as_it_is_and_migrated_by_the_next_apply() {
+    let ran = Test::new()
+        .manifest(&crate::harness::inline_manifest(&[("alpha", "v1")]))
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let downgrade = || {
+        let db = sled::open(ran.path(".claude/.mpm/db")).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        meta.insert("format", "2").unwrap();
+        meta.remove("secret_key").unwrap();
+        db.flush().unwrap();
+    };
+    downgrade();
+    let format = || -> String {
+        let db = sled::open(ran.path(".claude/.mpm/db")).unwrap();
+        let v = db
+            .open_tree("meta")
+            .unwrap()
+            .get("format")
+            .unwrap()
+            .unwrap();
+        String::from_utf8(v.to_vec()).unwrap()
+    };
+    ran.then()
+        .args(&["plan"])
+        .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")
+        .success();
+    assert_eq!(format(), "2", "a reader migrated");
+    assert!(!ran.exists(".claude/.mpm/backup-format-2"));
+    ran.then()
+        .manifest(&crate::harness::inline_manifest(&[("alpha", "v2")]))
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    assert_eq!(format(), "3");
+    // the copy is the log as it was, and opens as format 2
+    let backup = sled::open(ran.path(".claude/.mpm/backup-format-2/db")).unwrap();
+    let meta = backup.open_tree("meta").unwrap();
+    assert_eq!(&*meta.get("format").unwrap().unwrap(), b"2");
+    assert_eq!(&*meta.get("current").unwrap().unwrap(), b"1");
+    drop((meta, backup));
+    assert!(ran.exists(".claude/.mpm/backup-format-2/packs/1.pack"));
+    ran.then().args(&["rollback", "-y"]).stdout_any().success();
+    assert!(ran.read(".claude/agents/alpha.md").contains("v1"));
+}
