@@ -68,6 +68,13 @@ pub enum Command {
     Init(InitArgs),
     /// Print the JSON Schema of `mpm.yaml`
     Schema,
+    /// Print a shell completion script
+    ///
+    /// Save it where the shell looks for completions, for bash:
+    /// `mpm completions bash > ~/.local/share/bash-completion/completions/mpm`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with `--out DIR`
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +167,20 @@ pub struct RollbackArgs {
     /// Overwrite files changed outside mpm since (their bytes are kept)
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `mpm.1` and one page per command (`mpm-plan.1`, ...) into DIR instead
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,9 +2,11 @@
 //! and prints through the [`Printer`].
 
 mod apply;
+mod completions;
 mod diff;
 mod history;
 mod init;
+mod man;
 mod plan;
 mod rollback;
 mod status;
@@ -36,6 +38,8 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)
         }
+        Command::Completions(args) => completions::run(&args, printer),
+        Command::Man(args) => man::run(options, &args, printer),
     }
 }
 
