@@ -70,6 +70,15 @@ pub fn keep_memo(memo: Option<desired::memo::Memo>, state_dir: &std::path::Path)
 }
 
 impl Planned {
+    /// The files the plan was made from: the manifest first, then every other
+    /// input it read.
+    pub fn files_read(&self) -> Vec<std::path::PathBuf> {
+        let manifest = self.loaded.as_ref().map(|l| &l.path);
+        let inputs = self.desired.inputs.iter().map(|i| &i.path);
+        let others = inputs.filter(|p| Some(*p) != manifest);
+        manifest.into_iter().chain(others).cloned().collect()
+    }
+
     pub fn manifest_info(&self) -> Option<ManifestInfo> {
         self.loaded.as_ref().map(|l| ManifestInfo {
             path: l.display.clone(),
