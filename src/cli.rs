@@ -75,6 +75,12 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command with `--out DIR`
     Man(ManArgs),
+    /// Plan again whenever `mpm.yaml` or a file it reads changes (`--apply`: apply too)
+    ///
+    /// Prints the plan at start, then again after each burst of saves, exactly as
+    /// `mpm plan` prints it. An edit that breaks the manifest prints its error, and
+    /// the last good plan stands until the next edit. Ctrl-C stops.
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +187,16 @@ pub struct ManArgs {
     /// Write `mpm.1` and one page per command (`mpm-plan.1`, ...) into DIR instead
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Apply each plan that has no conflicts, without asking, as `mpm apply --yes`
+    #[arg(long)]
+    pub apply: bool,
+    /// Plan once the files have been quiet this many milliseconds after a change
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub debounce: u64,
 }
 
 #[derive(Debug, Args)]

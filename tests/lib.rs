@@ -24,3 +24,4 @@ mod review;
 mod rollback;
 mod saved;
 mod schema;
+mod watch;

@@ -10,6 +10,7 @@ mod man;
 mod plan;
 mod rollback;
 mod status;
+mod watch;
 
 use crate::Error;
 use crate::actual::{self, ActualState};
@@ -40,6 +41,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         }
         Command::Completions(args) => completions::run(&args, printer),
         Command::Man(args) => man::run(options, &args, printer),
+        Command::Watch(args) => watch::run(options, &args, printer),
     }
 }
 
