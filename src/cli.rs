@@ -68,6 +68,19 @@ pub enum Command {
     Init(InitArgs),
     /// Print the JSON Schema of `mpm.yaml`
     Schema,
+    /// Print a shell completion script
+    ///
+    /// Save it where the shell looks for completions, for bash:
+    /// `mpm completions bash > ~/.local/share/bash-completion/completions/mpm`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with `--out DIR`
+    Man(ManArgs),
+    /// Plan again whenever `mpm.yaml` or a file it reads changes (`--apply`: apply too)
+    ///
+    /// Prints the plan at start, then again after each burst of saves, exactly as
+    /// `mpm plan` prints it. An edit that breaks the manifest prints its error, and
+    /// the last good plan stands until the next edit. Ctrl-C stops.
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +173,30 @@ pub struct RollbackArgs {
     /// Overwrite files changed outside mpm since (their bytes are kept)
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `mpm.1` and one page per command (`mpm-plan.1`, ...) into DIR instead
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Apply each plan that has no conflicts, without asking, as `mpm apply --yes`
+    #[arg(long)]
+    pub apply: bool,
+    /// Plan once the files have been quiet this many milliseconds after a change
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub debounce: u64,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,7 @@ pub mod system;
 pub mod target;
 pub mod template;
 pub mod text;
+pub mod watch;
 
 pub use error::{Error, ExitStatus};
 

@@ -90,6 +90,11 @@ impl Printer {
         }
     }
 
+    /// Whether stdout takes no more: its reader closed the pipe, or a write failed.
+    pub fn stdout_gone(&self) -> bool {
+        self.stdout_closed.get()
+    }
+
     /// Whether some output was lost to a failed write (not a closed pipe): a plan
     /// nobody could read is not applied.
     pub fn output_lost(&self) -> bool {

@@ -5,6 +5,7 @@ mod harness;
 
 mod apply;
 pub mod claude_mpm;
+mod completions;
 mod crash;
 mod damaged;
 mod diff;
@@ -24,3 +25,4 @@ mod rollback;
 mod saved;
 mod schema;
 mod settings;
+mod watch;

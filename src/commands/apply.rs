@@ -11,6 +11,17 @@ use crate::printer::Printer;
 use crate::state::LockMode;
 
 pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, Error> {
+    run_reading(options, args, printer, &mut Vec::new())
+}
+
+/// [`run`], telling `read` the files the plan was made from once the manifest
+/// rendered (`mpm watch --apply` watches them).
+pub fn run_reading(
+    options: &Options,
+    args: &ApplyArgs,
+    printer: &Printer,
+    read: &mut Vec<std::path::PathBuf>,
+) -> Result<ExitStatus, Error> {
     if let Some(file) = &args.plan {
         if args.dry_run || args.takeover.force || args.takeover.adopt {
             return Err(Error::usage(
@@ -31,6 +42,7 @@ pub fn run(options: &Options, args: &ApplyArgs, printer: &Printer) -> Result<Exi
         LockMode::Exclusive
     };
     let (mut planned, renderer) = plan_from_manifest(options, plan_options, lock, printer)?;
+    *read = planned.files_read();
     let compared_with = format!("`{}`", renderer.loaded().display);
     planned.show(&renderer, &compared_with, printer)?;
     super::stop_on_conflicts(&planned.plan, "apply", args.takeover.force)?;

@@ -2,12 +2,15 @@
 //! and prints through the [`Printer`].
 
 mod apply;
+mod completions;
 mod diff;
 mod history;
 mod init;
+mod man;
 mod plan;
 mod rollback;
 mod status;
+mod watch;
 
 use crate::Error;
 use crate::actual::{self, ActualState};
@@ -36,6 +39,9 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)
         }
+        Command::Completions(args) => completions::run(&args, printer),
+        Command::Man(args) => man::run(options, &args, printer),
+        Command::Watch(args) => watch::run(options, &args, printer),
     }
 }
 
@@ -66,6 +72,15 @@ pub fn keep_memo(memo: Option<desired::memo::Memo>, state_dir: &std::path::Path)
 }
 
 impl Planned {
+    /// The files the plan was made from: the manifest first, then every other
+    /// input it read.
+    pub fn files_read(&self) -> Vec<std::path::PathBuf> {
+        let manifest = self.loaded.as_ref().map(|l| &l.path);
+        let inputs = self.desired.inputs.iter().map(|i| &i.path);
+        let others = inputs.filter(|p| Some(*p) != manifest);
+        manifest.into_iter().chain(others).cloned().collect()
+    }
+
     pub fn manifest_info(&self) -> Option<ManifestInfo> {
         self.loaded.as_ref().map(|l| ManifestInfo {
             path: l.display.clone(),

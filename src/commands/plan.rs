@@ -10,11 +10,23 @@ use crate::printer::Printer;
 use crate::state::LockMode;
 
 pub fn run(options: &Options, args: &PlanArgs, printer: &Printer) -> Result<ExitStatus, Error> {
+    run_reading(options, args, printer, &mut Vec::new())
+}
+
+/// [`run`], telling `read` the files the plan was made from once the manifest
+/// rendered (`mpm watch` watches them).
+pub fn run_reading(
+    options: &Options,
+    args: &PlanArgs,
+    printer: &Printer,
+    read: &mut Vec<std::path::PathBuf>,
+) -> Result<ExitStatus, Error> {
     let plan_options = PlanOptions {
         force: args.takeover.force,
         adopt: args.takeover.adopt,
     };
     let (planned, renderer) = plan_from_manifest(options, plan_options, LockMode::Shared, printer)?;
+    *read = planned.files_read();
     let p = &planned.plan;
     if args.json {
         let json = plan::to_json(p, &planned.target.root.display().to_string());
