@@ -9,6 +9,7 @@ pub mod address;
 pub mod agent_file;
 pub mod apply;
 pub mod checked;
+pub mod claude_env;
 pub mod cli;
 pub mod commands;
 pub mod desired;
