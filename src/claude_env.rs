@@ -478,7 +478,7 @@ mod tests {
             assert_eq!(
                 f.message,
                 format!(
-                    "`CLAUDE_CONFIG_DIR` cannot be set in {scope} settings: it decides where settings are read from, so project and local settings cannot set it"
+                    "`CLAUDE_CONFIG_DIR` cannot be set in {scope} settings: it decides where Claude Code reads settings from"
                 )
             );
             assert!(f.hint.unwrap().starts_with("set it in the user settings"));
