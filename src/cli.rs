@@ -68,6 +68,16 @@ pub enum Command {
     Init(InitArgs),
     /// Print the JSON Schema of `mpm.yaml`
     Schema,
+    /// Check the target for what Claude Code would skip, shadow or misread, mpm's
+    /// agents or not, and for what would stop mpm (writes nothing)
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the findings as JSON (a versioned format)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

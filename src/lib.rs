@@ -15,6 +15,7 @@ pub mod commands;
 pub mod desired;
 pub mod diagnose;
 pub mod diff;
+pub mod doctor;
 pub mod error;
 pub mod files;
 pub mod git;

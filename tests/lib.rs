@@ -8,6 +8,7 @@ pub mod claude_mpm;
 mod crash;
 mod damaged;
 mod diff;
+mod doctor;
 mod errors;
 mod examples;
 mod faults;

@@ -3,6 +3,7 @@
 
 mod apply;
 mod diff;
+mod doctor;
 mod history;
 mod init;
 mod plan;
@@ -32,6 +33,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Rollback(args) => rollback::run(options, &args, printer),
         Command::Init(args) => init::run(options, &args, printer),
         Command::Diff(args) => diff::run(options, &args, printer),
+        Command::Doctor(args) => doctor::run(options, &args, printer),
         Command::Schema => {
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)
