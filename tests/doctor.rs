@@ -674,3 +674,62 @@ fn as_root_a_lock_file_another_user_may_not_write_stops_the_next_apply() {
          Found 1 error in `.claude`.\n"
     );
 }
+
+#[test]
+fn values_the_client_reads_otherwise_than_meant() {
+    doctor(&[(
+        ".claude/settings.json",
+        "{\"env\": {\n  \"DISABLE_TELEMETRY\": 1,\n  \"BASH_DEFAULT_TIMEOUT_MS\": \"300\",\n  \"CLAUDE_CODE_MAX_SUBAGENTS_PER_SESSION\": \"5\"\n}}\n",
+    )])
+    .stdout(
+        "
+        warning[env-not-string] .claude/settings.json:2:3: `DISABLE_TELEMETRY` is a number, not a string: settings files give every variable a string; hint: write `\"DISABLE_TELEMETRY\": \"1\"`
+        warning[env-unit] .claude/settings.json:3:3: `BASH_DEFAULT_TIMEOUT_MS` is `300` milliseconds, under a second; hint: the value is in milliseconds: for 300 seconds write `300000`
+        warning[env-no-op] .claude/settings.json:4:3: `CLAUDE_CODE_MAX_SUBAGENTS_PER_SESSION` does nothing since Claude Code 2.1.224; hint: remove it
+        Found 3 warnings in `.claude`.
+        ",
+    )
+    .success();
+}
+
+#[test]
+fn settings_that_are_json_but_not_settings() {
+    doctor(&[(".claude/settings.json", "{\"env\": [\"A=1\"]}\n")])
+        .stdout(
+            "
+            error[settings-not-object] .claude/settings.json:1:2: `env` is not a JSON object: Claude Code reads it as variable names mapped to strings; hint: write it as `\"env\": {\"NAME\": \"value\"}`
+            Found 1 error in `.claude`.
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_target_that_is_a_file() {
+    doctor_of("out", &[("out", "")])
+        .stdout(
+            "
+            warning[target-not-read] out: Claude Code does not look in `out`: it reads the user's agents from `~/.claude` (`$CLAUDE_CONFIG_DIR` when set) and a project's from its `.claude` folder; hint: start Claude Code with `CLAUDE_CONFIG_DIR=[TMP]/out`, or use `target: user` or `target: project`
+            error[target-not-a-directory] out: the target `out` is not a directory; hint: point `target:` in mpm.yaml or `--target` at a Claude Code config directory
+            Found 1 error and 1 warning in `out`.
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_state_log_that_cannot_be_opened_is_an_error() {
+    let ran = applied();
+    let db = ran.path(".claude/.mpm/db");
+    std::fs::rename(&db, ran.path("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(ran.path("elsewhere"), &db).unwrap();
+    ran.then()
+        .args(&["doctor"])
+        .stdout(
+            "
+            error[state-unreadable] .claude/.mpm: `[TMP]/.claude/.mpm/db` is a symbolic link: mpm never writes or reads through a link in its state directory; hint: put the file or folder the link points to in its place, or point `--state-dir` at a directory without links
+            Found 1 error in `.claude`.
+            ",
+        )
+        .failure();
+}

@@ -101,40 +101,16 @@ pub fn examine(subject: &Subject) -> Vec<Finding> {
             ));
         }
         scan::Kind::Directory => {
-            let scanned = scan::agents(&target.root.join("agents"), &shown);
-            let mut of_files = scanned.findings;
-            let mut loaded = Vec::new();
-            for file in &scanned.files {
-                let inspected = agents::inspect(&file.text, &file.stem);
-                of_files.extend(inspected.problems.into_iter().map(|p| p.of(&file.path)));
-                if let Some(name) = inspected.name {
-                    loaded.push(agents::Loaded {
-                        name,
-                        path: file.path.clone(),
-                        shown: file.shown.clone(),
-                    });
-                }
-            }
+            let (mut of_files, loaded) =
+                inspect_all(scan::agents(&target.root.join("agents"), &shown));
             // by file (a stable sort: a folder's own finding stays before its files')
             of_files.sort_by(|a, b| a.path.cmp(&b.path));
             found.extend(of_files);
             found.extend(agents::duplicates(&loaded));
             found.extend(agents::builtins(&loaded));
             if let Some(user) = place.user_dir_beside(&target.root) {
-                let theirs = scan::agents(&user.join("agents"), &shown);
-                let theirs: Vec<agents::Loaded> = theirs
-                    .files
-                    .iter()
-                    .filter_map(|f| {
-                        agents::inspect(&f.text, &f.stem)
-                            .name
-                            .map(|name| agents::Loaded {
-                                name,
-                                path: f.path.clone(),
-                                shown: f.shown.clone(),
-                            })
-                    })
-                    .collect();
+                // the user's own files are not the target's problems: only their names
+                let (_, theirs) = inspect_all(scan::agents(&user.join("agents"), &shown));
                 found.extend(agents::shadowing(&loaded, &theirs));
             }
             for (path, scope) in place.settings_files(&target.root) {
@@ -149,4 +125,22 @@ pub fn examine(subject: &Subject) -> Vec<Finding> {
         &shown,
     ));
     found
+}
+
+/// The problems of every agent file scanned, and the agents the client would load.
+fn inspect_all(scanned: scan::Agents) -> (Vec<Finding>, Vec<agents::Loaded>) {
+    let mut found = scanned.findings;
+    let mut loaded = Vec::new();
+    for file in scanned.files {
+        let inspected = agents::inspect(&file.text, &file.stem);
+        found.extend(inspected.problems.into_iter().map(|p| p.of(&file.path)));
+        if let Some(name) = inspected.name {
+            loaded.push(agents::Loaded {
+                name,
+                path: file.path,
+                shown: file.shown,
+            });
+        }
+    }
+    (found, loaded)
 }
