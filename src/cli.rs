@@ -81,6 +81,16 @@ pub enum Command {
     /// `mpm plan` prints it. An edit that breaks the manifest prints its error, and
     /// the last good plan stands until the next edit. Ctrl-C stops.
     Watch(WatchArgs),
+    /// Check the target for what Claude Code would skip, shadow or misread, mpm's
+    /// agents or not, and for what would stop mpm (writes nothing)
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the findings as JSON (a versioned format)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -111,7 +111,7 @@ fn the_man_page_has_a_name_and_every_command() {
 fn man_out_writes_one_page_per_command() {
     let ran = Test::new()
         .args(&["man", "--out", "share/man/man1"])
-        .stderr("Wrote 14 man pages to `share/man/man1`.\n")
+        .stderr("Wrote 15 man pages to `share/man/man1`.\n")
         .success();
     let mut written: Vec<String> = std::fs::read_dir(ran.path("share/man/man1"))
         .unwrap()

@@ -9,6 +9,7 @@ mod completions;
 mod crash;
 mod damaged;
 mod diff;
+mod doctor;
 mod errors;
 mod examples;
 mod faults;

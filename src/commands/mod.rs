@@ -4,6 +4,7 @@
 mod apply;
 mod completions;
 mod diff;
+mod doctor;
 mod history;
 mod init;
 mod man;
@@ -35,6 +36,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Rollback(args) => rollback::run(options, &args, printer),
         Command::Init(args) => init::run(options, &args, printer),
         Command::Diff(args) => diff::run(options, &args, printer),
+        Command::Doctor(args) => doctor::run(options, &args, printer),
         Command::Schema => {
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)

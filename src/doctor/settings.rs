@@ -1,0 +1,220 @@
+//! A settings file (`settings.json`, `settings.local.json`) as Claude Code reads it:
+//! JSON that parses, an object, and an `env` object whose entries are held to the
+//! variables the client documents ([`crate::claude_env`]) for the file's scope.
+
+use super::{Finding, Severity};
+use crate::claude_env::{self, Scope};
+use std::path::Path;
+
+/// Every problem of one settings file, from its bytes.
+pub fn check(path: &Path, bytes: &[u8], scope: Scope) -> Vec<Finding> {
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => return vec![invalid_json(path, &e)],
+    };
+    let Some(top) = value.as_object() else {
+        return vec![Finding::new(
+            Severity::Error,
+            "settings-not-object",
+            path,
+            "the file is not a JSON object: Claude Code reads its settings as `{\"key\": value, ...}`",
+            Some("write the settings inside `{` and `}`".to_string()),
+        )];
+    };
+    let Some(env) = top.get("env") else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let Some(env) = env.as_object() else {
+        let f = Finding::new(
+            Severity::Error,
+            "settings-not-object",
+            path,
+            "`env` is not a JSON object: Claude Code reads it as variable names mapped to strings",
+            Some("write it as `\"env\": {\"NAME\": \"value\"}`".to_string()),
+        );
+        return vec![located(f, key_position(&text, None, "env"))];
+    };
+    let mut found = Vec::new();
+    for (name, value) in env {
+        let at = key_position(&text, Some("env"), name);
+        let written = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                let written = value.to_string();
+                found.push(located(
+                    Finding::new(
+                        Severity::Warning,
+                        "env-not-string",
+                        path,
+                        format!(
+                            "`{name}` is {}, not a string: settings files give every variable a string",
+                            if value.is_number() { "a number" } else { "`true` or `false`" }
+                        ),
+                        Some(format!("write `\"{name}\": \"{written}\"`")),
+                    ),
+                    at,
+                ));
+                written
+            }
+            _ => {
+                found.push(located(
+                    Finding::new(
+                        Severity::Error,
+                        "env-not-string",
+                        path,
+                        format!("`{name}` is not a string: a variable's value is text"),
+                        Some(format!("write `\"{name}\": \"<value>\"`")),
+                    ),
+                    at,
+                ));
+                continue;
+            }
+        };
+        for f in claude_env::check(name, &written, scope) {
+            let finding = Finding::new(f.severity, f.code, path, f.message, f.hint);
+            found.push(located(finding, at));
+        }
+    }
+    found
+}
+
+fn located(f: Finding, at: Option<(usize, usize)>) -> Finding {
+    match at {
+        Some((line, column)) => f.at(line, column),
+        None => f,
+    }
+}
+
+fn invalid_json(path: &Path, e: &serde_json::Error) -> Finding {
+    let mut message = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    if let Some(i) = message.rfind(&suffix) {
+        message.truncate(i);
+    }
+    let f = Finding::new(
+        Severity::Error,
+        "settings-invalid-json",
+        path,
+        format!("not valid JSON: {message}: Claude Code cannot read the settings in it"),
+        Some("fix the JSON there".to_string()),
+    );
+    if e.line() == 0 {
+        f
+    } else {
+        f.at(e.line(), e.column())
+    }
+}
+
+/// Where the key `"key"` is written (1-based line and column of its opening quote),
+/// after the key `"within"` when given: the positions serde_json does not keep. A
+/// key written with escapes is not found; the finding then names the file only.
+fn key_position(text: &str, within: Option<&str>, key: &str) -> Option<(usize, usize)> {
+    let start = match within {
+        Some(outer) => find_key(text, 0, outer)?,
+        None => 0,
+    };
+    let at = find_key(text, start, key)?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    Some((line, column))
+}
+
+/// The byte offset of `"key"` followed by a `:`, from `from` on.
+fn find_key(text: &str, from: usize, key: &str) -> Option<usize> {
+    let quoted = format!("\"{key}\"");
+    let mut offset = from;
+    while let Some(i) = text.get(offset..)?.find(&quoted) {
+        let at = offset + i;
+        let after = text[at + quoted.len()..].trim_start();
+        if after.starts_with(':') {
+            return Some(at);
+        }
+        offset = at + quoted.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_text(text: &str, scope: Scope) -> Vec<Finding> {
+        check(
+            Path::new("/p/.claude/settings.json"),
+            text.as_bytes(),
+            scope,
+        )
+    }
+
+    #[test]
+    fn json_that_does_not_parse_is_named_with_its_line_and_column() {
+        let found = check_text(
+            "{\n  \"env\": {\n    \"A\": \"1\"\n    \"B\": \"2\"\n  }\n}\n",
+            Scope::User,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "settings-invalid-json");
+        assert_eq!(found[0].at, Some((4, 5)));
+        assert_eq!(
+            found[0].message,
+            "not valid JSON: expected `,` or `}`: Claude Code cannot read the settings in it"
+        );
+        // an empty file: serde_json's end of input
+        assert_eq!(check_text("", Scope::User)[0].code, "settings-invalid-json");
+    }
+
+    #[test]
+    fn env_entries_are_checked_for_the_files_scope_at_their_line() {
+        let text = "{\n  \"model\": \"opus\",\n  \"env\": {\n    \"MY_TOKEN\": \"x\",\n    \"CLAUDE_CONFIG_DIR\": \"/cfg\",\n    \"CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS\": \"five\"\n  }\n}\n";
+        let found = check_text(text, Scope::Project);
+        let codes: Vec<(&str, Option<(usize, usize)>)> =
+            found.iter().map(|f| (f.code, f.at)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("env-wrong-scope", Some((5, 5))),
+                ("env-invalid-value", Some((6, 5))),
+            ]
+        );
+        // in the user's own settings the directory may be set
+        assert_eq!(check_text(text, Scope::User).len(), 1);
+    }
+
+    #[test]
+    fn a_key_is_found_inside_env_not_elsewhere() {
+        let text = "{\"hooks\": {\"A\": 1}, \"env\": {\"A\": \"1\"}}";
+        assert_eq!(key_position(text, Some("env"), "A"), Some((1, 29)));
+        assert_eq!(key_position(text, Some("env"), "B"), None);
+    }
+
+    #[test]
+    fn values_that_are_not_strings() {
+        let found = check_text(
+            "{\"env\": {\"DISABLE_TELEMETRY\": 1, \"X\": [1]}}",
+            Scope::User,
+        );
+        let codes: Vec<(Severity, &str)> = found.iter().map(|f| (f.severity, f.code)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                (Severity::Warning, "env-not-string"),
+                (Severity::Error, "env-not-string")
+            ]
+        );
+        assert_eq!(
+            found[0].hint.as_deref(),
+            Some("write `\"DISABLE_TELEMETRY\": \"1\"`")
+        );
+        assert_eq!(
+            check_text("[1]", Scope::User)[0].code,
+            "settings-not-object"
+        );
+        assert_eq!(
+            check_text("{\"env\": 1}", Scope::User)[0].code,
+            "settings-not-object"
+        );
+        assert_eq!(check_text("{\"model\": \"opus\"}", Scope::User), vec![]);
+    }
+}

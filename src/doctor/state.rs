@@ -1,0 +1,229 @@
+//! The state log, read as every read-only command reads it ([`StateStore::open`]:
+//! a private copy, under the shared lock, nothing created): whether another mpm
+//! holds it, whether an apply was interrupted (its lock file naming a process that
+//! is gone), whether the next writer could take the lock, and whether every blob
+//! the entries and generations refer to is there with the bytes its SHA-256 says.
+
+use super::{Finding, Severity};
+use crate::diagnose::Diagnose;
+use crate::hash::Digest;
+use crate::state::{Holder, LastApplied, LockMode, StateError, StateStore};
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+/// The lock file in the state folder (`state::lock`'s).
+const LOCK_FILE: &str = "lock";
+
+pub fn check(
+    dir: &Path,
+    command: &str,
+    timeout: Duration,
+    shown: &dyn Fn(&Path) -> String,
+) -> Vec<Finding> {
+    let store = match StateStore::open(dir, command, timeout, LockMode::Shared) {
+        Ok(None) => return Vec::new(),
+        Ok(Some(store)) => store,
+        Err(StateError::Locked { holder, .. }) => return vec![locked(dir, holder.as_deref())],
+        Err(e) => return vec![of_error(dir, "state-unreadable", &e)],
+    };
+    let mut found = Vec::new();
+    found.extend(lock_unwritable(dir, shown));
+    if store.lacks_gitignore() {
+        let ignore = dir.join(".gitignore");
+        found.push(Finding::new(
+            Severity::Warning,
+            "state-gitignore-missing",
+            &ignore,
+            "the state folder's `.gitignore` is missing, so git may pick up the state log",
+            Some("the next `mpm apply` puts it back".to_string()),
+        ));
+    }
+    let last = match store.last() {
+        Ok(last) => last,
+        Err(e) => {
+            found.push(of_error(dir, state_code(&e), &e));
+            return found;
+        }
+    };
+    if let Some(pending) = &last.pending {
+        let record = &pending.record;
+        let gone = holder_in(&dir.join(LOCK_FILE))
+            .map(|h| format!("pid {} on {}, which held the lock, is gone", h.pid, h.host))
+            .unwrap_or_else(|| "the process that ran it is gone".into());
+        found.push(Finding::new(
+            Severity::Warning,
+            "state-interrupted",
+            dir,
+            format!(
+                "generation {} (`{}`, since {}) never finished: {gone}",
+                record.id, record.command, record.time
+            ),
+            Some(
+                "run `mpm apply` again: it finishes that generation (the lock died with the process, so nothing is stuck)"
+                    .to_string(),
+            ),
+        ));
+    }
+    found.extend(integrity(&store, &last, dir));
+    found
+}
+
+fn locked(dir: &Path, holder: Option<&Holder>) -> Finding {
+    let who = holder.map_or_else(
+        || "another process".to_string(),
+        |h| format!("another mpm, {h}"),
+    );
+    Finding::new(
+        Severity::Warning,
+        "state-locked",
+        dir,
+        format!("{who} holds the state log's lock: the log was not checked"),
+        Some("let it finish, then run `mpm doctor` again".to_string()),
+    )
+}
+
+fn state_code(e: &StateError) -> &'static str {
+    match e {
+        StateError::MissingBlob { .. } => "state-missing-blob",
+        _ => "state-unreadable",
+    }
+}
+
+/// A state error as a finding: its message, what caused it, its hint.
+fn of_error(dir: &Path, code: &'static str, e: &StateError) -> Finding {
+    let mut message = e.to_string();
+    for cause in e.causes() {
+        message.push_str("; ");
+        message.push_str(&cause);
+    }
+    Finding::new(Severity::Error, code, dir, message, e.hint())
+}
+
+/// Every blob the generations and entries refer to, read back (which checks its
+/// SHA-256). Each missing or damaged one is a finding, once.
+fn integrity(store: &StateStore, last: &LastApplied, dir: &Path) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let mut wanted: Vec<(Digest, String)> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut want = |digest: Digest, what: String| {
+        if seen.insert(digest) {
+            wanted.push((digest, what));
+        }
+    };
+    for (address, entry) in &last.entries {
+        want(entry.digest, format!("the current bytes of `{address}`"));
+    }
+    if let Some(pending) = &last.pending {
+        for change in &pending.changes {
+            for (version, when) in [(change.before, "before"), (change.after, "after")] {
+                if let Some(v) = version {
+                    want(
+                        v.digest,
+                        format!(
+                            "the bytes of `{}` {when} the interrupted apply",
+                            change.address
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let records = match store.generations() {
+        Ok(records) => records,
+        Err(e) => {
+            found.push(of_error(dir, state_code(&e), &e));
+            return found;
+        }
+    };
+    for record in records {
+        let id = record.id;
+        match store.generation(id) {
+            Ok(generation) => {
+                for change in &generation.changes {
+                    for (version, when) in [(change.before, "before"), (change.after, "after")] {
+                        if let Some(v) = version {
+                            want(
+                                v.digest,
+                                format!("the bytes of `{}` {when} generation {id}", change.address),
+                            );
+                        }
+                    }
+                }
+            }
+            Err(e) => found.push(of_error(dir, state_code(&e), &e)),
+        }
+        match store.snapshot(id) {
+            Ok(entries) => {
+                for (address, entry) in &entries {
+                    want(
+                        entry.digest,
+                        format!("the bytes of `{address}` right after generation {id}"),
+                    );
+                }
+            }
+            Err(e) => found.push(of_error(dir, state_code(&e), &e)),
+        }
+    }
+    for (digest, what) in wanted {
+        if let Err(e) = store.needed_blob(&digest, None, || what) {
+            found.push(of_error(dir, state_code(&e), &e));
+        }
+    }
+    found
+}
+
+/// Another user's lock file this user may not write: every `mpm apply` here would
+/// fail to open it. (Root may write any; a reader needs no write.)
+fn lock_unwritable(dir: &Path, shown: &dyn Fn(&Path) -> String) -> Option<Finding> {
+    use std::os::unix::fs::MetadataExt;
+    if rustix::process::getuid().is_root() {
+        return None;
+    }
+    let path = dir.join(LOCK_FILE);
+    let meta = std::fs::symlink_metadata(&path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)?;
+    let refused = rustix::fs::access(&path, rustix::fs::Access::WRITE_OK).is_err();
+    refused.then(|| {
+        Finding::new(
+            Severity::Error,
+            "state-lock-unwritable",
+            &path,
+            format!(
+                "the lock file belongs to uid {} and you may not write it: `mpm apply` here fails with `Permission denied`",
+                meta.uid()
+            ),
+            Some(format!(
+                "remove it as its owner (`sudo rm {}`): no process holds it, and mpm makes a new one",
+                shown(&path)
+            )),
+        )
+    })
+}
+
+/// The writer a lock file names, when that process is gone (this host only: a
+/// process elsewhere cannot be looked at).
+fn holder_in(path: &Path) -> Option<Holder> {
+    use std::io::Read;
+    let mut text = String::new();
+    crate::system::open_no_follow(path)
+        .ok()?
+        .read_to_string(&mut text)
+        .ok()?;
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+            .map(str::to_string)
+    };
+    let holder = Holder {
+        pid: field("pid")?,
+        host: field("host")?,
+        command: field("command")?,
+        since: field("since")?,
+    };
+    let here =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").is_ok_and(|h| h.trim() == holder.host);
+    let valid_pid = !holder.pid.is_empty() && holder.pid.bytes().all(|b| b.is_ascii_digit());
+    (here && valid_pid && !Path::new("/proc").join(&holder.pid).exists()).then_some(holder)
+}
