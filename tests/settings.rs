@@ -505,3 +505,63 @@ fn a_state_log_of_format_2_is_read_as_it_is_and_migrated_by_the_next_apply() {
     ran.then().args(&["rollback", "-y"]).stdout_any().success();
     assert!(ran.read(".claude/agents/alpha.md").contains("v1"));
 }
+
+#[test]
+fn a_value_claude_code_cannot_take_is_an_error_at_its_line() {
+    Test::new()
+        .manifest(
+            "
+            version: 1
+            environment:
+              CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS: five
+              CLAUDE_CONFIG_DIR: /elsewhere
+            ",
+        )
+        .args(&["plan"])
+        .stderr(
+            "
+            error: `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS` expects a whole number of at least 1, got `five`
+             --> mpm.yaml:3:41
+              |
+            3 |   CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS: five
+              |                                         ^^^^
+            hint: Claude Code's default is `20`
+
+            error: `CLAUDE_CONFIG_DIR` cannot be set in project settings: it decides where Claude Code reads settings from
+             --> mpm.yaml:4:22
+              |
+            4 |   CLAUDE_CONFIG_DIR: /elsewhere
+              |                      ^^^^^^^^^^
+            hint: set it in the user settings (`$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`) or in the environment Claude Code starts in, and remove it from the project settings
+
+            error: 2 problems; nothing was changed
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn claude_mpm_names_and_typos_are_warnings_that_say_what_to_write() {
+    Test::new()
+        .manifest(
+            "
+            version: 1
+            target: user
+            environment:
+              CLAUDE_MAX_PARALLEL_SUBAGENTS: 4
+              CLAUDE_TIMEOUT: 300
+              CLAUDE_CODE_SUBAGENT_MODL: haiku
+              CLAUDE_CONFIG_DIR: /fine/in/user/settings
+            ",
+        )
+        .args(&["plan"])
+        .stdout_any()
+        .stderr(
+            r#"
+            warning: `environment.CLAUDE_CODE_SUBAGENT_MODL` (mpm.yaml:6:30): `CLAUDE_CODE_SUBAGENT_MODL` is not a Claude Code variable mpm knows of (its documented ones, as of Claude Code 2.1.330): the client may ignore it; did you mean `CLAUDE_CODE_SUBAGENT_MODEL`?
+            warning: `environment.CLAUDE_MAX_PARALLEL_SUBAGENTS` (mpm.yaml:4:34): `CLAUDE_MAX_PARALLEL_SUBAGENTS` is claude-mpm's name, not a variable Claude Code reads: setting it does nothing; set `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS` instead: `"4"`
+            warning: `environment.CLAUDE_TIMEOUT` (mpm.yaml:5:19): `CLAUDE_TIMEOUT` is claude-mpm's name, not a variable Claude Code reads: setting it does nothing; set `API_TIMEOUT_MS` (or `BASH_DEFAULT_TIMEOUT_MS`) instead, in milliseconds: `"300000"` for claude-mpm's `300` seconds
+            "#,
+        )
+        .success();
+}

@@ -172,7 +172,9 @@ pub fn plan_from_manifest(
     let parts = desired::settings::from_manifest(&loaded, &looked.last.secret_key, &|var| {
         std::env::var(var).ok()
     })?;
-    settings_allowed(&parts, &loaded, &target, options)?;
+    for warning in settings_allowed(&parts, &loaded, &target, options)? {
+        printer.warn(&warning);
+    }
     desired.resources.extend(parts.resources);
     renderer.with_parts(parts.bytes);
     let mut planned = scan_and_diff(
@@ -191,13 +193,16 @@ pub fn plan_from_manifest(
 
 /// Refuses what the target's settings files may not hold: a secret in a file git
 /// tracks or would track (a project's `settings.json` always), `scope: local`
-/// for the user's own settings (the client reads no local file there).
+/// for the user's own settings (the client reads no local file there), a value a
+/// variable of Claude Code's cannot take or a variable its scope may not set
+/// ([`crate::claude_env`]); returns the warnings about the rest (a name the client
+/// does not read, claude-mpm's invented ones), each naming its manifest line.
 fn settings_allowed(
     parts: &desired::settings::Parts,
     loaded: &Loaded,
     target: &Target,
     options: &Options,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
     use crate::manifest::TargetSpec;
     let spec = if options.target.is_some() {
         None
@@ -205,10 +210,42 @@ fn settings_allowed(
         Some(&loaded.manifest.target)
     };
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     for (address, resource) in &parts.resources {
         let at: Vec<&str> = parts.declared[address].iter().map(String::as_str).collect();
         let local = address.file() == crate::settings_file::LOCAL;
         let shown = format!("{}/{}", target.display, address.file());
+        if let (crate::address::Kind::Env, Some(json)) = (address.kind(), parts.bytes.get(address))
+        {
+            let value: String = serde_json::from_str(json).unwrap_or_default();
+            let scope = claude_scope(spec, target, local, options.env.home.as_deref());
+            let name = at.last().copied().unwrap_or_default();
+            for finding in crate::claude_env::check(name, &value, scope) {
+                // a secret's value is never in a message
+                let secret = resource.secret.is_some();
+                if secret
+                    && (finding.code == "env-invalid-value" || finding.message.contains(&value))
+                {
+                    continue;
+                }
+                match finding.severity {
+                    crate::claude_env::Severity::Error => errors.push(Error::from(
+                        loaded.error_at(&at, finding.message, finding.hint),
+                    )),
+                    crate::claude_env::Severity::Warning => {
+                        let place = crate::manifest::locate(&loaded.source, &at)
+                            .map(|(line, column)| format!(" ({}:{line}:{column})", loaded.display))
+                            .unwrap_or_default();
+                        let hint = finding.hint.map(|h| format!("; {h}")).unwrap_or_default();
+                        warnings.push(format!(
+                            "`{}`{place}: {}{hint}",
+                            at.join("."),
+                            finding.message
+                        ));
+                    }
+                }
+            }
+        }
         if local && spec == Some(&TargetSpec::User) {
             errors.push(Error::from(loaded.error_at(
                 &at,
@@ -243,7 +280,31 @@ fn settings_allowed(
             )));
         }
     }
-    Error::collect(errors)
+    Error::collect(errors)?;
+    Ok(warnings)
+}
+
+/// Which of the client's settings files a variable goes to: the local one, a
+/// project's (the project target, or a folder named `.claude`), or the user's.
+fn claude_scope(
+    spec: Option<&crate::manifest::TargetSpec>,
+    target: &Target,
+    local: bool,
+    home: Option<&std::path::Path>,
+) -> crate::claude_env::Scope {
+    use crate::claude_env::Scope;
+    use crate::manifest::TargetSpec;
+    match spec {
+        _ if local => Scope::Local,
+        Some(TargetSpec::User) => Scope::User,
+        Some(TargetSpec::Project) => Scope::Project,
+        _ if target.root.file_name().is_some_and(|n| n == ".claude")
+            && home.is_none_or(|home| target.root != home.join(".claude")) =>
+        {
+            Scope::Project
+        }
+        _ => Scope::User,
+    }
 }
 
 /// What a plan reads besides the manifest and its inputs.
