@@ -84,6 +84,34 @@ pub enum Command {
     /// Check the target for what Claude Code would skip, shadow or misread, mpm's
     /// agents or not, and for what would stop mpm (writes nothing)
     Doctor(DoctorArgs),
+    /// Print the manifest's environment for a shell to evaluate: `eval "$(mpm env)"`
+    ///
+    /// `CLAUDE_CONFIG_DIR` for a user or path target, then every variable of
+    /// `environment:` (a secret only with `--show-secrets`). Reads nothing but the
+    /// manifest and mpm's own environment; writes nothing.
+    Env(EnvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The shell to write for (default: fish when `$SHELL` is fish, else POSIX sh,
+    /// which bash and zsh read)
+    #[arg(long, value_enum)]
+    pub shell: Option<EnvShell>,
+    /// Print the variables as JSON instead
+    #[arg(long, conflicts_with = "shell")]
+    pub json: bool,
+    /// Print secrets' values too (without it they are left out, named in a comment)
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnvShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug, Args)]

@@ -565,3 +565,64 @@ fn claude_mpm_names_and_typos_are_warnings_that_say_what_to_write() {
         )
         .success();
 }
+
+#[test]
+fn env_prints_what_a_shell_evaluates_and_keeps_secrets_out_unless_asked() {
+    let yaml = "
+        version: 1
+        target: { path: cfg }
+        environment:
+          API_TIMEOUT_MS: 600000
+          QUOTED: \"it's\"
+          MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true, scope: local }
+        ";
+    let ran = Test::new()
+        .manifest(yaml)
+        .args(&["env"])
+        .stdout(
+            "
+            export CLAUDE_CONFIG_DIR='[TMP]/cfg'
+            export API_TIMEOUT_MS='600000'
+            export QUOTED='it'\\''s'
+            # MY_TOKEN is a secret, left out (`mpm env --show-secrets` prints it)
+            ",
+        )
+        .success();
+    let before = ran.tree();
+    ran.then()
+        .env("MPM_TEST_TOKEN", "t0k")
+        .args(&["env", "--shell", "fish", "--show-secrets"])
+        .stdout(
+            "
+            set -gx CLAUDE_CONFIG_DIR '[TMP]/cfg'
+            set -gx API_TIMEOUT_MS '600000'
+            set -gx QUOTED 'it\\'s'
+            set -gx MY_TOKEN 't0k'
+            ",
+        )
+        .success();
+    ran.then()
+        .args(&["env", "--shell", "powershell"])
+        .stdout(
+            "
+            $env:CLAUDE_CONFIG_DIR = '[TMP]/cfg'
+            $env:API_TIMEOUT_MS = '600000'
+            $env:QUOTED = 'it''s'
+            # MY_TOKEN is a secret, left out (`mpm env --show-secrets` prints it)
+            ",
+        )
+        .success();
+    let json = ran.then().args(&["env", "--json"]).stdout_any().success();
+    let json: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        json["variables"][3],
+        serde_json::json!({"name": "MY_TOKEN", "value": null, "sensitive": true})
+    );
+    assert_eq!(ran.tree(), before, "`mpm env` wrote something");
+    // the project target: the client finds `.claude` from the working directory
+    Test::new()
+        .manifest("version: 1\nenvironment:\n  A: 1\n")
+        .args(&["env"])
+        .stdout("export A='1'\n")
+        .success();
+}

@@ -5,6 +5,7 @@ mod apply;
 mod completions;
 mod diff;
 mod doctor;
+mod env;
 mod history;
 mod init;
 mod man;
@@ -37,6 +38,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Init(args) => init::run(options, &args, printer),
         Command::Diff(args) => diff::run(options, &args, printer),
         Command::Doctor(args) => doctor::run(options, &args, printer),
+        Command::Env(args) => env::run(options, &args, printer),
         Command::Schema => {
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)
