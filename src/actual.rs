@@ -2,6 +2,7 @@
 
 use crate::address::Address;
 use crate::hash::Digest;
+use crate::system::System;
 use crate::target::Target;
 use std::collections::BTreeMap;
 use std::io;
@@ -96,13 +97,14 @@ impl ActualState {
 
 /// What is at each part of one settings file, read once for all of them.
 fn scan_parts(
+    system: &dyn System,
     target: &Target,
     file: &str,
     parts: &[&Address],
     state: &mut ActualState,
 ) -> io::Result<()> {
     let path = target.root.join(file);
-    let (actual, bytes) = read_one(&path)?;
+    let (actual, bytes) = system.look(&path)?;
     let doc = match (&actual, bytes) {
         (Actual::File { .. }, Some(bytes)) => {
             crate::settings_file::Document::parse(&bytes).map_err(|_| OtherKind::Unreadable)
@@ -140,13 +142,16 @@ fn scan_parts(
 
 /// Looks at each address (reading and hashing files; their bytes are not kept).
 pub fn scan<'a>(
+    system: &dyn System,
     target: &Target,
     wanted: impl IntoIterator<Item = &'a Address>,
 ) -> io::Result<ActualState> {
     let (parts, wanted): (Vec<&Address>, Vec<&Address>) =
         wanted.into_iter().partition(|a| a.is_part());
     let seen = crate::parallel::map(&wanted, |address| {
-        read_one(&target.path_of(address)).map(|(actual, _)| actual)
+        system
+            .look(&target.path_of(address))
+            .map(|(actual, _)| actual)
     });
     let mut state = ActualState::default();
     for (address, actual) in wanted.into_iter().zip(seen) {
@@ -157,7 +162,7 @@ pub fn scan<'a>(
         by_file.entry(address.file()).or_default().push(address);
     }
     for (file, parts) in by_file {
-        scan_parts(target, file, &parts, &mut state)?;
+        scan_parts(system, target, file, &parts, &mut state)?;
     }
     Ok(state)
 }
@@ -165,6 +170,7 @@ pub fn scan<'a>(
 /// The agent files under `agents/` (sub-folders too, as the client scans them)
 /// that are not `known`, with the name each declares.
 pub fn scan_others(
+    system: &dyn System,
     target: &Target,
     known: &std::collections::BTreeSet<&Address>,
 ) -> io::Result<BTreeMap<Address, (Actual, String)>> {
@@ -183,7 +189,7 @@ pub fn scan_others(
             if file_type.is_dir() {
                 stack.push((entry.path(), address.as_str().to_string()));
             } else if file_type.is_file() && name.ends_with(".md") && !known.contains(&address) {
-                let (actual, bytes) = read_one(&entry.path())?;
+                let (actual, bytes) = system.look(&entry.path())?;
                 if let Some(agent) = bytes.as_deref().and_then(crate::agent_file::declared_name) {
                     found.insert(address, (actual, agent));
                 }

@@ -146,7 +146,7 @@ pub fn execute(
     context: &Context,
 ) -> Result<Outcome, Error> {
     // 1. nothing moved since the plan was made, and nothing in the way is known
-    check_fresh(plan, target, last)?;
+    check_fresh(plan, target, last, system)?;
     let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
     check_writable(
         &rows,
@@ -171,15 +171,16 @@ pub fn execute(
         .collect();
     // the settings files, edited in memory: a part that cannot be put in place
     // stops the apply before anything is stored
-    let composed = compose(&rows, source, target, last)?;
+    let composed = compose(&rows, source, target, last, system)?;
     let mut blobs = store.blob_writer(&wanted)?;
     drop(wanted);
     let pack = blobs.pack;
-    let stored = store_blobs(&rows, plan, source, target, last, &mut blobs).and_then(|digests| {
-        // `mpm.lock` as it is now is a pre-image like any other: kept in the pack, not
-        // in memory, for a failure to put back
-        Ok((digests, lock_pre_image(context, last, &mut blobs)?))
-    });
+    let stored =
+        store_blobs(&rows, plan, source, target, last, system, &mut blobs).and_then(|digests| {
+            // `mpm.lock` as it is now is a pre-image like any other: kept in the pack, not
+            // in memory, for a failure to put back
+            Ok((digests, lock_pre_image(context, last, &mut blobs)?))
+        });
     // a state folder that cannot take the bytes (a full disk) fails the apply
     // before any file is touched: that says so
     let failed = |e: Error| {
@@ -258,12 +259,18 @@ pub fn execute(
         verb,
         composed: &composed,
     };
+    let from_pack = |row: &Row| -> Result<Vec<u8>, Error> {
+        let digest = row
+            .after
+            .map(|a| a.digest)
+            .ok_or_else(|| stale(&row.address))?;
+        Ok(self::stored(store, &digest, &located, &row.address)?)
+    };
     let written = write_files(
         &rows,
         &composed,
         target,
-        store,
-        &located,
+        &from_pack,
         system,
         &mut temps,
         &mut progress,
@@ -317,6 +324,49 @@ pub fn execute(
         counts,
         stray_temps,
     })
+}
+
+/// An apply rehearsed: every check a real one makes before its first write (nothing
+/// moved since the plan, every directory writable, every file replaceable, room),
+/// the settings files composed, and every file written and removed, all against
+/// `system` (a [`system::Recording`] one for a dry run, which writes nothing). The
+/// state log is not touched.
+pub fn rehearse(
+    plan: &Plan,
+    source: &dyn Source,
+    target: &Target,
+    last: &LastApplied,
+    lockfile: Option<&Path>,
+    system: &dyn System,
+) -> Result<(), Error> {
+    check_fresh(plan, target, last, system)?;
+    let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
+    check_writable(&rows, target, &target.state_dir, lockfile, system)?;
+    let composed = compose(&rows, source, target, last, system)?;
+    let bytes_of = |row: &Row| -> Result<Vec<u8>, Error> {
+        let digest = row
+            .after
+            .map(|a| a.digest)
+            .ok_or_else(|| stale(&row.address))?;
+        checked_bytes(source, &row.address, &digest)
+    };
+    let mut sizes = HashMap::new();
+    for row in rows.iter().filter(|r| r.writes() && !r.address.is_part()) {
+        if let Some(after) = row.after {
+            sizes.insert(after.digest, bytes_of(row)?.len() as u64);
+        }
+    }
+    check_room(&rows, &sizes, target, system)?;
+    let mut temps = Temps::new("dry-run".into());
+    write_files(
+        &rows,
+        &composed,
+        target,
+        &bytes_of,
+        system,
+        &mut temps,
+        &mut Progress::default(),
+    )
 }
 
 /// `mpm.lock` as it was and as the entries after the plan make it. What it was
@@ -385,6 +435,7 @@ fn store_blobs(
     source: &dyn Source,
     target: &Target,
     last: &LastApplied,
+    system: &dyn System,
     blobs: &mut BlobWriter,
 ) -> Result<(Digest, Digest), Error> {
     for row in rows {
@@ -414,7 +465,7 @@ fn store_blobs(
             continue;
         }
         if let Some(before) = row.before.filter(|b| !blobs.knows(&b.digest)) {
-            let (now, bytes) = actual::read_one(&target.path_of(&row.address))?;
+            let (now, bytes) = system.look(&target.path_of(&row.address))?;
             match bytes {
                 Some(bytes) if now.digest() == Some(before.digest) => {
                     blobs.add(before.digest, &bytes)?
@@ -490,6 +541,7 @@ fn compose(
     source: &dyn Source,
     target: &Target,
     last: &LastApplied,
+    system: &dyn System,
 ) -> Result<Vec<Composed>, Error> {
     use crate::settings_file::Document;
     let mut by_file: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
@@ -502,7 +554,7 @@ fn compose(
     for rows in by_file.into_values() {
         let path = target.path_of(&rows[0].address);
         let stale_file = || stale(&rows[0].address);
-        let (mut doc, before) = match actual::read_one(&path)? {
+        let (mut doc, before) = match system.look(&path)? {
             (actual::Actual::Absent, _) => (Document::default(), None),
             (actual::Actual::File { mode, .. }, Some(bytes)) => (
                 Document::parse(&bytes).map_err(|_| stale_file())?,
@@ -686,14 +738,13 @@ fn check_room(
     Ok(())
 }
 
-/// Step 3: every file, a batch at a time.
-#[allow(clippy::too_many_arguments)]
+/// Step 3: every file, a batch at a time; `bytes_of` gives the bytes of an agent
+/// file's row (from the blobs an apply stored, or for a dry run from its source).
 fn write_files(
     rows: &[&Row],
     composed: &[Composed],
     target: &Target,
-    store: &StateStore,
-    located: &Located,
+    bytes_of: &dyn Fn(&Row) -> Result<Vec<u8>, Error>,
     system: &dyn System,
     temps: &mut Temps,
     progress: &mut Progress,
@@ -720,7 +771,7 @@ fn write_files(
     }
     for row in rows.iter().filter(|r| r.writes() && !r.address.is_part()) {
         let Some(after) = row.after else { continue };
-        let bytes = stored(store, &after.digest, located, &row.address)?;
+        let bytes = bytes_of(row)?;
         batch_bytes += bytes.len();
         batch.push(FileWrite {
             path: target.path_of(&row.address),
@@ -930,7 +981,12 @@ fn stale(address: &crate::address::Address) -> Error {
 
 /// Checks that the state log and every path the plan acts on are still what the plan
 /// saw.
-pub fn check_fresh(plan: &Plan, target: &Target, last: &LastApplied) -> Result<(), Error> {
+pub fn check_fresh(
+    plan: &Plan,
+    target: &Target,
+    last: &LastApplied,
+    system: &dyn System,
+) -> Result<(), Error> {
     // no link on the way out of the target appeared since the plan was made
     target.check(plan.rows.iter().map(|r| r.address.clone()))?;
     if let Some(conflict) = plan.conflicts().next() {
@@ -952,12 +1008,12 @@ pub fn check_fresh(plan: &Plan, target: &Target, last: &LastApplied) -> Result<(
         .filter(|r| r.changes_state())
         .partition(|r| r.address.is_part());
     for row in files {
-        let (now, _) = actual::read_one(&target.path_of(&row.address))?;
+        let (now, _) = system.look(&target.path_of(&row.address))?;
         if now.digest() != row.before.map(|b| b.digest) {
             stale.push(format!("`{}` changed since the plan was made", row.address));
         }
     }
-    let mut now = actual::scan(target, parts.iter().map(|r| &r.address))?;
+    let mut now = actual::scan(system, target, parts.iter().map(|r| &r.address))?;
     now.seal(
         parts.iter().filter(|r| r.sensitive).map(|r| &r.address),
         &last.secret_key,

@@ -61,6 +61,11 @@ pub trait System: Sync {
     fn check_replaceable(&self, path: &Path) -> io::Result<()>;
     /// The free room where `dir` is.
     fn room(&self, dir: &Path) -> io::Result<Room>;
+    /// What is at `path`, and its bytes when it is a regular file: the one read of
+    /// the target's files (never through a link, never waiting on a pipe).
+    fn look(&self, path: &Path) -> io::Result<(crate::actual::Actual, Option<Vec<u8>>)> {
+        crate::actual::read_one(path)
+    }
 }
 
 /// The disk.
@@ -466,6 +471,103 @@ pub enum Step {
     Remove,
     CreateDir,
     SyncDir,
+    /// A read of a file of the target (a scan, the check that nothing moved).
+    Read,
+}
+
+/// A system that changes nothing: reads and checks go to the system it wraps, and
+/// every write, rename, removal and directory it would make is only counted
+/// (`apply --dry-run`, `rollback --dry-run`: the apply itself, short of the disk).
+pub struct Recording<'a> {
+    inner: &'a dyn System,
+    done: std::sync::Mutex<Recorded>,
+}
+
+/// What a [`Recording`] system was asked to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// Files that would be written (created or replaced).
+    pub written: Vec<PathBuf>,
+    /// Files that would be removed.
+    pub removed: Vec<PathBuf>,
+    pub dirs: Vec<PathBuf>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(inner: &'a dyn System) -> Self {
+        Recording {
+            inner,
+            done: Default::default(),
+        }
+    }
+
+    pub fn recorded(&self) -> Recorded {
+        self.done.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    fn note(&self, f: impl FnOnce(&mut Recorded)) {
+        if let Ok(mut done) = self.done.lock() {
+            f(&mut done);
+        }
+    }
+}
+
+impl System for Recording<'_> {
+    fn write_new(&self, _path: &Path, _content: &[u8], _mode: u32) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn rename(&self, _from: &Path, to: &Path) -> io::Result<()> {
+        self.note(|d| d.written.push(to.to_path_buf()));
+        Ok(())
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        let is_temp = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX));
+        if !is_temp {
+            self.note(|d| d.removed.push(path.to_path_buf()));
+        }
+        Ok(())
+    }
+
+    fn create_dir(&self, dir: &Path) -> io::Result<()> {
+        self.note(|d| {
+            if !d.dirs.iter().any(|x| x == dir) {
+                d.dirs.push(dir.to_path_buf());
+            }
+        });
+        Ok(())
+    }
+
+    fn remove_dir(&self, _dir: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn files_in(&self, dir: &Path) -> io::Result<Vec<String>> {
+        self.inner.files_in(dir)
+    }
+
+    fn check_dir_writable(&self, dir: &Path) -> io::Result<()> {
+        self.inner.check_dir_writable(dir)
+    }
+
+    fn check_replaceable(&self, path: &Path) -> io::Result<()> {
+        self.inner.check_replaceable(path)
+    }
+
+    fn room(&self, dir: &Path) -> io::Result<Room> {
+        self.inner.room(dir)
+    }
+
+    fn look(&self, path: &Path) -> io::Result<(crate::actual::Actual, Option<Vec<u8>>)> {
+        self.inner.look(path)
+    }
 }
 
 /// Where a [`Faulty`] system fails: the `at`-th call (1-based) of `step`, with the
@@ -488,9 +590,10 @@ impl Fault {
             Some("remove") => Step::Remove,
             Some("mkdir") => Step::CreateDir,
             Some("sync") => Step::SyncDir,
+            Some("read") => Step::Read,
             _ => {
                 return Err(format!(
-                    "`{s}`: the step is write, rename, remove, mkdir or sync"
+                    "`{s}`: the step is write, rename, remove, mkdir, sync or read"
                 ));
             }
         };
@@ -512,7 +615,7 @@ impl Fault {
             Step::Write => rustix::io::Errno::NOSPC,
             Step::Rename | Step::Remove => rustix::io::Errno::PERM,
             Step::CreateDir => rustix::io::Errno::ACCESS,
-            Step::SyncDir => rustix::io::Errno::IO,
+            Step::SyncDir | Step::Read => rustix::io::Errno::IO,
         })
     }
 }
@@ -598,6 +701,11 @@ impl<S: System> System for Faulty<S> {
 
     fn room(&self, dir: &Path) -> io::Result<Room> {
         self.inner.room(dir)
+    }
+
+    fn look(&self, path: &Path) -> io::Result<(crate::actual::Actual, Option<Vec<u8>>)> {
+        self.step(Step::Read)?;
+        self.inner.look(path)
     }
 }
 

@@ -602,7 +602,7 @@ fn dry_run_changes_nothing() {
     let t = Test::new().manifest(&two());
     let ran = t
         .args(&["apply", "--dry-run"])
-        .stderr("Dry run: nothing was changed.\n")
+        .stderr("Dry run: nothing was changed (the apply would write 2 files).\n")
         .stdout(TWO_PLANNED)
         .success();
     assert!(!ran.exists(".claude"));

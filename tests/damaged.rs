@@ -81,7 +81,7 @@ fn an_old_generations_missing_pack_stops_only_what_needs_it_and_is_pruned_away()
     ran.then()
         .args(&["rollback", "--dry-run"])
         .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.\n")
-        .stderr("Dry run: nothing was changed.\n")
+        .stderr("Dry run: nothing was changed (the apply would write 1 file).\n")
         .success();
     // what does names it
     ran.then()

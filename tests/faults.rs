@@ -223,6 +223,17 @@ fn as_root_an_immutable_file_is_found_before_the_first_write() {
     assert!(is_root(), "run as root");
     let ran = three_to_change();
     chattr("+i", &ran.path(".claude/agents/agent-01.md"));
+    // a dry run is the apply against a system that writes nothing: it finds it too
+    ran.then()
+        .args(&["apply", "--dry-run"])
+        .stdout_has("Plan: 0 to add, 3 to change, 0 to destroy.\n")
+        .stderr(
+            "
+            error: cannot apply: `.claude/agents/agent-01.md` cannot be replaced: `[TMP]/.claude/agents/agent-01.md` is immutable (`chattr -i` or `chattr -a` lifts it); nothing was changed
+            hint: make the file writable, or move it away, and apply again
+            ",
+        )
+        .failure();
     let failed = ran
         .then()
         .args(&["apply", "-y"])

@@ -21,6 +21,8 @@ const READ_ONLY: &[&[&str]] = &[
     &["apply", "--dry-run"],
     &["doctor"],
     &["doctor", "--json"],
+    &["env"],
+    &["env", "--json"],
 ];
 
 /// Every file under `root` with its bytes, and every folder: nothing left out.

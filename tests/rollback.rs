@@ -373,7 +373,7 @@ fn dry_run_shows_the_plan_only() {
     let before = ran.tree();
     ran.then()
         .args(&["rollback", "--dry-run"])
-        .stderr("Dry run: nothing was changed.\n")
+        .stderr("Dry run: nothing was changed (the apply would write 1 file).\n")
         .stdout(
             "
             Rolling back to the state before generation 2.

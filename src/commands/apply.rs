@@ -47,10 +47,15 @@ pub fn run_reading(
     planned.show(&renderer, &compared_with, printer)?;
     super::stop_on_conflicts(&planned.plan, "apply", args.takeover.force)?;
     if args.dry_run {
-        if planned.plan.has_changes() {
-            printer.note("Dry run: nothing was changed.");
-        }
-        return Ok(ExitStatus::Success);
+        return super::dry_run(
+            &planned.plan,
+            &renderer,
+            &planned.target,
+            &planned.last,
+            planned.lockfile.as_deref(),
+            options,
+            printer,
+        );
     }
     let memo = planned.desired.memo.take();
     if !planned.plan.has_changes() {
@@ -182,7 +187,9 @@ fn apply_saved(
     // everything is checked against what the plan saw before anything is created
     let (store, last) = super::read_state(options, &target, LockMode::Exclusive, printer)?;
     let mut stale = saved.changed_inputs();
-    if let Err(Error::StalePlan { changes, .. }) = apply::check_fresh(&saved.plan, &target, &last) {
+    if let Err(Error::StalePlan { changes, .. }) =
+        apply::check_fresh(&saved.plan, &target, &last, options.system().as_ref())
+    {
         stale.extend(changes);
     }
     if !stale.is_empty() {

@@ -187,6 +187,7 @@ pub fn plan_from_manifest(
         looked.last,
         looked.scanned,
         plan_options,
+        options.system().as_ref(),
     )?;
     planned.lockfile = looked.lockfile;
     planned.lockfile_seen = looked.lockfile_seen;
@@ -354,7 +355,7 @@ fn look(
         .chain(crate::plan::recorded(&last).cloned())
         .collect();
     target.check(wanted.iter().cloned())?;
-    let scanned = actual::scan(target, &wanted)?;
+    let scanned = actual::scan(options.system().as_ref(), target, &wanted)?;
     Ok(Looked {
         store,
         last,
@@ -438,6 +439,7 @@ pub fn scan_and_diff(
     last: LastApplied,
     scanned: ActualState,
     plan_options: PlanOptions,
+    system: &dyn crate::system::System,
 ) -> Result<Planned, Error> {
     let wanted = crate::plan::addresses(&desired, &last);
     let unseen: Vec<&crate::address::Address> = wanted
@@ -447,7 +449,7 @@ pub fn scan_and_diff(
         .collect();
     target.check(unseen.iter().map(|a| (*a).clone()))?;
     let mut actual = scanned;
-    let seen = actual::scan(&target, unseen)?;
+    let seen = actual::scan(system, &target, unseen)?;
     actual.paths.extend(seen.paths);
     actual.missing.extend(seen.missing);
     // a secret's value is never seen past this point: only its keyed hash
@@ -470,7 +472,7 @@ pub fn scan_and_diff(
                 .map(|c| &c.address),
         );
     actual.seal(secrets, &last.secret_key);
-    actual.others = actual::scan_others(&target, &wanted)?;
+    actual.others = actual::scan_others(system, &target, &wanted)?;
     let plan = crate::plan::diff(&desired, &actual, &last, plan_options);
     Ok(Planned {
         loaded,
@@ -624,6 +626,38 @@ impl Execution<'_> {
         ));
         Ok(ExitStatus::Success)
     }
+}
+
+/// A dry run: the apply rehearsed against a system that writes nothing (every
+/// check of a real one made), and what it would have done said.
+pub fn dry_run(
+    plan: &Plan,
+    source: &dyn Source,
+    target: &Target,
+    last: &LastApplied,
+    lockfile: Option<&std::path::Path>,
+    options: &Options,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
+    if !plan.has_changes() {
+        return Ok(ExitStatus::Success);
+    }
+    let real = options.system();
+    let recording = crate::system::Recording::new(real.as_ref());
+    crate::apply::rehearse(plan, source, target, last, lockfile, &recording)
+        .map_err(|e| name_stale(e, "the plan shown"))?;
+    let done = recording.recorded();
+    let files = |n: usize| if n == 1 { "file" } else { "files" };
+    let would = match (done.written.len(), done.removed.len()) {
+        (0, 0) => "would only update the state log".to_string(),
+        (w, 0) => format!("would write {w} {}", files(w)),
+        (0, r) => format!("would remove {r} {}", files(r)),
+        (w, r) => format!("would write {w} {} and remove {r}", files(w)),
+    };
+    printer.note(&format!(
+        "Dry run: nothing was changed (the apply {would})."
+    ));
+    Ok(ExitStatus::Success)
 }
 
 /// A stale-plan error names the plan that went stale.

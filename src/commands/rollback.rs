@@ -72,6 +72,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
             force: args.force,
             adopt: false,
         },
+        options.system().as_ref(),
     )?;
     let what = match (args.to, to) {
         (None, _) => format!("before generation {current}"),
@@ -85,10 +86,18 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
     printer.out(&format!("Rolling back to the state {what}.\n\n"));
     planned.show(&source, &format!("the state {what}"), printer)?;
     super::stop_on_conflicts(&planned.plan, "rollback", args.force)?;
-    if !planned.plan.has_changes() || args.dry_run {
-        if args.dry_run {
-            printer.note("Dry run: nothing was changed.");
-        }
+    if args.dry_run {
+        return super::dry_run(
+            &planned.plan,
+            &source,
+            &planned.target,
+            &planned.last,
+            lockfile.as_deref(),
+            options,
+            printer,
+        );
+    }
+    if !planned.plan.has_changes() {
         return Ok(ExitStatus::Success);
     }
     // the plan's rows carry all that is left to do: drop the per-agent records
