@@ -183,8 +183,7 @@ pub fn plan_from_manifest(
         Some(loaded),
         target,
         desired,
-        looked.store,
-        looked.last,
+        (looked.store, looked.last),
         looked.scanned,
         plan_options,
         options.system().as_ref(),
@@ -430,17 +429,18 @@ fn opened(
 }
 
 /// The part of the pipeline shared by apply and rollback: scan, diff. What is
-/// in `scanned` (the target, already looked at) is not looked at again.
+/// in `scanned` (the target, already looked at) is not looked at again; `state`
+/// is the state log as read, and what it says was last applied.
 pub fn scan_and_diff(
     loaded: Option<Arc<Loaded>>,
     target: Target,
     desired: DesiredState,
-    store: Option<StateStore>,
-    last: LastApplied,
+    state: (Option<StateStore>, LastApplied),
     scanned: ActualState,
     plan_options: PlanOptions,
     system: &dyn crate::system::System,
 ) -> Result<Planned, Error> {
+    let (store, last) = state;
     let wanted = crate::plan::addresses(&desired, &last);
     let unseen: Vec<&crate::address::Address> = wanted
         .iter()

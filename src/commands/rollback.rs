@@ -65,8 +65,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         None,
         target,
         desired,
-        None,
-        last,
+        (None, last),
         Default::default(),
         PlanOptions {
             force: args.force,
