@@ -29,6 +29,8 @@ pub enum Error {
     #[error(transparent)]
     Git(Box<crate::git::GitError>),
     #[error(transparent)]
+    Config(Box<crate::config::ConfigError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -73,6 +75,7 @@ boxed_from!(
     Apply(crate::apply::ApplyError),
     Lockfile(crate::lockfile::LockfileError),
     Git(crate::git::GitError),
+    Config(crate::config::ConfigError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -118,6 +121,7 @@ impl Error {
             Error::Apply(e) => Some(e.as_ref()),
             Error::Lockfile(e) => Some(e.as_ref()),
             Error::Git(e) => Some(e.as_ref()),
+            Error::Config(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ pub mod apply;
 pub mod checked;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod desired;
 pub mod diagnose;
 pub mod diff;
