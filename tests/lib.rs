@@ -5,6 +5,7 @@ mod harness;
 
 mod apply;
 pub mod claude_mpm;
+mod config;
 mod crash;
 mod damaged;
 mod diff;

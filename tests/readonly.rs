@@ -19,6 +19,8 @@ const READ_ONLY: &[&[&str]] = &[
     &["rollback", "--dry-run"],
     &["rollback", "--to", "1", "--dry-run"],
     &["apply", "--dry-run"],
+    &["config", "show", "--origin"],
+    &["config", "show", "--json"],
 ];
 
 /// Every file under `root` with its bytes, and every folder: nothing left out.

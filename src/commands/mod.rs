@@ -2,6 +2,7 @@
 //! and prints through the [`Printer`].
 
 mod apply;
+mod config;
 mod diff;
 mod history;
 mod init;
@@ -32,6 +33,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Rollback(args) => rollback::run(options, &args, printer),
         Command::Init(args) => init::run(options, &args, printer),
         Command::Diff(args) => diff::run(options, &args, printer),
+        Command::Config(args) => config::run(options, &args, printer),
         Command::Schema => {
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)
@@ -106,10 +108,14 @@ pub fn plan_from_manifest(
     lock: LockMode,
     printer: &Printer,
 ) -> Result<(Planned, Renderer), Error> {
-    let loaded = Arc::new(options.load_manifest()?);
+    let loaded = options.load_manifest()?;
     let target = options.target(&loaded)?;
     let render = || {
-        let memo = desired::memo::Memo::read(&target.state_dir);
+        // `cache.enabled: false`: every agent is rendered, and nothing is kept
+        let memo = match options.render_memo() {
+            true => desired::memo::Memo::read(&target.state_dir),
+            false => desired::memo::Memo::default(),
+        };
         desired::from_manifest(loaded.clone(), &options.env.cwd, memo)
     };
     let (built, looked) = if lock == LockMode::Shared {
