@@ -22,22 +22,25 @@ pub struct GlobalArgs {
     /// The manifest [default: `mpm.yaml` in the current directory or the nearest parent]
     #[arg(short = 'm', long, global = true, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// The Claude Code config directory to manage; overrides the manifest's `target:`
+    /// The Claude Code config directory to manage; overrides `MPM_TARGET` and the
+    /// `target` setting of `mpm.yaml` and the user file
     #[arg(long, global = true, value_name = "DIR")]
     pub target: Option<PathBuf>,
     /// Let `--target` name a system directory (`/`, `/etc`, `/usr`, ...); never the
     /// manifest's `target:` or `CLAUDE_CONFIG_DIR`
     #[arg(long, global = true)]
     pub allow_system_target: bool,
-    /// Where the state log lives [default: `<target>/.mpm`]
+    /// Where the state log lives [default: `<target>/.mpm`, or the `state_dir` setting]
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// How long to wait when another mpm holds the target's lock (`30s`, `2m`)
-    #[arg(long, global = true, value_name = "DURATION", default_value = "0s")]
-    pub lock_timeout: String,
-    /// When to use colour (`NO_COLOR` is honoured)
-    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
-    pub color: ColorArg,
+    /// [default: `0s`, or the `lock_timeout` setting]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+    /// When to use colour (`NO_COLOR` is honoured) [default: `auto`, or the `color`
+    /// setting]
+    #[arg(long, global = true, value_enum)]
+    pub color: Option<ColorArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +93,9 @@ pub enum Command {
     /// `environment:` (a secret only with `--show-secrets`). Reads nothing but the
     /// manifest and mpm's own environment; writes nothing.
     Env(EnvArgs),
+    /// mpm's own settings, from defaults, the user file, `mpm.yaml`, `MPM_*`
+    /// variables and flags
+    Config(ConfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -245,4 +251,27 @@ pub struct InitArgs {
     /// Overwrite an existing manifest
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print every setting's effective value, one `key = value` per line
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// Add where each value came from: `file:line`, `env MPM_X`, `flag --x` or
+    /// `default`
+    #[arg(long)]
+    pub origin: bool,
+    /// Print the settings as JSON (a versioned format, with the origins)
+    #[arg(long)]
+    pub json: bool,
 }

@@ -31,6 +31,8 @@ pub enum Error {
     #[error(transparent)]
     Watch(Box<crate::watch::WatchError>),
     #[error(transparent)]
+    Config(Box<crate::config::ConfigError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -76,6 +78,7 @@ boxed_from!(
     Lockfile(crate::lockfile::LockfileError),
     Git(crate::git::GitError),
     Watch(crate::watch::WatchError),
+    Config(crate::config::ConfigError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -122,6 +125,7 @@ impl Error {
             Error::Lockfile(e) => Some(e.as_ref()),
             Error::Git(e) => Some(e.as_ref()),
             Error::Watch(e) => Some(e.as_ref()),
+            Error::Config(e) => Some(e.as_ref()),
             _ => None,
         }
     }

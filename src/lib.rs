@@ -12,6 +12,7 @@ pub mod checked;
 pub mod claude_env;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod desired;
 pub mod diagnose;
 pub mod diff;
@@ -74,15 +75,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    let (printer, outcome) = match options::Options::resolve(&cli.global, command_line) {
-        Ok(options) => {
-            let printer = printer::Printer::new(options.colors);
-            let outcome = commands::run(cli.command, &options, &printer);
-            (printer, outcome)
-        }
-        // the colours are known even when the rest is not
-        Err(options::Unresolved { error, colors }) => (printer::Printer::new(colors), Err(error)),
-    };
+    let (printer, outcome) =
+        match options::Options::resolve(&cli.global, &cli.command, command_line) {
+            Ok(options) => {
+                let printer = printer::Printer::new(options.colors);
+                for warning in &options.warnings {
+                    printer.warn(warning);
+                }
+                let outcome = commands::run(cli.command, &options, &printer);
+                (printer, outcome)
+            }
+            // the colours are known even when the rest is not
+            Err(options::Unresolved { error, colors }) => {
+                (printer::Printer::new(colors), Err(error))
+            }
+        };
     let code = match outcome {
         Ok(status) => status.into(),
         Err(e) => {

@@ -57,6 +57,8 @@ impl Diagnose for TargetError {
                 Origin::Manifest => "`target:` in a manifest may never name a system directory; only `--target DIR --allow-system-target` on the command line can".into(),
                 Origin::ClaudeConfigDir => "`CLAUDE_CONFIG_DIR` points there; set it to a Claude Code config directory, or pass `--target DIR --allow-system-target` if that is really meant".into(),
                 Origin::Home => "`HOME` points there; set `CLAUDE_CONFIG_DIR`, or pass `--target DIR`".into(),
+                Origin::UserFile => "`target:` in mpm's user file may never name a system directory; only `--target DIR --allow-system-target` on the command line can".into(),
+                Origin::Variable(name) => format!("`{name}` points there; only `--target DIR --allow-system-target` on the command line may name a system directory"),
             },
         })
     }
@@ -73,6 +75,10 @@ pub enum Origin {
     ClaudeConfigDir,
     /// `target: user`, as `~/.claude`.
     Home,
+    /// `target:` in mpm's user file (`~/.config/mpm/config.yaml`).
+    UserFile,
+    /// A variable (`MPM_TARGET`).
+    Variable(&'static str),
 }
 
 impl Origin {

@@ -109,8 +109,22 @@ fn the_man_page_has_a_name_and_every_command() {
 
 #[test]
 fn man_out_writes_one_page_per_command() {
-    // a page per command but `help`, one for `history prune`, and `mpm.1`
-    let pages = commands().iter().filter(|c| *c != "help").count() + 2;
+    // `mpm.1`, a page per command but `help`, and one per command of a command
+    let nested: Vec<String> = mpm::cli::Cli::command()
+        .get_subcommands()
+        .flat_map(|c| {
+            let parent = c.get_name().to_string();
+            c.get_subcommands()
+                .filter(|s| s.get_name() != "help")
+                .map(move |s| format!("mpm-{parent}-{}.1", s.get_name()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        nested.iter().any(|n| n == "mpm-history-prune.1"),
+        "{nested:?}"
+    );
+    let pages = commands().iter().filter(|c| *c != "help").count() + 1 + nested.len();
     let ran = Test::new()
         .args(&["man", "--out", "share/man/man1"])
         .stderr(&format!("Wrote {pages} man pages to `share/man/man1`.\n"))
@@ -124,7 +138,8 @@ fn man_out_writes_one_page_per_command() {
         .into_iter()
         .filter(|c| c != "help")
         .map(|c| format!("mpm-{c}.1"))
-        .chain(["mpm.1".to_string(), "mpm-history-prune.1".to_string()])
+        .chain(std::iter::once("mpm.1".to_string()))
+        .chain(nested)
         .collect();
     expected.sort();
     assert_eq!(written, expected);

@@ -632,7 +632,7 @@ fn without_a_manifest_the_doctor_asks_for_a_target() {
     Test::new()
         .args(&["doctor"])
         .stderr_has("hint: ")
-        .stderr_has("pass `--target DIR`: the doctor needs only the directory to check\n")
+        .stderr_has("pass `--target DIR`: history, rollback and doctor need only the target\n")
         .failure();
 }
 

@@ -6,6 +6,7 @@ mod harness;
 mod apply;
 pub mod claude_mpm;
 mod completions;
+mod config;
 mod crash;
 mod damaged;
 mod diff;

@@ -149,6 +149,41 @@ fn a_second_writer_fails_at_once_naming_the_holder_and_the_lock_dies_with_kill_9
 }
 
 #[test]
+fn the_lock_timeout_comes_from_the_settings_layers() {
+    let ran = applied();
+    let mut child = holder(&ran);
+    let pid = wait_for_holder(&ran);
+    let waited =
+        |seconds: &str| format!("  caused by: waited {seconds} s for `[TMP]/.claude/.mpm/lock`\n");
+    let agents = inline_manifest(&[("alpha", "v2")]);
+    // the user file's
+    ran.then()
+        .write("home/.config/mpm/config.yaml", "lock_timeout: 200ms\n")
+        .args(&["apply", "-y"])
+        .stderr_has(&waited("0.2"))
+        .status(1);
+    // mpm.yaml's beats it
+    let with_timeout = agents.replacen(
+        "version: 1\n",
+        "version: 1\nmpm:\n  lock_timeout: 300ms\n",
+        1,
+    );
+    ran.then()
+        .manifest(&with_timeout)
+        .args(&["apply", "-y"])
+        .stderr_has(&waited("0.3"))
+        .status(1);
+    // and a variable beats that
+    ran.then()
+        .env("MPM_LOCK_TIMEOUT", "100ms")
+        .args(&["apply", "-y"])
+        .stderr_has(&waited("0.1"))
+        .status(1);
+    Command::new("kill").args(["-9", &pid]).status().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
 fn a_writer_with_a_timeout_waits_for_the_holder_to_finish() {
     let ran = applied();
     let mut child = holder(&ran);

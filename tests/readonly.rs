@@ -23,6 +23,8 @@ const READ_ONLY: &[&[&str]] = &[
     &["doctor", "--json"],
     &["env"],
     &["env", "--json"],
+    &["config", "show", "--origin"],
+    &["config", "show", "--json"],
 ];
 
 /// Every file under `root` with its bytes, and every folder: nothing left out.

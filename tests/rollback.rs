@@ -588,13 +588,15 @@ fn a_broken_manifest_does_not_block_a_rollback_given_the_target() {
               |
             2 | agents: [broken
               |         ^^^^^^^
-            hint: pass `--target DIR`: history and rollback need only the target's state log
+            hint: pass `--target DIR`: history, rollback and doctor need only the target
             ",
         )
         .failure();
+    // its settings cannot be known: said, not silently dropped
     ran.then()
         .args(&["rollback", "-y", "--target", ".claude"])
         .stdout(&alpha_rolled_back(2, "v2", "v1"))
+        .stderr("warning: `mpm.yaml` cannot be read, so its settings are not used: invalid type: sequence, expected a map of agent names to agents in `agents`\n")
         .success();
     assert!(ran.read(".claude/agents/alpha.md").ends_with("v1\n"));
 }

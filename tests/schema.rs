@@ -57,6 +57,11 @@ fn the_schema_refuses_what_the_parser_refuses() {
         "version: 1\nagents:\n  qa: {template: x, color: magenta}\n",
         "version: 1\ntarget: elsewhere\n",
         "version: 1\nbudget: {daily_usd: 1}\n",
+        "version: 1\nmpm: {lock_timout: 1s}\n",
+        "version: 1\nmpm: {lock_timeout: soon}\n",
+        "version: 1\nmpm: {color: never}\n",
+        "version: 1\nmpm: {target: user}\n",
+        "version: 1\nmpm: {cache: {enabled: 3}}\n",
     ] {
         let doc: serde_json::Value = serde_yaml::from_str(bad).unwrap();
         assert!(!v.is_valid(&doc), "schema accepts {bad:?}");

@@ -57,7 +57,11 @@ pub fn run_reading(
             printer,
         );
     }
-    let memo = planned.desired.memo.take();
+    let memo = planned
+        .desired
+        .memo
+        .take()
+        .filter(|_| options.render_memo());
     if !planned.plan.has_changes() {
         // the one this state log wrote needs no rendering to be known current
         if let Some(path) = planned.lockfile.as_ref().filter(|_| {
@@ -112,26 +116,33 @@ fn apply_saved(
 ) -> Result<ExitStatus, Error> {
     let shown = file.display().to_string();
     let saved = SavedPlan::read(&options.env.cwd.join(file), &shown)?;
-    let elsewhere = |given: &Option<std::path::PathBuf>, planned: &std::path::Path| {
+    let elsewhere = |given: Option<(&std::path::Path, &'static str)>, planned: &std::path::Path| {
         given
-            .as_ref()
-            .is_some_and(|t| crate::paths::normalize(&options.env.cwd.join(t)) != planned)
+            .filter(|(dir, _)| *dir != planned)
+            .map(|(_, name)| name)
     };
-    if elsewhere(&options.target, &saved.target) || elsewhere(&options.state_dir, &saved.state_dir)
-    {
-        let (flag, planned) = if elsewhere(&options.target, &saved.target) {
-            ("--target", &saved.target)
-        } else {
-            ("--state-dir", &saved.state_dir)
+    let moved = elsewhere(options.given_target(), &saved.target)
+        .map(|name| (name, &saved.target))
+        .or_else(|| {
+            elsewhere(options.given_state_dir(), &saved.state_dir)
+                .map(|name| (name, &saved.state_dir))
+        });
+    if let Some((name, planned)) = moved {
+        let (made_for, hint) = match name.strip_prefix("--") {
+            Some(_) => (
+                format!("{name} {}", planned.display()),
+                format!("drop `{name}`, or make a plan with it: `mpm plan {name} DIR --out FILE`"),
+            ),
+            None => (
+                format!("{name}={}", planned.display()),
+                format!("unset `{name}`, or make a plan with it: `{name}=DIR mpm plan --out FILE`"),
+            ),
         };
         return Err(Error::usage(
             format!(
-                "the saved plan `{shown}` was made for `{flag} {}`; a saved plan is applied where it was made",
-                planned.display()
+                "the saved plan `{shown}` was made for `{made_for}`; a saved plan is applied where it was made"
             ),
-            Some(format!(
-                "drop `{flag}`, or make a plan with it: `mpm plan {flag} DIR --out FILE`"
-            )),
+            Some(hint),
         ));
     }
     let target = crate::target::Target {
@@ -141,8 +152,8 @@ fn apply_saved(
     };
     // a saved plan is a file anyone can edit, and its checksum anyone can compute:
     // it gets the checks a manifest's target gets, and writes agent files only
-    let origin = match options.target {
-        Some(_) => crate::target::Origin::Flag,
+    let origin = match options.given_target() {
+        Some(_) => options.target_origin(),
         None => crate::target::Origin::Manifest,
     };
     options.check_not_system(&target, origin)?;
@@ -162,7 +173,8 @@ fn apply_saved(
                 .is_some_and(|n| crate::name::AgentName::parse(n).is_ok()),
         }
     };
-    if options.state_dir.is_none() && saved.state_dir != saved.target.join(crate::target::STATE_DIR)
+    if options.given_state_dir().is_none()
+        && saved.state_dir != saved.target.join(crate::target::STATE_DIR)
     {
         return Err(Error::usage(
             format!(

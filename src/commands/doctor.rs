@@ -9,17 +9,7 @@ use crate::options::Options;
 use crate::printer::Printer;
 
 pub fn run(options: &Options, args: &DoctorArgs, printer: &Printer) -> Result<ExitStatus, Error> {
-    let target = if options.target.is_some() {
-        options.target_without_manifest()?
-    } else {
-        let loaded = options.load_manifest().map_err(|e| match e {
-            Error::Manifest(m) => Error::from(
-                m.with_hint("pass `--target DIR`: the doctor needs only the directory to check"),
-            ),
-            other => other,
-        })?;
-        options.target(&loaded)?
-    };
+    let (target, _) = options.target_and_lockfile()?;
     let findings = doctor::examine(&Subject {
         target: &target,
         env: &options.env,

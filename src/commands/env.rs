@@ -4,7 +4,6 @@
 use crate::Error;
 use crate::cli::{EnvArgs, EnvShell};
 use crate::error::ExitStatus;
-use crate::manifest::TargetSpec;
 use crate::options::Options;
 use crate::printer::Printer;
 use serde::Serialize;
@@ -25,7 +24,7 @@ pub fn run(options: &Options, args: &EnvArgs, printer: &Printer) -> Result<ExitS
     let mut variables = Vec::new();
     // the client finds a project's `.claude` itself; any other target is where it
     // must be told to look
-    let project = options.target.is_none() && loaded.manifest.target == TargetSpec::Project;
+    let project = options.settings.target.value == crate::config::TargetSetting::Project;
     if !project {
         variables.push(Variable {
             name: "CLAUDE_CONFIG_DIR".into(),

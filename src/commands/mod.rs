@@ -3,6 +3,7 @@
 
 mod apply;
 mod completions;
+mod config;
 mod diff;
 mod doctor;
 mod env;
@@ -39,6 +40,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Diff(args) => diff::run(options, &args, printer),
         Command::Doctor(args) => doctor::run(options, &args, printer),
         Command::Env(args) => env::run(options, &args, printer),
+        Command::Config(args) => config::run(options, &args, printer),
         Command::Schema => {
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)
@@ -125,10 +127,14 @@ pub fn plan_from_manifest(
     lock: LockMode,
     printer: &Printer,
 ) -> Result<(Planned, Renderer), Error> {
-    let loaded = Arc::new(options.load_manifest()?);
+    let loaded = options.load_manifest()?;
     let target = options.target(&loaded)?;
     let render = || {
-        let memo = desired::memo::Memo::read(&target.state_dir);
+        // `cache.enabled: false`: every agent is rendered, and nothing is kept
+        let memo = match options.render_memo() {
+            true => desired::memo::Memo::read(&target.state_dir),
+            false => desired::memo::Memo::default(),
+        };
         desired::from_manifest(loaded.clone(), &options.env.cwd, memo)
     };
     let (built, looked) = if lock == LockMode::Shared {
@@ -205,12 +211,8 @@ fn settings_allowed(
     target: &Target,
     options: &Options,
 ) -> Result<Vec<String>, Error> {
-    use crate::manifest::TargetSpec;
-    let spec = if options.target.is_some() {
-        None
-    } else {
-        Some(&loaded.manifest.target)
-    };
+    use crate::config::TargetSetting;
+    let spec = &options.settings.target.value;
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     for (address, resource) in &parts.resources {
@@ -248,7 +250,7 @@ fn settings_allowed(
                 }
             }
         }
-        if local && spec == Some(&TargetSpec::User) {
+        if local && *spec == TargetSetting::User {
             errors.push(Error::from(loaded.error_at(
                 &at,
                 format!(
@@ -262,7 +264,7 @@ fn settings_allowed(
         if resource.secret.is_none() {
             continue;
         }
-        let project_shared = spec == Some(&TargetSpec::Project) && !local;
+        let project_shared = *spec == TargetSetting::Project && !local;
         if project_shared || crate::git::tracks_or_would_track(&target.path_of(address)) {
             let hint = if local {
                 format!(
@@ -289,17 +291,17 @@ fn settings_allowed(
 /// Which of the client's settings files a variable goes to: the local one, a
 /// project's (the project target, or a folder named `.claude`), or the user's.
 fn claude_scope(
-    spec: Option<&crate::manifest::TargetSpec>,
+    spec: &crate::config::TargetSetting,
     target: &Target,
     local: bool,
     home: Option<&std::path::Path>,
 ) -> crate::claude_env::Scope {
     use crate::claude_env::Scope;
-    use crate::manifest::TargetSpec;
+    use crate::config::TargetSetting;
     match spec {
         _ if local => Scope::Local,
-        Some(TargetSpec::User) => Scope::User,
-        Some(TargetSpec::Project) => Scope::Project,
+        TargetSetting::User => Scope::User,
+        TargetSetting::Project => Scope::Project,
         _ if target.root.file_name().is_some_and(|n| n == ".claude")
             && home.is_none_or(|home| target.root != home.join(".claude")) =>
         {

@@ -16,10 +16,7 @@ use std::time::Duration;
 pub fn run(options: &Options, args: &WatchArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     // the manifest found now is the one watched, whatever appears or goes around it
     let manifest = options.manifest_path()?;
-    let options = &Options {
-        manifest: Some(manifest.clone()),
-        ..options.clone()
-    };
+    let options = &options.with_manifest_path(manifest.clone());
     let cwd = &options.env.cwd;
     let mut watch = Watch::start(Duration::from_millis(args.debounce))?;
     // watched before the first plan, so that a save while it runs is not missed
@@ -65,6 +62,14 @@ pub fn run(options: &Options, args: &WatchArgs, printer: &Printer) -> Result<Exi
 /// One `mpm plan` (or `mpm apply --yes`), its error printed as that command
 /// prints it; the files it was made from, when the manifest rendered.
 fn round(options: &Options, args: &WatchArgs, printer: &Printer) -> Option<Vec<PathBuf>> {
+    // the manifest as it is now, its `mpm:` settings too
+    let options = &match options.with_manifest_read_again() {
+        Ok(options) => options,
+        Err(e) => {
+            printer.error(&e);
+            return None;
+        }
+    };
     let takeover = TakeoverArgs {
         force: false,
         adopt: false,

@@ -162,7 +162,7 @@ impl Loaded {
     }
 }
 
-fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestError {
+pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestError {
     let location = e
         .location()
         .map(|l| Location::in_source(file, source, l.line(), l.column()));

@@ -18,7 +18,8 @@ pub fn locate(source: &str, path: &[&str]) -> Option<(usize, usize)> {
         .find_map(|n| locate_exact(source, &path[..n]))
 }
 
-fn locate_exact(source: &str, path: &[&str]) -> Option<(usize, usize)> {
+/// The 1-based `(line, column)` of the value at `path`, if it is there.
+pub fn locate_exact(source: &str, path: &[&str]) -> Option<(usize, usize)> {
     let de = serde_yaml::Deserializer::from_str(source);
     match (Seek { path }).deserialize(de) {
         Err(e) if e.to_string().contains(MARK) => e.location().map(|l| (l.line(), l.column())),

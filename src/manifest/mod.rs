@@ -10,7 +10,7 @@ mod locate;
 pub mod settings;
 
 pub use load::{Loaded, ManifestError, find, load};
-pub use locate::locate;
+pub use locate::{locate, locate_exact};
 
 use crate::agent_file;
 use crate::agent_file::{Color, Effort, Isolation, Memory, Model, PermissionMode, ToolList};
@@ -41,6 +41,10 @@ pub struct Manifest {
     /// (`$CLAUDE_CONFIG_DIR`, else `~/.claude`) or `{ path: DIR }`. `--target` overrides it.
     #[serde(default)]
     pub target: TargetSpec,
+    /// mpm's own settings for this project (`lock_timeout`, `state_dir`,
+    /// `cache.enabled`); `MPM_*` variables and flags override them.
+    #[serde(default, skip_serializing_if = "crate::config::Section::is_empty")]
+    pub mpm: crate::config::Section,
     /// Values applied to every agent unless the agent says otherwise.
     #[serde(default)]
     pub defaults: Defaults,
