@@ -1,21 +1,26 @@
-//! The real Claude Code client loads every agent mpm writes. Ignored unless asked
-//! for (`MPM_REAL_CLIENT=1 scripts/test`, which CI does): `claude-agents-loaded DIR`
-//! (`../shared/tools/` beside the clone, or `MPM_CLAUDE_AGENTS_LOADED`) installs the
-//! client from the npm registry and prints the names it loaded. Asked to run, the
-//! test fails when the client cannot run: a check that did not happen is not a pass.
+//! The real Claude Code client loads and runs what mpm writes. Ignored unless asked
+//! for (`MPM_REAL_CLIENT=1 scripts/test`, which CI does). Two tools, found beside the
+//! clone in `../shared/tools/` or through a variable: `claude-agents-loaded DIR`
+//! (`MPM_CLAUDE_AGENTS_LOADED`) installs the client from the npm registry and prints
+//! the names it loaded; `claude-session` (`MPM_CLAUDE_SESSION`) runs one real session
+//! against a fake model, in a config dir mpm wrote, and logs the requests the client
+//! made. Asked to run, a test fails when the client cannot run: a check that did not
+//! happen is not a pass.
 
 use crate::harness::{Ran, Test};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn tool() -> PathBuf {
-    let path = std::env::var_os("MPM_CLAUDE_AGENTS_LOADED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/claude-agents-loaded")
-        });
+/// A tool of `../shared/tools/`, or the file `var` names.
+fn tool(name: &str, var: &str) -> PathBuf {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/tools")
+            .join(name)
+    });
     assert!(
         path.is_file(),
-        "the real-client test needs `claude-agents-loaded` at `{}` (or set MPM_CLAUDE_AGENTS_LOADED)",
+        "the real-client tests need `{name}` at `{}` (or set {var})",
         path.display()
     );
     path
@@ -61,7 +66,7 @@ fn assert_loads(tool: &Path, ran: &Ran, dir: &str) {
 #[test]
 #[ignore = "needs the real Claude Code client: MPM_REAL_CLIENT=1 scripts/test"]
 fn the_real_client_loads_every_agent_mpm_writes() {
-    let tool = tool();
+    let tool = tool("claude-agents-loaded", "MPM_CLAUDE_AGENTS_LOADED");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // the repository's own agents
     let t = Test::new();
@@ -101,4 +106,227 @@ fn the_real_client_loads_every_agent_mpm_writes() {
         let (ran, _) = crate::claude_mpm::migrate(&releases, version);
         assert_loads(&tool, &ran, ".claude");
     }
+}
+
+/// What one real session left: the client ran in `cfg` (the config dir mpm wrote) and
+/// the empty project dir `proj`, against a fake model (see `claude-session`).
+struct Session {
+    /// The client's own JSON result.
+    result: Value,
+    /// Every request the client made to the model: `model`, `system`, `tools`
+    /// (names), `messages`.
+    requests: Vec<Value>,
+}
+
+fn session(ran: &Ran, options: &[&str], prompt: &str) -> Session {
+    let tool = tool("claude-session", "MPM_CLAUDE_SESSION");
+    let project = ran.path("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let log = ran.path("requests.jsonl");
+    let out = std::process::Command::new(&tool)
+        .args(options)
+        .arg("--requests")
+        .arg(&log)
+        .arg(ran.path("cfg"))
+        .arg(&project)
+        .arg(prompt)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", tool.display()));
+    // exit 2: the client could not run (no node, npm, unshare or ip; install failed)
+    assert!(
+        out.status.success(),
+        "the real Claude Code session did not run ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the client's result is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(result["is_error"], false, "the session failed: {result}");
+    let requests = ran
+        .read("requests.jsonl")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a request the fake model logged"))
+        .collect();
+    Session { result, requests }
+}
+
+/// A file the client's Bash tool or a hook was to write under the test directory.
+#[track_caller]
+fn written_in_session(ran: &Ran, path: &str, by: &str) -> String {
+    std::fs::read_to_string(ran.path(path))
+        .unwrap_or_else(|e| panic!("{by} did not write `{path}` ({e}): it did not run"))
+}
+
+#[test]
+#[ignore = "needs the real Claude Code client: MPM_REAL_CLIENT=1 scripts/test"]
+fn a_variable_and_a_secret_mpm_puts_in_env_reach_a_bash_tool_of_the_real_client() {
+    const SECRET: &str = "tok-real-client-8d2e41";
+    let ran = Test::new()
+        .manifest(
+            "
+            version: 1
+            target: { path: cfg }
+            environment:
+              MPM_CHECK_PLAIN: plain-value
+              MPM_CHECK_SECRET: { from_env: MPM_TEST_SECRET, secret: true }
+            ",
+        )
+        .env("MPM_TEST_SECRET", SECRET)
+        .args(&["apply", "-y"])
+        .stdout(
+            r#"
+            mpm will make these changes in `cfg`:
+
+              + settings.json env.MPM_CHECK_PLAIN = "plain-value"
+              + settings.json env.MPM_CHECK_SECRET = (sensitive)
+
+            Plan: 2 to add, 0 to change, 0 to destroy.
+            Apply complete! Resources: 2 added, 0 changed, 0 destroyed.
+            "#,
+        )
+        .success();
+    for output in [&ran.stdout, &ran.stderr] {
+        assert!(!output.contains(SECRET), "{output}");
+    }
+    // the client starts with a cleared environment (`env -i`): what reaches its
+    // tools came from the settings.json mpm wrote
+    let seen = ran.path("bash-env.txt");
+    session(
+        &ran,
+        &["--bash", &format!("env > '{}'", seen.display())],
+        "Show me the environment.",
+    );
+    let seen = written_in_session(&ran, "bash-env.txt", "the Bash tool the client ran");
+    let mut ours: Vec<&str> = seen
+        .lines()
+        .filter(|l| l.starts_with("MPM_CHECK_"))
+        .collect();
+    ours.sort_unstable();
+    assert_eq!(
+        ours,
+        [
+            "MPM_CHECK_PLAIN=plain-value".to_string(),
+            format!("MPM_CHECK_SECRET={SECRET}")
+        ]
+    );
+}
+
+#[test]
+#[ignore = "needs the real Claude Code client: MPM_REAL_CLIENT=1 scripts/test"]
+fn a_hook_mpm_puts_in_settings_runs_in_the_real_client() {
+    let t = Test::new();
+    let marker = t.path("hook-input.json");
+    let ran = t
+        .manifest(&format!(
+            "
+            version: 1
+            target: {{ path: cfg }}
+            settings:
+              hooks:
+                UserPromptSubmit:
+                  - hooks: [{{ type: command, command: \"cat > '{}'\" }}]
+            ",
+            marker.display()
+        ))
+        .args(&["apply", "-y"])
+        .stdout(
+            r#"
+            mpm will make these changes in `cfg`:
+
+              + settings.json hooks.UserPromptSubmit[] {"hooks":[{"command":"cat > '[TMP]/hook-input.json'","type":"command"}]}
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+            "#,
+        )
+        .success();
+    let session = session(&ran, &[], "Check the hook.");
+    // the hook's stdin: the event, for this prompt of this session
+    let input = written_in_session(&ran, "hook-input.json", "the UserPromptSubmit hook");
+    let input: Value = serde_json::from_str(&input).expect("the hook's input is JSON");
+    assert_eq!(input["hook_event_name"], "UserPromptSubmit");
+    assert_eq!(input["prompt"], "Check the hook.");
+    assert_eq!(input["session_id"], session.result["session_id"]);
+}
+
+#[test]
+#[ignore = "needs the real Claude Code client: MPM_REAL_CLIENT=1 scripts/test"]
+fn an_agent_mpm_writes_reaches_the_model_with_its_prompt_model_and_tools_only() {
+    let ran = Test::new()
+        .manifest(
+            r#"
+            version: 1
+            target: { path: cfg }
+            agents:
+              reviewer:
+                description: Use for review work
+                prompt: "You review code.\n\nYou only read: never edit a file."
+                model: haiku
+                tools: [Read, Grep]
+            "#,
+        )
+        .args(&["apply", "-y"])
+        .stdout(
+            "
+            mpm will make these changes in `cfg`:
+
+              + reviewer                   agents/reviewer.md
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            Apply complete! Agents: 1 added, 0 changed, 0 destroyed.
+            ",
+        )
+        .success();
+    let file = ran.read("cfg/agents/reviewer.md");
+    let (_, body) = file
+        .split_once("\n---\n")
+        .expect("an agent file mpm wrote has frontmatter");
+    let body = body.trim_end();
+    let session = session(&ran, &["--delegate", "reviewer"], "Review the code.");
+    assert_eq!(
+        session.result["subagent_stats"]["by_type"],
+        serde_json::json!({"reviewer": 1}),
+        "the client started mpm's agent"
+    );
+    let requests: Vec<&Value> = session
+        .requests
+        .iter()
+        .filter(|r| r["system"].as_str().is_some_and(|s| s.contains(body)))
+        .collect();
+    let [request] = requests[..] else {
+        panic!(
+            "one request should carry the agent's body, {} did: {:#?}",
+            requests.len(),
+            session.requests
+        );
+    };
+    // two lines of the client's (a billing header, "You are a Claude agent, built on
+    // Anthropic's Claude Agent SDK."), then the body; the client appends its own
+    // notes for subagents after it
+    let system = request["system"].as_str().unwrap_or_default();
+    let after_client_lines = system.splitn(3, '\n').nth(2).unwrap_or_default();
+    assert!(
+        after_client_lines == body || after_client_lines.starts_with(&format!("{body}\n")),
+        "the agent's body is not its system prompt:\n{system}"
+    );
+    // aliases resolve to the client's current model of the family (2.1.330:
+    // `haiku` → `claude-haiku-5-5`, see the reference's claude-code-sessions.md)
+    let model = request["model"].as_str().unwrap_or_default();
+    assert!(
+        model.starts_with("claude-haiku-"),
+        "`model: haiku` reached the model as `{model}`"
+    );
+    let mut tools: Vec<&str> = request["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    tools.sort_unstable();
+    assert_eq!(tools, ["Grep", "Read"], "the agent's tools, and only those");
 }
