@@ -440,12 +440,13 @@ fn store_blobs(
 ) -> Result<(Digest, Digest), Error> {
     for row in rows {
         if row.address.is_part() {
-            // a secret's value is in no blob; a rollback reads its variable again
-            if row.sensitive {
-                continue;
-            }
+            // a secret's value is in no blob (a rollback reads its variable again),
+            // and neither is what stood where a secret goes
             let values = row.values.as_deref();
-            if let Some(before) = row.before.filter(|b| !blobs.knows(&b.digest)) {
+            if let Some(before) = row
+                .before
+                .filter(|b| !row.sensitive && !blobs.knows(&b.digest))
+            {
                 match values.and_then(|v| v.before.as_deref()) {
                     Some(json) if Digest::of(json.as_bytes()) == before.digest => {
                         blobs.add(before.digest, json.as_bytes())?
@@ -455,7 +456,7 @@ fn store_blobs(
             }
             if let Some(after) = row
                 .after
-                .filter(|a| row.writes() && !blobs.knows(&a.digest))
+                .filter(|a| row.writes() && row.secret.is_none() && !blobs.knows(&a.digest))
             {
                 blobs.add(
                     after.digest,
@@ -1071,6 +1072,7 @@ fn change_of(row: &Row, interrupted: Option<&Generation>, last: &LastApplied) ->
             .filter(|e| Some(e.digest) == row.before.map(|b| b.digest))
             .and_then(|e| e.secret.clone()),
         secret_after: row.secret.clone(),
+        before_withheld: row.address.is_part() && row.sensitive,
     }
 }
 
@@ -1119,6 +1121,7 @@ mod tests {
             version_after: None,
             secret_before: None,
             secret_after: None,
+            before_withheld: false,
         }]);
         let row = |before: &str| Row {
             address: address.clone(),

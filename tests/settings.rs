@@ -324,6 +324,11 @@ fn rolling_back_a_secret_needs_its_variable() {
         .args(&["apply", "-y"])
         .stdout_any()
         .success();
+    // a secret is in no blob by design: not a damaged state log
+    ran.then()
+        .args(&["doctor"])
+        .stdout("No problems found in `.claude`.\n")
+        .success();
     let before = ran.tree();
     ran.then()
         .args(&["rollback", "-y"])

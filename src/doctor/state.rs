@@ -111,21 +111,20 @@ fn integrity(store: &StateStore, last: &LastApplied, dir: &Path) -> Vec<Finding>
             wanted.push((digest, what));
         }
     };
-    for (address, entry) in &last.entries {
+    // a secret's value is in no blob, by design
+    for (address, entry) in last.entries.iter().filter(|(_, e)| e.is_kept()) {
         want(entry.digest, format!("the current bytes of `{address}`"));
     }
     if let Some(pending) = &last.pending {
         for change in &pending.changes {
-            for (version, when) in [(change.before, "before"), (change.after, "after")] {
-                if let Some(v) = version {
-                    want(
-                        v.digest,
-                        format!(
-                            "the bytes of `{}` {when} the interrupted apply",
-                            change.address
-                        ),
-                    );
-                }
+            for (v, when) in change.kept() {
+                want(
+                    v.digest,
+                    format!(
+                        "the bytes of `{}` {when} the interrupted apply",
+                        change.address
+                    ),
+                );
             }
         }
     }
@@ -141,13 +140,11 @@ fn integrity(store: &StateStore, last: &LastApplied, dir: &Path) -> Vec<Finding>
         match store.generation(id) {
             Ok(generation) => {
                 for change in &generation.changes {
-                    for (version, when) in [(change.before, "before"), (change.after, "after")] {
-                        if let Some(v) = version {
-                            want(
-                                v.digest,
-                                format!("the bytes of `{}` {when} generation {id}", change.address),
-                            );
-                        }
+                    for (v, when) in change.kept() {
+                        want(
+                            v.digest,
+                            format!("the bytes of `{}` {when} generation {id}", change.address),
+                        );
                     }
                 }
             }
@@ -155,7 +152,7 @@ fn integrity(store: &StateStore, last: &LastApplied, dir: &Path) -> Vec<Finding>
         }
         match store.snapshot(id) {
             Ok(entries) => {
-                for (address, entry) in &entries {
+                for (address, entry) in entries.iter().filter(|(_, e)| e.is_kept()) {
                     want(
                         entry.digest,
                         format!("the bytes of `{address}` right after generation {id}"),

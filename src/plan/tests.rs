@@ -310,6 +310,7 @@ fn pending(after: Option<&str>) -> Generation {
         version_after: None,
         secret_before: None,
         secret_after: None,
+        before_withheld: false,
     }])
 }
 

@@ -58,6 +58,28 @@ pub struct Change {
     pub secret_before: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_after: Option<String>,
+    /// The value before is in no blob: it was a secret, or stood where a secret
+    /// goes (mpm keeps no value there).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub before_withheld: bool,
+}
+
+impl Change {
+    /// The versions whose bytes the state log keeps, with which they are.
+    pub fn kept(&self) -> impl Iterator<Item = (FileVersion, &'static str)> {
+        let before = self.before.filter(|_| !self.before_withheld);
+        let after = self.after.filter(|_| self.secret_after.is_none());
+        [(before, "before"), (after, "after")]
+            .into_iter()
+            .filter_map(|(v, when)| v.map(|v| (v, when)))
+    }
+}
+
+impl Entry {
+    /// Whether a blob holds the bytes (a secret's never does).
+    pub fn is_kept(&self) -> bool {
+        self.secret.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
