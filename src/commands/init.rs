@@ -51,6 +51,18 @@ agents:
   #   template: templates/old.json
   #   enabled: false                       # declared, not deployed
   #   protect: true                        # a plan that would delete it fails instead
+
+# What Claude Code runs with: the `env` of the target's settings.json, checked
+# against the variables the client reads (docs/settings.md).
+# environment:
+#   API_TIMEOUT_MS: 600000
+#   CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS: 4
+#   MY_TOKEN: { from_env: MY_TOKEN, secret: true, scope: local }   # never printed nor stored
+
+# Other keys of settings.json, merged: mpm owns only what it writes.
+# settings:
+#   permissions:
+#     allow: ["Bash(npm test *)"]
 "#;
 
 pub fn run(options: &Options, args: &InitArgs, printer: &Printer) -> Result<ExitStatus, Error> {
