@@ -631,3 +631,83 @@ fn env_prints_what_a_shell_evaluates_and_keeps_secrets_out_unless_asked() {
         .stdout("export A='1'\n")
         .success();
 }
+
+/// An apply of an agent file and settings keys, and a manifest that changes both.
+fn settings_and_an_agent() -> crate::harness::Ran {
+    let ran = Test::new()
+        .write(".claude/settings.json", &foreign_settings())
+        .manifest(&format!(
+            "{}agents:\n  qa: {{ prompt: v1, description: Tests }}\n",
+            crate::harness::unindent(&manifest("opus", ""))
+        ))
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    ran.then().manifest(&format!(
+        "{}agents:\n  qa: {{ prompt: v2, description: Tests }}\n",
+        crate::harness::unindent(&manifest("sonnet", "  EXTRA: two"))
+    ));
+    ran
+}
+
+#[test]
+fn a_failed_apply_puts_back_the_settings_file_it_had_replaced() {
+    let ran = settings_and_an_agent();
+    let before = ran.tree();
+    // the settings file is replaced first, then the agent file, whose rename fails
+    ran.then()
+        .args(&["apply", "-y"])
+        .env("MPM_FAULT", "rename:2")
+        .stdout_has("Plan: 1 to add, 2 to change, 0 to destroy.\n")
+        .stderr(
+            "
+            error: apply failed: failed to replace `[TMP]/.claude/agents/qa.md`: Operation not permitted (os error 1); nothing was changed
+              caused by: 1 file already replaced was put back
+            hint: fix what failed and run `mpm apply` again
+            ",
+        )
+        .failure();
+    assert_eq!(ran.tree(), before);
+    for fault in ["read:2", "write:1", "sync:1"] {
+        ran.then()
+            .args(&["apply", "-y"])
+            .env("MPM_FAULT", fault)
+            .stdout_any()
+            .stderr_any()
+            .failure();
+        assert_eq!(ran.tree(), before, "{fault}");
+    }
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout_has("Apply complete! Resources: 1 added, 2 changed, 0 destroyed.\n")
+        .success();
+}
+
+#[test]
+fn reading_commands_write_nothing_where_settings_are_managed() {
+    let ran = settings_and_an_agent();
+    let before = ran.tree();
+    let read_only: &[&[&str]] = &[
+        &["plan"],
+        &["plan", "--json"],
+        &["status"],
+        &["verify"],
+        &["history"],
+        &["apply", "--dry-run"],
+        &["rollback", "--dry-run"],
+        &["rollback", "--to", "0", "--dry-run"],
+        &["doctor"],
+        &["env"],
+    ];
+    for args in read_only {
+        ran.then()
+            .args(args)
+            .stdout_any()
+            .stderr_any()
+            .status(match *args {
+                ["verify"] => 1,
+                _ => 0,
+            });
+        assert_eq!(ran.tree(), before, "{args:?} wrote");
+    }
+}
