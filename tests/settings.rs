@@ -643,7 +643,7 @@ fn settings_and_an_agent() -> crate::harness::Ran {
         .args(&["apply", "-y"])
         .stdout_any()
         .success();
-    ran.then().manifest(&format!(
+    let _ = ran.then().manifest(&format!(
         "{}agents:\n  qa: {{ prompt: v2, description: Tests }}\n",
         crate::harness::unindent(&manifest("sonnet", "  EXTRA: two"))
     ));
