@@ -9,15 +9,17 @@ use crate::plan::{Action, PlanOptions, Row};
 use crate::printer::Printer;
 use crate::state::LockMode;
 
-/// First column, changed outside mpm: `M` edited, `D` deleted, `?` a file mpm did not
-/// write stands where an agent goes. Second, what apply would do: `A` add, `M`
+/// First column, changed outside mpm: `M` edited, `D` deleted, `?` a file (or a
+/// settings key) mpm did not write stands where one of its goes. Second, what apply would do: `A` add, `M`
 /// change, `D` destroy, `R` record or forget (state only), `!` conflict.
 fn columns(row: &Row, actual: &Actual, recorded: Option<crate::hash::Digest>) -> (char, char) {
     let outside = match (recorded, actual) {
         (Some(_), Actual::Absent) => 'D',
-        (Some(d), Actual::File { digest, .. }) if *digest != d => 'M',
+        (Some(d), Actual::File { digest, .. } | Actual::Value { digest, .. }) if *digest != d => {
+            'M'
+        }
         (Some(_), Actual::Other(_)) => 'M',
-        (None, Actual::File { .. } | Actual::Other(_))
+        (None, Actual::File { .. } | Actual::Value { .. } | Actual::Other(_))
             if matches!(row.action, Action::Conflict(_)) =>
         {
             '?'
@@ -43,7 +45,7 @@ pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
         let recorded = planned.last.entries.get(&row.address).map(|e| e.digest);
         let (a, b) = columns(row, planned.actual.get(&row.address), recorded);
         if a != ' ' || b != ' ' {
-            out.push_str(&format!("{a}{b} {}\n", row.address));
+            out.push_str(&format!("{a}{b} {}\n", crate::plan::part_name(&row.address)));
         }
     }
     printer.out(&out);
