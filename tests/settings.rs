@@ -711,3 +711,40 @@ fn reading_commands_write_nothing_where_settings_are_managed() {
         assert_eq!(ran.tree(), before, "{args:?} wrote");
     }
 }
+
+#[test]
+fn a_secret_goes_to_a_local_file_only_once_git_ignores_it() {
+    let yaml = "
+        version: 1
+        target: { path: cfg }
+        environment:
+          MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true, scope: local }
+        ";
+    let t = Test::new().manifest(yaml);
+    let init = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(t.path(""))
+        .status()
+        .unwrap();
+    assert!(init.success());
+    let ran = t
+        .env("MPM_TEST_TOKEN", "x")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: `environment.MY_TOKEN` is a secret, and `cfg/settings.local.json` is a file git tracks or would track
+             --> mpm.yaml:4:13
+              |
+            4 |   MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true, scope: local }
+              |             ^
+            hint: add `settings.local.json` to `.gitignore`, or use the user target
+            ",
+        )
+        .failure();
+    std::fs::write(ran.path(".gitignore"), "cfg/settings.local.json\n").unwrap();
+    ran.then()
+        .env("MPM_TEST_TOKEN", "x")
+        .args(&["plan"])
+        .stdout_has("  + settings.local.json env.MY_TOKEN = (sensitive)\n")
+        .success();
+}

@@ -45,7 +45,10 @@ pub fn status(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
         let recorded = planned.last.entries.get(&row.address).map(|e| e.digest);
         let (a, b) = columns(row, planned.actual.get(&row.address), recorded);
         if a != ' ' || b != ' ' {
-            out.push_str(&format!("{a}{b} {}\n", crate::plan::part_name(&row.address)));
+            out.push_str(&format!(
+                "{a}{b} {}\n",
+                crate::plan::part_name(&row.address)
+            ));
         }
     }
     printer.out(&out);
