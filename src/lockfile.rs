@@ -92,8 +92,6 @@ impl Lockfile {
     pub fn of<'a>(entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>) -> Lockfile {
         Lockfile {
             version: VERSION,
-            // the record of deployed files: the keys of settings files are not files,
-            // and a secret's keyed hash has no place in a committed file
             files: entries
                 .into_iter()
                 .filter(|(address, _)| !address.is_part())
@@ -128,8 +126,11 @@ impl Lockfile {
         }
         let lock = LockfileRef {
             version: VERSION,
+            // the record of deployed files: the keys of settings files are not files,
+            // and a secret's keyed hash has no place in a committed file
             files: entries
                 .into_iter()
+                .filter(|(address, _)| !address.is_part())
                 .map(|(address, e)| {
                     let locked = LockedRef {
                         agent: e.agent.as_ref(),

@@ -748,3 +748,29 @@ fn a_secret_goes_to_a_local_file_only_once_git_ignores_it() {
         .stdout_has("  + settings.local.json env.MY_TOKEN = (sensitive)\n")
         .success();
 }
+
+#[test]
+fn mpm_lock_records_agent_files_only_and_a_clone_without_state_plans() {
+    let ran = Test::new()
+        .manifest(&format!(
+            "{}agents:\n  qa: {{ prompt: x, description: y }}\n",
+            crate::harness::unindent(&manifest(
+                "opus",
+                "  TOKEN: { from_env: MPM_TEST_TOKEN, secret: true, scope: local }"
+            ))
+        ))
+        .env("MPM_TEST_TOKEN", "tok")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let lock = ran.read("mpm.lock");
+    assert!(lock.contains("agents/qa.md"), "{lock}");
+    assert!(!lock.contains("settings"), "{lock}");
+    // a fresh clone has `mpm.lock` and no state log
+    std::fs::remove_dir_all(ran.path(".claude/.mpm")).unwrap();
+    ran.then()
+        .env("MPM_TEST_TOKEN", "tok")
+        .args(&["plan"])
+        .stdout_has("State only (no file is written):\n")
+        .success();
+}
