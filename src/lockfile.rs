@@ -259,6 +259,7 @@ mod tests {
                     protect: false,
                     secret: None,
                     created: 0,
+                    found: false,
                 },
             );
         }

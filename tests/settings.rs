@@ -774,3 +774,77 @@ fn mpm_lock_records_agent_files_only_and_a_clone_without_state_plans() {
         .stdout_has("State only (no file is written):\n")
         .success();
 }
+
+#[test]
+fn a_value_the_user_had_already_stays_theirs_when_it_leaves_the_manifest() {
+    let foreign = "{\n  \"a\": 1,\n  \"model\": \"opus\",\n  \"permissions\": {\n    \"allow\": [\n      \"X\",\n      \"Y\"\n    ]\n  },\n  \"z\": 2\n}\n";
+    let ran = Test::new()
+        .write(".claude/settings.json", foreign)
+        .manifest("version: 1\nsettings:\n  model: opus\n  permissions:\n    allow: [X, Z]\n")
+        .args(&["apply", "-y"])
+        .stdout(
+            r#"
+            mpm will make these changes in `.claude`:
+
+              + settings.json permissions.allow[] "Z"
+
+            State only (no file is written):
+              settings.json model already holds what mpm would write: recorded as mpm's
+              settings.json permissions.allow[] "X" already holds what mpm would write: recorded as mpm's
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+            "#,
+        )
+        .success();
+    ran.then()
+        .manifest("version: 1\nsettings: {}\n")
+        .args(&["apply", "-y"])
+        .stdout(
+            r#"
+            mpm will make these changes in `.claude`:
+
+              - settings.json permissions.allow[] "Z"
+
+            State only (no file is written):
+              settings.json model handed back: mpm stops managing it
+              settings.json permissions.allow[] "X" handed back: mpm stops managing it
+
+            Plan: 0 to add, 0 to change, 1 to destroy.
+            Apply complete! Resources: 0 added, 0 changed, 1 destroyed.
+            "#,
+        )
+        .success();
+    // only what mpm put there went
+    assert_eq!(ran.read(".claude/settings.json"), foreign);
+}
+
+#[test]
+fn a_hand_edit_of_a_key_that_left_the_manifest_is_kept_with_adopt() {
+    let ran = Test::new()
+        .manifest("version: 1\nsettings:\n  model: opus\n")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let edited = ran.read(".claude/settings.json").replace("opus", "haiku");
+    std::fs::write(ran.path(".claude/settings.json"), &edited).unwrap();
+    ran.then()
+        .manifest("version: 1\n")
+        .args(&["apply", "-y"])
+        .stdout_has("  ! settings.json model  was edited outside mpm: mpm wrote \"opus\", it is now \"haiku\"\n")
+        .stderr_any()
+        .failure();
+    ran.then()
+        .args(&["apply", "-y", "--adopt"])
+        .stdout(
+            "
+            State only (no file is written):
+              settings.json model handed back: mpm stops managing it
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            Apply complete! Resources: 0 added, 0 changed, 0 destroyed.
+            ",
+        )
+        .success();
+    assert_eq!(ran.read(".claude/settings.json"), edited);
+}

@@ -270,8 +270,9 @@ fn duplicates<'a>(
 }
 
 /// The entry mpm records once the path holds `d`'s bytes; `created`: the
-/// containers mpm made for a part of a settings file.
-fn expected_entry(d: &DesiredResource, created: u8) -> Option<Entry> {
+/// containers mpm made for a part of a settings file; `found`: the part held the
+/// value already, put there by someone else.
+fn expected_entry(d: &DesiredResource, created: u8, found: bool) -> Option<Entry> {
     match &d.record {
         Record::Written => Some(Entry {
             digest: d.digest,
@@ -282,6 +283,7 @@ fn expected_entry(d: &DesiredResource, created: u8) -> Option<Entry> {
             protect: d.protect,
             secret: d.secret.clone(),
             created,
+            found,
         }),
         Record::Released => None,
         Record::As(e) => Some((**e).clone()),
@@ -402,6 +404,7 @@ fn row(
         protect: false,
         secret: None,
         created: 0,
+        found: false,
     });
     let entry = recorded.entry.or(from_lock.as_ref());
     let ours = |d: Digest| entry.is_some_and(|e| e.digest == d) || pending == Some(d);
@@ -442,7 +445,16 @@ fn row(
                 (Some(_), Some(e)) => e.created,
                 (Some(_), None) => 0,
             };
-            let expected = expected_entry(d, created);
+            // a value someone else put there, the same as mpm's, stays theirs when
+            // it leaves the manifest
+            let found = match (before, entry) {
+                (_, Some(e)) => e.found,
+                (Some(b), None) => {
+                    address.is_part() && b.digest == d.digest && pending != Some(b.digest)
+                }
+                (None, None) => false,
+            };
+            let expected = expected_entry(d, created, found);
             row.entry_after = expected.clone();
             row.after = Some(Seen {
                 digest: d.digest,
@@ -489,6 +501,13 @@ fn row(
                 }
                 None => return None,
                 Some(_) if row.protect => Action::Conflict(Conflict::Protected),
+                // a part someone else had put there, or one whose hand edit
+                // `--adopt` keeps, goes back to its owner as it is
+                Some(_) if entry.is_some_and(|e| e.found) => Action::Forget,
+                Some(b) if address.is_part() && options.adopt && !ours(b.digest) => {
+                    row.takeover = Some(Takeover::Adopted);
+                    Action::Forget
+                }
                 Some(b) if ours(b.digest) => Action::Delete,
                 Some(_) if options.force => {
                     row.takeover = Some(Takeover::Forced);

@@ -48,6 +48,7 @@ fn last(bytes: Option<&str>) -> LastApplied {
                 protect: false,
                 secret: None,
                 created: 0,
+                found: false,
             },
         );
     }

@@ -133,9 +133,13 @@ fn change_note(row: &Row) -> &'static str {
     }
 }
 
-/// `settings.json env.A`: a part of a settings file, as the plan names it.
+/// `settings.json env.A`, `settings.json permissions.allow[] "Read"`: a part of a
+/// settings file, as the plan names it (an element by its identity).
 pub fn part_name(address: &Address) -> String {
     match address.part() {
+        Some(crate::part::Part::Element { array, id }) => {
+            format!("{} {}[] {id}", address.file(), array.dotted())
+        }
         Some(part) => format!("{} {}", address.file(), part.dotted()),
         None => address.to_string(),
     }
@@ -171,7 +175,11 @@ fn part_line(row: &Row) -> String {
         _ => shown(row, values.before.as_ref()),
     };
     let eq = if is_key { " =" } else { "" };
-    format!("{}{eq} {value}", part_name(&row.address))
+    let name = match row.address.part() {
+        Some(part) => format!("{} {}", row.address.file(), part.dotted()),
+        None => row.address.to_string(),
+    };
+    format!("{name}{eq} {value}")
 }
 
 /// The unified diff of each updated file, from the bytes on disk to the planned
@@ -411,16 +419,20 @@ fn part_conflict_text(kind: Conflict, row: &Row) -> (String, String) {
     let wrote = shown(row, values.recorded.as_ref());
     let file = row.address.file();
     match kind {
-        Conflict::Edited | Conflict::EditedRemoved if row.sensitive => (
+        Conflict::Edited if row.sensitive => (
             "was edited outside mpm since mpm wrote its secret (values not shown)".into(),
-            "keep the edit: remove it from mpm.yaml; drop it: `mpm apply --force` (a secret's value is never kept: the edited one is lost)".into(),
+            "keep the edit: remove it from mpm.yaml, then `mpm apply --adopt` hands it back to you; drop it: `mpm apply --force` (a secret's value is never kept: the edited one is lost)".into(),
+        ),
+        Conflict::EditedRemoved if row.sensitive => (
+            "was edited outside mpm since mpm wrote its secret (values not shown)".into(),
+            "keep the edit: `mpm apply --adopt` hands it back to you as it is; remove it: `mpm apply --force` (a secret's value is never kept: the edited one is lost)".into(),
         ),
         Conflict::Edited | Conflict::EditedRemoved => (
             format!("was edited outside mpm: mpm wrote {wrote}, it is now {now}"),
             if kind == Conflict::Edited {
                 "keep the edit: put it in mpm.yaml; drop it: `mpm apply --force` (the edited value is kept for `mpm rollback`)".into()
             } else {
-                "keep it: put it back in mpm.yaml; remove it: `mpm apply --force` (the edited value is kept for `mpm rollback`)".into()
+                "keep the edit: `mpm apply --adopt` hands it back to you as it is; remove it: `mpm apply --force` (the edited value is kept for `mpm rollback`)".into()
             },
         ),
         Conflict::Unmanaged => (

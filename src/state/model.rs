@@ -24,6 +24,10 @@ pub struct Entry {
     /// array, the file itself) mpm made for it, to remove with it if left empty.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub created: u8,
+    /// For a part: it held mpm's value before mpm wrote anything there (someone
+    /// else put it there). Leaving the manifest, it is handed back, never removed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub found: bool,
 }
 
 fn is_zero(n: &u8) -> bool {
