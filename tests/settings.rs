@@ -848,3 +848,45 @@ fn a_hand_edit_of_a_key_that_left_the_manifest_is_kept_with_adopt() {
         .success();
     assert_eq!(ran.read(".claude/settings.json"), edited);
 }
+
+#[test]
+fn a_value_a_secret_took_over_is_not_kept_and_rollback_says_so() {
+    let ran = Test::new()
+        .write(".claude/settings.local.json", "{\n  \"env\": {\n    \"TOK\": \"theirs\"\n  }\n}\n")
+        .manifest("version: 1\nenvironment:\n  TOK: { from_env: MPM_TEST_TOKEN, secret: true, scope: local }\n")
+        .env("MPM_TEST_TOKEN", "mine")
+        .args(&["plan"])
+        .stdout(
+            "
+            Conflicts (apply stops here, before any write):
+              ! settings.local.json env.TOK  is already set (value not shown), and mpm did not set it
+                  `mpm apply --adopt` takes it over, but its value is not kept (mpm keeps none where a secret goes): no rollback brings it back; or remove it from the file, or from mpm.yaml
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr_any()
+        .failure();
+    ran.then()
+        .env("MPM_TEST_TOKEN", "mine")
+        .args(&["apply", "-y", "--adopt"])
+        .stdout_has("  ~ settings.local.json env.TOK = (sensitive)  (the value there is not kept: mpm keeps none where a secret goes)\n")
+        .success();
+    let file = ran.read(".claude/settings.local.json");
+    assert!(file.contains("mine") && !file.contains("theirs"));
+    ran.then()
+        .env("MPM_TEST_TOKEN", "mine")
+        .args(&["rollback", "-y"])
+        .stdout_has("settings.local.json env.TOK handed back: mpm stops managing it\n")
+        .stderr(
+            "warning: `settings.local.json env.TOK` is left as it is and handed back: the value it had then stood where a secret goes, and mpm keeps none there\n",
+        )
+        .success();
+    assert_eq!(ran.read(".claude/settings.local.json"), file);
+    for bytes in crate::harness::tree(&ran.path(".claude/.mpm"))
+        .into_values()
+        .flatten()
+    {
+        assert!(!bytes.windows(6).any(|w| w == b"theirs"));
+    }
+}

@@ -58,9 +58,11 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         Some(_) => desired::restore(&store, to, &last)?,
         None => desired::undo(&store, &latest, &last)?,
     };
-    let secrets = desired::resolve_parts(&store, &mut desired, &last.secret_key, &|var| {
-        std::env::var(var).ok()
-    })?;
+    let secrets =
+        desired::resolve_parts(&store, &mut desired, &last, &|var| std::env::var(var).ok())?;
+    for warning in std::mem::take(&mut desired.warnings) {
+        printer.warn(&warning);
+    }
     let mut planned = scan_and_diff(
         None,
         target,

@@ -45,16 +45,19 @@ fn from_entry(entry: &Entry, source: &str) -> DesiredResource {
 
 /// The parts of settings files a rollback puts back get their values: from the
 /// blobs, and a secret from its variable in mpm's environment, read again (its
-/// keyed hash is made anew: the variable may hold a newer value). Returns the
-/// secrets read.
+/// keyed hash is made anew: the variable may hold a newer value). A value that was
+/// not kept (it stood where a secret goes) cannot be put back: the part is left as
+/// it is and handed back, with a warning. Returns the secrets read.
 pub fn resolve_parts(
     store: &StateStore,
     state: &mut DesiredState,
-    key: &crate::secret::Key,
+    last: &LastApplied,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<BTreeMap<Address, Arc<str>>, Error> {
+    let key = &last.secret_key;
     let mut secrets = BTreeMap::new();
     let mut errors = Vec::new();
+    let mut gone = Vec::new();
     for (address, resource) in state.resources.iter_mut().filter(|(a, _)| a.is_part()) {
         let name = crate::plan::part_name(address);
         if let Some(var) = &resource.secret {
@@ -74,11 +77,25 @@ pub fn resolve_parts(
         }
         match store.blob(&resource.digest)? {
             Some(bytes) => resource.json = Some(String::from_utf8_lossy(&bytes).into()),
-            None => errors.push(Error::usage(
-                format!("the value `{name}` held then was not kept, so it cannot be put back"),
-                Some("mpm keeps no value where a secret goes; set it by hand after rolling back the rest, or roll back to another generation".into()),
-            )),
+            None => {
+                state.warnings.push(format!(
+                    "`{name}` is left as it is and handed back: the value it had then stood where a secret goes, and mpm keeps none there"
+                ));
+                match last.entries.get(address) {
+                    // as it is now: recorded, so that a match is handed back untouched
+                    Some(entry) => {
+                        resource.digest = entry.digest;
+                        resource.secret = entry.secret.clone();
+                        resource.json = None;
+                        resource.record = super::Record::Released;
+                    }
+                    None => gone.push(address.clone()),
+                }
+            }
         }
+    }
+    for address in gone {
+        state.resources.remove(&address);
     }
     Error::collect(errors)?;
     Ok(secrets)

@@ -122,6 +122,9 @@ fn version_column(row: &Row) -> String {
 fn change_note(row: &Row) -> &'static str {
     let part = row.address.is_part();
     match row.takeover {
+        Some(_) if part && row.sensitive => {
+            "  (the value there is not kept: mpm keeps none where a secret goes)"
+        }
         Some(Takeover::Forced) => "  (overwrites a change made outside mpm; kept for rollback)",
         Some(Takeover::Adopted) if part => {
             "  (adopted: the value mpm did not write is kept for rollback)"
@@ -434,6 +437,10 @@ fn part_conflict_text(kind: Conflict, row: &Row) -> (String, String) {
             } else {
                 "keep the edit: `mpm apply --adopt` hands it back to you as it is; remove it: `mpm apply --force` (the edited value is kept for `mpm rollback`)".into()
             },
+        ),
+        Conflict::Unmanaged if row.sensitive => (
+            "is already set (value not shown), and mpm did not set it".into(),
+            "`mpm apply --adopt` takes it over, but its value is not kept (mpm keeps none where a secret goes): no rollback brings it back; or remove it from the file, or from mpm.yaml".into(),
         ),
         Conflict::Unmanaged => (
             format!("is already set to {now}, and mpm did not set it"),
