@@ -716,7 +716,7 @@ fn reading_commands_write_nothing_where_settings_are_managed() {
 fn a_secret_goes_to_a_local_file_only_once_git_ignores_it() {
     let yaml = "
         version: 1
-        target: { path: cfg }
+        target: { path: app/.claude }
         environment:
           MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true, scope: local }
         ";
@@ -732,7 +732,7 @@ fn a_secret_goes_to_a_local_file_only_once_git_ignores_it() {
         .args(&["plan"])
         .stderr(
             "
-            error: `environment.MY_TOKEN` is a secret, and `cfg/settings.local.json` is a file git tracks or would track
+            error: `environment.MY_TOKEN` is a secret, and `app/.claude/settings.local.json` is a file git tracks or would track
              --> mpm.yaml:4:13
               |
             4 |   MY_TOKEN: { from_env: MPM_TEST_TOKEN, secret: true, scope: local }
@@ -741,7 +741,7 @@ fn a_secret_goes_to_a_local_file_only_once_git_ignores_it() {
             ",
         )
         .failure();
-    std::fs::write(ran.path(".gitignore"), "cfg/settings.local.json\n").unwrap();
+    std::fs::write(ran.path(".gitignore"), "settings.local.json\n").unwrap();
     ran.then()
         .env("MPM_TEST_TOKEN", "x")
         .args(&["plan"])
@@ -889,4 +889,22 @@ fn a_value_a_secret_took_over_is_not_kept_and_rollback_says_so() {
     {
         assert!(!bytes.windows(6).any(|w| w == b"theirs"));
     }
+}
+
+#[test]
+fn scope_local_is_refused_where_the_client_reads_no_local_file() {
+    Test::new()
+        .manifest("version: 1\ntarget: { path: cfg }\nenvironment:\n  A: { value: x, scope: local }\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: `environment.A` has `scope: local`, but Claude Code reads no `settings.local.json` in a config directory like `cfg`
+             --> mpm.yaml:4:6
+              |
+            4 |   A: { value: x, scope: local }
+              |      ^
+            hint: drop `scope: local`: a config directory's `settings.json` is its user's own already (only a project's `.claude` has a local file)
+            ",
+        )
+        .failure();
 }

@@ -250,14 +250,17 @@ fn settings_allowed(
                 }
             }
         }
-        if local && *spec == TargetSetting::User {
+        let config_dir = claude_scope(spec, target, false, options.env.home.as_deref())
+            == crate::claude_env::Scope::User;
+        if local && config_dir {
             errors.push(Error::from(loaded.error_at(
                 &at,
                 format!(
-                    "`{}` has `scope: local`, but the user's settings have no local file",
-                    at.join(".")
+                    "`{}` has `scope: local`, but Claude Code reads no `settings.local.json` in a config directory like `{}`",
+                    at.join("."),
+                    target.display
                 ),
-                Some("the user's `settings.json` is personal already: drop `scope: local`".into()),
+                Some("drop `scope: local`: a config directory's `settings.json` is its user's own already (only a project's `.claude` has a local file)".into()),
             )));
             continue;
         }
