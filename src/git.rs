@@ -17,20 +17,32 @@ pub fn describe(dir: &Path) -> Option<GitInfo> {
     Some(GitInfo { commit, dirty })
 }
 
+/// What git does with a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracking {
+    /// Not in a work tree, or ignored: git never takes it.
+    No,
+    /// In the index.
+    Tracked,
+    /// In a work tree and not ignored: the next `git add .` takes it.
+    WouldTrack,
+}
+
 /// Whether git tracks the file at `path`, or would (it is in a work tree, and no
-/// ignore rule covers it): where a secret must never be written.
-pub fn tracks_or_would_track(path: &Path) -> bool {
+/// ignore rule covers it): where a secret must never be written. When it cannot
+/// tell, it says `WouldTrack`: the careful answer.
+pub fn tracking(path: &Path) -> Tracking {
     let Some(dir) = path
         .parent()
         .and_then(|d| d.ancestors().find(|a| a.is_dir()))
     else {
-        return false;
+        return Tracking::No;
     };
     let Ok(repo) = gix::discover(dir) else {
-        return false;
+        return Tracking::No;
     };
     let Some(workdir) = repo.workdir() else {
-        return false;
+        return Tracking::No;
     };
     let workdir = fs_err::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
     let real = crate::target::resolved(path).unwrap_or_else(|| path.to_path_buf());
@@ -38,27 +50,26 @@ pub fn tracks_or_would_track(path: &Path) -> bool {
         .strip_prefix(&workdir)
         .or_else(|_| path.strip_prefix(&workdir))
     else {
-        return false;
+        return Tracking::No;
     };
     let Some(relative) = relative.to_str().map(|r| r.replace('\\', "/")) else {
-        return true;
+        return Tracking::WouldTrack;
     };
     let Ok(index) = repo.index_or_empty() else {
-        // cannot tell: the careful answer
-        return true;
+        return Tracking::WouldTrack;
     };
     if index.entry_by_path(relative.as_str().into()).is_some() {
-        return true;
+        return Tracking::Tracked;
     }
     let Ok(mut excludes) = repo.excludes(
         &index,
         None,
         gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped,
     ) else {
-        return true;
+        return Tracking::WouldTrack;
     };
     match excludes.at_path(relative.as_str(), Some(gix::index::entry::Mode::FILE)) {
-        Ok(platform) => !platform.is_excluded(),
-        Err(_) => true,
+        Ok(platform) if platform.is_excluded() => Tracking::No,
+        _ => Tracking::WouldTrack,
     }
 }

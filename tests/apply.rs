@@ -559,7 +559,7 @@ fn disabled_and_protected_agents() {
         .stderr(
             "
             error: 1 conflict stops the apply; nothing was changed
-            hint: move the paths named above out of the way; `--force` never writes through a directory or link, nor deletes a protected agent
+            hint: each conflict above says what to do; `--force` never writes through a directory or link, nor over a settings file that is not JSON, nor deletes a protected agent
             ",
         )
         .failure();

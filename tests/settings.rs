@@ -747,6 +747,20 @@ fn a_secret_goes_to_a_local_file_only_once_git_ignores_it() {
         .args(&["plan"])
         .stdout_has("  + settings.local.json env.MY_TOKEN = (sensitive)\n")
         .success();
+    // ignored, but tracked all the same
+    std::fs::create_dir_all(ran.path("app/.claude")).unwrap();
+    std::fs::write(ran.path("app/.claude/settings.local.json"), "{}\n").unwrap();
+    let add = std::process::Command::new("git")
+        .args(["add", "-f", "app/.claude/settings.local.json"])
+        .current_dir(ran.path(""))
+        .status()
+        .unwrap();
+    assert!(add.success());
+    ran.then()
+        .env("MPM_TEST_TOKEN", "x")
+        .args(&["plan"])
+        .stderr_has("hint: git tracks it: stop with `git rm --cached app/.claude/settings.local.json` and ignore it, or use the user target (`target: user`)\n")
+        .failure();
 }
 
 #[test]

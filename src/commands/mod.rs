@@ -211,7 +211,6 @@ fn settings_allowed(
     target: &Target,
     options: &Options,
 ) -> Result<Vec<String>, Error> {
-    use crate::config::TargetSetting;
     let spec = &options.settings.target.value;
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -267,15 +266,32 @@ fn settings_allowed(
         if resource.secret.is_none() {
             continue;
         }
-        let project_shared = *spec == TargetSetting::Project && !local;
-        if project_shared || crate::git::tracks_or_would_track(&target.path_of(address)) {
-            let hint = if local {
-                format!(
+        use crate::git::Tracking;
+        let project = claude_scope(spec, target, false, options.env.home.as_deref())
+            == crate::claude_env::Scope::Project;
+        let path = target.path_of(address);
+        let tracking = match crate::git::tracking(&path) {
+            // a project's settings.json is meant to be committed
+            Tracking::No if project && !local => Tracking::WouldTrack,
+            t => t,
+        };
+        if tracking != Tracking::No {
+            let hint = match (tracking, local, project) {
+                (Tracking::Tracked, _, _) => format!(
+                    "git tracks it: stop with `git rm --cached {}` and ignore it, or {}",
+                    crate::paths::display(&path, &options.env.cwd),
+                    if project { "use the user target (`target: user`)" } else { "keep the secret out of mpm" }
+                ),
+                (_, true, _) => format!(
                     "add `{}` to `.gitignore`, or use the user target",
                     address.file()
-                )
-            } else {
-                "write it to the file git ignores with `scope: local`, or use the user target (`target: user`)".into()
+                ),
+                (_, false, true) => "write it to the file git ignores with `scope: local`, or use the user target (`target: user`)".into(),
+                (_, false, false) => format!(
+                    "`{}` is in a git work tree: ignore `{}` there (`.gitignore`), or keep the secret out of mpm",
+                    target.display,
+                    address.file()
+                ),
             };
             errors.push(Error::from(loaded.error_at(
                 &at,
@@ -498,8 +514,17 @@ pub fn stop_on_conflicts(plan: &Plan, command: &'static str, forced: bool) -> Re
     if count == 0 {
         return Ok(());
     }
-    let hint = if forced {
-        "move the paths named above out of the way; `--force` never writes through a directory or link, nor deletes a protected agent"
+    // what `--force` cannot do
+    let stuck = plan.conflicts().all(|r| {
+        matches!(
+            r.action,
+            crate::plan::Action::Conflict(
+                crate::plan::Conflict::NotAFile(_) | crate::plan::Conflict::Protected
+            )
+        )
+    });
+    let hint = if forced || stuck {
+        "each conflict above says what to do; `--force` never writes through a directory or link, nor over a settings file that is not JSON, nor deletes a protected agent"
     } else {
         "each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)"
     };
