@@ -922,3 +922,29 @@ fn scope_local_is_refused_where_the_client_reads_no_local_file() {
         )
         .failure();
 }
+
+#[test]
+fn a_hand_edit_in_the_json_plan_has_both_values() {
+    let ran = Test::new()
+        .manifest("version: 1\nsettings:\n  model: opus\n")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let text = ran.read(".claude/settings.json").replace("opus", "haiku");
+    std::fs::write(ran.path(".claude/settings.json"), text).unwrap();
+    let json = ran
+        .then()
+        .args(&["plan", "--json"])
+        .stdout_any()
+        .stderr_any()
+        .failure();
+    let plan: mpm::plan::PlanJson = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(plan.conflicts.len(), 1);
+    let c = &plan.conflicts[0];
+    assert_eq!(
+        (c.address.as_str(), c.kind.as_str()),
+        ("settings.json#/model", "edited")
+    );
+    assert_eq!(c.value, Some("haiku".into()));
+    assert_eq!(c.recorded, Some("opus".into()));
+}

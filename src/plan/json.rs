@@ -73,6 +73,14 @@ pub struct FileJson {
 pub struct ConflictJson {
     pub address: String,
     pub agent: Option<String>,
+    /// For a settings key: its value now, and the value mpm wrote last (a secret's
+    /// are never given: `sensitive` says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
     /// `edited`, `unmanaged`, `edited_removed`, `protected`, `not_a_file`, `duplicate`
     pub kind: String,
 }
@@ -126,9 +134,14 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
             Action::Forget => "forget",
             Action::NoOp => "no-op",
             Action::Conflict(kind) => {
+                let values = row.values.as_deref();
+                let parse = |v: Option<&String>| v.and_then(|j| serde_json::from_str(j).ok());
                 conflicts.push(ConflictJson {
                     address: row.address.to_string(),
                     agent: row.agent.clone(),
+                    value: parse(values.and_then(|v| v.before.as_ref())),
+                    recorded: parse(values.and_then(|v| v.recorded.as_ref())),
+                    sensitive: row.sensitive,
                     kind: match kind {
                         Conflict::Edited => "edited",
                         Conflict::Unmanaged => "unmanaged",
