@@ -171,16 +171,19 @@ pub fn execute(
         .collect();
     // the settings files, edited in memory: a part that cannot be put in place
     // stops the apply before anything is stored
-    let composed = compose(&rows, source, target, last, system)?;
+    let mut positions = HashMap::new();
+    let composed = compose(&rows, source, target, last, system, &mut positions)?;
     let mut blobs = store.blob_writer(&wanted)?;
     drop(wanted);
     let pack = blobs.pack;
-    let stored =
-        store_blobs(&rows, plan, source, target, last, system, &mut blobs).and_then(|digests| {
-            // `mpm.lock` as it is now is a pre-image like any other: kept in the pack, not
-            // in memory, for a failure to put back
-            Ok((digests, lock_pre_image(context, last, &mut blobs)?))
-        });
+    let stored = store_blobs(
+        &rows, plan, source, target, last, system, &positions, &mut blobs,
+    )
+    .and_then(|digests| {
+        // `mpm.lock` as it is now is a pre-image like any other: kept in the pack, not
+        // in memory, for a failure to put back
+        Ok((digests, lock_pre_image(context, last, &mut blobs)?))
+    });
     // a state folder that cannot take the bytes (a full disk) fails the apply
     // before any file is touched: that says so
     let failed = |e: Error| {
@@ -342,7 +345,7 @@ pub fn rehearse(
     check_fresh(plan, target, last, system)?;
     let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
     check_writable(&rows, target, &target.state_dir, lockfile, system)?;
-    let composed = compose(&rows, source, target, last, system)?;
+    let composed = compose(&rows, source, target, last, system, &mut HashMap::new())?;
     let bytes_of = |row: &Row| -> Result<Vec<u8>, Error> {
         let digest = row
             .after
@@ -436,6 +439,7 @@ fn store_blobs(
     target: &Target,
     last: &LastApplied,
     system: &dyn System,
+    positions: &HashMap<crate::address::Address, u32>,
     blobs: &mut BlobWriter,
 ) -> Result<(Digest, Digest), Error> {
     for row in rows {
@@ -486,13 +490,22 @@ fn store_blobs(
     }
     // the generation's changes and the entries after it go into the same pack,
     // serialised as they are made (10 000 of each held at once: 5 MB)
-    struct Changes<'a>(&'a [&'a Row], Option<&'a Generation>, &'a LastApplied);
+    struct Changes<'a>(
+        &'a [&'a Row],
+        Option<&'a Generation>,
+        &'a LastApplied,
+        &'a HashMap<crate::address::Address, u32>,
+    );
     impl serde::Serialize for Changes<'_> {
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(|r| change_of(r, self.1, self.2)))
+            s.collect_seq(self.0.iter().map(|r| {
+                let mut change = change_of(r, self.1, self.2);
+                change.position = self.3.get(&r.address).copied();
+                change
+            }))
         }
     }
-    let changes = blobs.add_json(&Changes(rows, last.pending.as_ref(), last))?;
+    let changes = blobs.add_json(&Changes(rows, last.pending.as_ref(), last, positions))?;
     let after: std::collections::BTreeMap<_, _> = plan.entries_after_iter().collect();
     let entries = blobs.add_json(&after)?;
     Ok((changes, entries))
@@ -543,6 +556,7 @@ fn compose(
     target: &Target,
     last: &LastApplied,
     system: &dyn System,
+    positions: &mut HashMap<crate::address::Address, u32>,
 ) -> Result<Vec<Composed>, Error> {
     use crate::settings_file::Document;
     let mut by_file: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
@@ -564,18 +578,31 @@ fn compose(
             _ => return Err(stale_file()),
         };
         let mut file_goes = false;
+        let mut parts = Vec::new();
         for row in &rows {
-            let part = row.address.part().ok_or_else(|| stale(&row.address))?;
-            if row.action == Action::Delete {
-                let created = last.entries.get(&row.address).map_or(0, |e| e.created);
-                doc.remove(&part, created);
-                file_goes |= usize::from(created) > part.containers().len();
-                continue;
+            parts.push((*row, row.address.part().ok_or_else(|| stale(&row.address))?));
+        }
+        // where each part removed stood, in the file as it is: a rollback puts it
+        // back there
+        for (row, part) in parts.iter().filter(|(r, _)| r.action == Action::Delete) {
+            if let Some(at) = doc.index_of(part).and_then(|i| u32::try_from(i).ok()) {
+                positions.insert(row.address.clone(), at);
             }
+        }
+        for (row, part) in parts.iter().filter(|(r, _)| r.action == Action::Delete) {
+            let created = last.entries.get(&row.address).map_or(0, |e| e.created);
+            doc.remove(part, created);
+            file_goes |= usize::from(created) > part.containers().len();
+        }
+        // put back in the order they stood, so that each index is right
+        parts.retain(|(r, _)| r.action != Action::Delete);
+        parts.sort_by_key(|(r, _)| r.position.unwrap_or(u32::MAX));
+        for (row, part) in parts {
             let bytes = part_bytes(row, source, last)?;
             let value: serde_json::Value =
                 serde_json::from_slice(&bytes).map_err(|_| stale(&row.address))?;
-            doc.set(&part, value).map_err(|_| stale(&row.address))?;
+            doc.set_at(&part, value, row.position.map(|p| p as usize))
+                .map_err(|_| stale(&row.address))?;
         }
         let after = if file_goes && doc.is_empty() {
             None
@@ -1073,6 +1100,7 @@ fn change_of(row: &Row, interrupted: Option<&Generation>, last: &LastApplied) ->
             .and_then(|e| e.secret.clone()),
         secret_after: row.secret.clone(),
         before_withheld: row.address.is_part() && row.sensitive,
+        position: None,
     }
 }
 
@@ -1122,6 +1150,7 @@ mod tests {
             secret_before: None,
             secret_after: None,
             before_withheld: false,
+            position: None,
         }]);
         let row = |before: &str| Row {
             address: address.clone(),
@@ -1138,6 +1167,7 @@ mod tests {
             values: None,
             sensitive: false,
             secret: None,
+            position: None,
         };
         // the killed run had replaced the file: its pre-image (v1) is this one's
         assert_eq!(

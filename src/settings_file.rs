@@ -122,6 +122,36 @@ impl Document {
     /// returns how many it created. A key keeps its place; a new one goes last, and
     /// so does a new element.
     pub fn set(&mut self, part: &Part, value: Value) -> Result<u8, Blocked> {
+        self.set_at(part, value, None)
+    }
+
+    /// Where `part` is among its siblings (a key in its object, an element in its
+    /// array), to put it back there.
+    pub fn index_of(&self, part: &Part) -> Option<usize> {
+        match part {
+            Part::Key(p) => {
+                let (last, parents) = p.tokens().split_last()?;
+                let parent = match parents {
+                    [] => &self.root,
+                    _ => match lookup(&self.root, parents) {
+                        Found::Value(Value::Object(map)) => map,
+                        _ => return None,
+                    },
+                };
+                parent.keys().position(|k| k == last)
+            }
+            Part::Element { array, id } => match lookup(&self.root, array.tokens()) {
+                Found::Value(Value::Array(items)) => {
+                    items.iter().position(|e| element_id(array, e) == *id)
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// [`Document::set`], a new key or element going to index `at` among its
+    /// siblings (where it was before it was removed) rather than last.
+    pub fn set_at(&mut self, part: &Part, value: Value, at: Option<usize>) -> Result<u8, Blocked> {
         let (tokens, element) = match part {
             Part::Key(p) => (p.tokens(), None),
             Part::Element { array, id } => (array.tokens(), Some((array, id))),
@@ -139,9 +169,17 @@ impl Document {
             map = slot.as_object_mut().ok_or(Blocked)?;
         }
         match element {
-            None => {
+            None if map.contains_key(last) => {
                 map.insert(last.clone(), value);
             }
+            None => match at {
+                Some(i) => {
+                    map.shift_insert(i.min(map.len()), last.clone(), value);
+                }
+                None => {
+                    map.insert(last.clone(), value);
+                }
+            },
             Some((array, id)) => {
                 let slot = map.entry(last.clone()).or_insert_with(|| {
                     created += 1;
@@ -150,7 +188,10 @@ impl Document {
                 let items = slot.as_array_mut().ok_or(Blocked)?;
                 match items.iter_mut().find(|e| element_id(array, e) == *id) {
                     Some(existing) => *existing = value,
-                    None => items.push(value),
+                    None => match at {
+                        Some(i) => items.insert(i.min(items.len()), value),
+                        None => items.push(value),
+                    },
                 }
             }
         }
@@ -362,6 +403,25 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_key_or_element_put_back_goes_where_it_was() {
+        let text = br#"{"a":1,"model":"opus","permissions":{"allow":["X","Y"]},"z":2}"#;
+        let mut doc = Document::parse(text).unwrap();
+        let model = key(&["model"]);
+        let allow = Pointer::new(["permissions", "allow"]);
+        let x = Part::Element {
+            array: allow.clone(),
+            id: element_id(&allow, &json!("X")),
+        };
+        let (at_model, at_x) = (doc.index_of(&model), doc.index_of(&x));
+        assert_eq!((at_model, at_x), (Some(1), Some(0)));
+        doc.remove(&model, 0);
+        doc.remove(&x, 0);
+        doc.set_at(&x, json!("X"), at_x).unwrap();
+        doc.set_at(&model, json!("opus"), at_model).unwrap();
+        assert_eq!(doc.render(), text);
     }
 
     #[test]

@@ -948,3 +948,34 @@ fn a_hand_edit_in_the_json_plan_has_both_values() {
     assert_eq!(c.value, Some("haiku".into()));
     assert_eq!(c.recorded, Some("opus".into()));
 }
+
+#[test]
+fn a_key_put_back_by_a_rollback_goes_where_it_stood() {
+    let foreign = "{\n  \"a\": 1,\n  \"model\": \"haiku\",\n  \"permissions\": {\n    \"allow\": [\n      \"X\",\n      \"Y\"\n    ]\n  },\n  \"z\": 2\n}\n";
+    let ran = Test::new()
+        .write(".claude/settings.json", foreign)
+        .manifest("version: 1\nsettings:\n  model: opus\n  permissions:\n    allow: [Y]\n")
+        .args(&["apply", "-y", "--adopt"])
+        .stdout_any()
+        .success();
+    // adopted `model` is mpm's now: leaving the manifest removes it
+    ran.then()
+        .manifest("version: 1\nsettings: {}\n")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    assert_eq!(
+        ran.read(".claude/settings.json"),
+        "{\n  \"a\": 1,\n  \"permissions\": {\n    \"allow\": [\n      \"X\",\n      \"Y\"\n    ]\n  },\n  \"z\": 2\n}\n"
+    );
+    ran.then().args(&["rollback", "-y"]).stdout_any().success();
+    assert_eq!(
+        ran.read(".claude/settings.json"),
+        foreign.replace("haiku", "opus")
+    );
+    ran.then()
+        .args(&["rollback", "--to", "0", "-y"])
+        .stdout_any()
+        .success();
+    assert_eq!(ran.read(".claude/settings.json"), foreign);
+}

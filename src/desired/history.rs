@@ -140,6 +140,7 @@ pub fn undo(
         let protect = recorded.is_some_and(|e| e.protect);
         let mut resource = DesiredResource::stored(before, size, owner, record, protect);
         resource.secret = change.secret_before.clone();
+        resource.position = change.position;
         state.resources.insert(change.address.clone(), resource);
     }
     Ok(state)
@@ -190,6 +191,7 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
             };
             let mut resource = DesiredResource::stored(before, 0, owner, Record::Released, false);
             resource.secret = first.and_then(|c| c.secret_before.clone());
+            resource.position = first.and_then(|c| c.position);
             state.resources.insert(address.clone(), resource);
         }
     }

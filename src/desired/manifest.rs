@@ -545,6 +545,7 @@ fn remembered(
         protect: spec.protect,
         json: None,
         secret: None,
+        position: None,
     };
     (resource, Vec::new())
 }

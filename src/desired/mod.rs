@@ -46,6 +46,8 @@ pub struct DesiredResource {
     /// For a secret: the variable of mpm's environment it is read from. Its digest
     /// is a keyed hash.
     pub secret: Option<String>,
+    /// For a part a rollback puts back: where it stood among its siblings.
+    pub position: Option<u32>,
 }
 
 /// What mpm records about a path once it holds the desired bytes.
@@ -73,6 +75,7 @@ impl DesiredResource {
             protect,
             json: None,
             secret: None,
+            position: None,
         }
     }
 
@@ -101,6 +104,7 @@ impl DesiredResource {
             protect: false,
             json,
             secret,
+            position: None,
         }
     }
 
@@ -121,6 +125,7 @@ impl DesiredResource {
             protect,
             json: None,
             secret: None,
+            position: None,
         }
     }
 }

@@ -107,6 +107,9 @@ pub struct Row {
     pub sensitive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// A part put back where it stood among its siblings (a rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
 }
 
 /// The values of a part of a settings file, canonical JSON; `None` is absent, or a
@@ -265,6 +268,7 @@ fn duplicates<'a>(
                 values: None,
                 sensitive: false,
                 secret: None,
+                position: None,
             }
         })
 }
@@ -429,6 +433,7 @@ fn row(
         sensitive: desired.is_some_and(|d| d.secret.is_some())
             || entry.is_some_and(|e| e.secret.is_some()),
         secret: desired.and_then(|d| d.secret.clone()),
+        position: desired.and_then(|d| d.position),
     };
     if let Actual::Other(kind) = actual {
         // never written through, never removed: only reported when mpm would act here

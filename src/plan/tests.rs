@@ -312,6 +312,7 @@ fn pending(after: Option<&str>) -> Generation {
         secret_before: None,
         secret_after: None,
         before_withheld: false,
+        position: None,
     }])
 }
 

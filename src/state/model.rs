@@ -66,6 +66,9 @@ pub struct Change {
     /// goes (mpm keeps no value there).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub before_withheld: bool,
+    /// For a part removed: where it stood among its siblings, to be put back there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
 }
 
 impl Change {
