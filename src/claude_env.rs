@@ -4,7 +4,8 @@
 //!
 //! Pure: [`check`] takes a name, a value and the scope of the file it is written in,
 //! and says what is wrong. A name that is neither Claude Code's nor looks like it
-//! (`MY_TOKEN`) is the user's own business and passes silently.
+//! (`MY_TOKEN`) is the user's own business and passes silently. [`check_quoting`]
+//! says the same of a value that may not be shown (a secret), never quoting it.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -157,13 +158,28 @@ pub fn invented(name: &str) -> Option<&'static Invented> {
     table().claude_mpm.iter().find(|v| v.name == name)
 }
 
+/// How a finding may speak of the value it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quote<'a> {
+    /// In backticks, as written.
+    Value,
+    /// Never, not even a number derived from it: this phrase stands where the
+    /// value would (`the value of the secret `$S`, not shown`).
+    Instead(&'a str),
+}
+
 /// Checks one variable as it would be written into the settings file of `scope`.
 pub fn check(name: &str, value: &str, scope: Scope) -> Vec<Finding> {
+    check_quoting(name, value, scope, Quote::Value)
+}
+
+/// [`check`], with the value quoted only as `quote` allows.
+pub fn check_quoting(name: &str, value: &str, scope: Scope, quote: Quote) -> Vec<Finding> {
     if let Some(var) = lookup(name) {
-        return check_known(var, value, scope);
+        return check_known(var, value, scope, quote);
     }
     if let Some(invented) = invented(name) {
-        return vec![claude_mpm_name(invented, value)];
+        return vec![claude_mpm_name(invented, value, quote)];
     }
     if name.starts_with("CLAUDE_MPM_") {
         return vec![Finding {
@@ -191,7 +207,7 @@ pub fn check(name: &str, value: &str, scope: Scope) -> Vec<Finding> {
     Vec::new()
 }
 
-fn check_known(var: &Variable, value: &str, scope: Scope) -> Vec<Finding> {
+fn check_known(var: &Variable, value: &str, scope: Scope, quote: Quote) -> Vec<Finding> {
     let name = &var.name;
     let mut found = Vec::new();
     if !var.scopes.contains(&scope) {
@@ -222,13 +238,13 @@ fn check_known(var: &Variable, value: &str, scope: Scope) -> Vec<Finding> {
         Err(expected) => found.push(Finding {
             severity: Severity::Error,
             code: "env-invalid-value",
-            message: format!("`{name}` expects {expected}, got {}", shown(value)),
+            message: format!("`{name}` expects {expected}, got {}", shown(value, quote)),
             hint: var
                 .default
                 .as_ref()
                 .map(|d| format!("Claude Code's default is `{d}`")),
         }),
-        Ok(()) => found.extend(seconds_for_milliseconds(var, value)),
+        Ok(()) => found.extend(seconds_for_milliseconds(var, value, quote)),
     }
     found
 }
@@ -280,19 +296,27 @@ fn check_value(var: &Variable, value: &str) -> Result<(), String> {
 
 /// A time under a second, where the client counts milliseconds: most likely
 /// seconds, as claude-mpm's own `CLAUDE_TIMEOUT` was.
-fn seconds_for_milliseconds(var: &Variable, value: &str) -> Option<Finding> {
+fn seconds_for_milliseconds(var: &Variable, value: &str, quote: Quote) -> Option<Finding> {
     let n = whole_number(value).filter(|_| var.kind == Kind::Milliseconds)?;
-    (n < 1000).then(|| Finding {
-        severity: Severity::Warning,
-        code: "env-unit",
-        message: format!("`{}` is `{n}` milliseconds, under a second", var.name),
-        hint: n
-            .checked_mul(1000)
-            .map(|ms| format!("the value is in milliseconds: for {n} seconds write `{ms}`")),
+    (n < 1000).then(|| match quote {
+        Quote::Value => Finding {
+            severity: Severity::Warning,
+            code: "env-unit",
+            message: format!("`{}` is `{n}` milliseconds, under a second", var.name),
+            hint: n
+                .checked_mul(1000)
+                .map(|ms| format!("the value is in milliseconds: for {n} seconds write `{ms}`")),
+        },
+        Quote::Instead(instead) => Finding {
+            severity: Severity::Warning,
+            code: "env-unit",
+            message: format!("`{}` is under a second ({instead})", var.name),
+            hint: Some("the value is in milliseconds: write seconds times 1000".into()),
+        },
     })
 }
 
-fn claude_mpm_name(invented: &Invented, value: &str) -> Finding {
+fn claude_mpm_name(invented: &Invented, value: &str, quote: Quote) -> Finding {
     let mut names = invented.instead.iter().map(|n| format!("`{n}`"));
     let first = names.next().unwrap_or_default();
     let rest: Vec<String> = names.collect();
@@ -301,7 +325,10 @@ fn claude_mpm_name(invented: &Invented, value: &str) -> Finding {
     } else {
         format!("{first} (or {})", rest.join(", "))
     };
-    let converted = whole_number(value).and_then(|n| n.checked_mul(invented.factor));
+    // a converted secret is still the secret
+    let converted = whole_number(value)
+        .filter(|_| quote == Quote::Value)
+        .and_then(|n| n.checked_mul(invented.factor));
     let hint = match (invented.factor, converted) {
         (1, Some(n)) => format!("set {instead} instead: `\"{n}\"`"),
         (1, None) => format!("set {instead} instead"),
@@ -343,9 +370,12 @@ fn whole_number(value: &str) -> Option<u64> {
     value.parse().ok()
 }
 
-/// A value as a message quotes it: in backticks, control characters escaped.
-fn shown(value: &str) -> String {
-    if value.is_empty() {
+/// A value as a message quotes it: in backticks, control characters escaped; or
+/// the phrase that stands for it.
+fn shown(value: &str, quote: Quote) -> String {
+    if let Quote::Instead(instead) = quote {
+        instead.to_string()
+    } else if value.is_empty() {
         "an empty value".into()
     } else {
         format!("`{}`", crate::text::escaped(value))
@@ -543,6 +573,39 @@ mod tests {
         assert_eq!(
             f.hint.as_deref(),
             Some("check the name against https://code.claude.com/docs/en/env-vars")
+        );
+    }
+
+    #[test]
+    fn a_value_that_may_not_be_shown_is_in_no_finding() {
+        let instead = Quote::Instead("the value of `$S`, not shown");
+        let f = check_quoting(
+            "ANTHROPIC_BASE_URL",
+            "proxy:8080/SEKRIT",
+            Scope::User,
+            instead,
+        );
+        assert_eq!(
+            f[0].message,
+            "`ANTHROPIC_BASE_URL` expects a URL starting with `http://` or `https://`, got the value of `$S`, not shown"
+        );
+        // nor a number made from it
+        for (name, value) in [
+            ("BASH_DEFAULT_TIMEOUT_MS", "417"),
+            ("CLAUDE_TIMEOUT", "417"),
+            ("CLAUDE_MAX_PARALLEL_SUBAGENTS", "417"),
+            ("CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS", "x417"),
+        ] {
+            let found = check_quoting(name, value, Scope::User, instead);
+            assert_eq!(found.len(), 1, "{name}");
+            for f in found {
+                let said = format!("{} {}", f.message, f.hint.unwrap_or_default());
+                assert!(!said.contains("417"), "{said}");
+            }
+        }
+        assert_eq!(
+            check_quoting("BASH_DEFAULT_TIMEOUT_MS", "417", Scope::User, instead)[0].message,
+            "`BASH_DEFAULT_TIMEOUT_MS` is under a second (the value of `$S`, not shown)"
         );
     }
 

@@ -733,3 +733,113 @@ fn a_state_log_that_cannot_be_opened_is_an_error() {
         )
         .failure();
 }
+
+/// `mpm doctor` with these arguments, then with `--json`, each exiting 1: the
+/// text is `expected`, and neither says `value` on stdout or stderr.
+#[track_caller]
+fn says_without(ran: &Ran, args: &[&str], value: &str, expected: &str) {
+    let text = ran
+        .then()
+        .args(&["doctor"])
+        .args(args)
+        .stdout(expected)
+        .failure();
+    let json = ran
+        .then()
+        .args(&["doctor", "--json"])
+        .args(args)
+        .stdout_any()
+        .failure();
+    for said in [&text.stdout, &text.stderr, &json.stdout, &json.stderr] {
+        assert!(
+            !said.contains(value),
+            "the doctor printed `{value}`:\n{said}"
+        );
+    }
+    let doc: mpm::doctor::render::DoctorJson = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc.findings.len(), text.stdout.lines().count() - 1);
+}
+
+/// A hostile review: mpm applies a secret without checking its value (that would
+/// print it), and the doctor then checked it and quoted it, `--json` too.
+#[test]
+fn a_secret_mpm_applied_with_a_bad_value_is_named_not_quoted() {
+    const SECRET: &str = "proxy.corp:8080/HUNTERTOKEN";
+    let ran = Test::new()
+        .manifest(
+            "
+            version: 1
+            environment:
+              scope: local
+              ANTHROPIC_BASE_URL: { from_env: S, secret: true }
+            ",
+        )
+        .env("S", SECRET)
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    assert!(ran.read(".claude/settings.local.json").contains(SECRET));
+    says_without(
+        &ran,
+        &[],
+        "HUNTERTOKEN",
+        "
+        error[env-invalid-value] .claude/settings.local.json:3:5: `ANTHROPIC_BASE_URL` expects a URL starting with `http://` or `https://`, got the value of the secret `$S`, not shown; hint: give `S` a value that fits where mpm runs, then run `mpm apply`
+        Found 1 error in `.claude`.
+        ",
+    );
+}
+
+/// The doctor reads files mpm never wrote: a value whose name or form looks like a
+/// credential's is not quoted there either; any other still is.
+#[test]
+fn a_credential_in_a_file_mpm_does_not_manage_is_not_quoted() {
+    let ran = planted(&[(
+        ".claude/settings.local.json",
+        "{\"env\": {\n  \"GITHUB_TOKEN\": 8675309,\n  \"ANTHROPIC_MODEL\": \"sk-ant-api03 8675309\",\n  \"CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS\": \"x\"\n}}\n",
+    )])
+    .args(&["doctor", "--target", ".claude"])
+    .stdout_any()
+    .failure();
+    says_without(
+        &ran,
+        &["--target", ".claude"],
+        "8675309",
+        "
+        warning[env-not-string] .claude/settings.local.json:2:3: `GITHUB_TOKEN` is a number, not a string: settings files give every variable a string; hint: write it in quotes: `\"GITHUB_TOKEN\": \"<value>\"`
+        error[env-invalid-value] .claude/settings.local.json:3:3: `ANTHROPIC_MODEL` expects a model alias or id, one word like `sonnet` or `claude-sonnet-4-5`, got a value not shown, as it looks like a credential
+        error[env-invalid-value] .claude/settings.local.json:4:3: `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS` expects a whole number of at least 1, got `x`; hint: Claude Code's default is `20`
+        Found 2 errors and 1 warning in `.claude`.
+        ",
+    );
+}
+
+/// While another mpm holds the state log, the doctor cannot tell its secrets:
+/// it quotes no value at all.
+#[test]
+fn with_the_state_log_locked_no_value_is_quoted() {
+    let ran = applied();
+    plant(
+        &ran.path(""),
+        ".claude/settings.json",
+        "{\"env\": {\"DISABLE_TELEMETRY\": \"HUNTER2\"}}\n",
+    );
+    // this test process is the holder, as an `mpm apply` would be
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(ran.path(".claude/.mpm/lock"))
+        .unwrap();
+    held.lock().unwrap();
+    says_without(
+        &ran,
+        &[],
+        "HUNTER2",
+        "
+        error[env-invalid-value] .claude/settings.json:1:10: `DISABLE_TELEMETRY` expects `1` or `true` to turn it on (`0` or `false`: off), got a value not shown, as the state log could not be read to tell whether it is a secret
+        warning[state-locked] .claude/.mpm: another process holds the state log's lock: the log was not checked; hint: let it finish, then run `mpm doctor` again
+        Found 1 error and 1 warning in `.claude`.
+        ",
+    );
+    drop(held);
+}

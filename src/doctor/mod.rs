@@ -4,7 +4,8 @@
 //!
 //! Each check owns a module and is a function of values ([`agents`], [`settings`],
 //! [`place`], [`modes`]); [`scan`] reads the disk into those values and [`state`]
-//! reads the state log, both without writing a byte (not even `.mpm/`).
+//! reads the state log, both without writing a byte (not even `.mpm/`). No
+//! finding quotes a value [`withheld`] says is, or may be, a secret.
 
 pub mod agents;
 pub mod modes;
@@ -13,6 +14,7 @@ pub mod render;
 pub mod scan;
 pub mod settings;
 pub mod state;
+pub mod withheld;
 
 pub use crate::claude_env::Severity;
 
@@ -68,11 +70,19 @@ pub struct Subject<'a> {
 }
 
 /// Every check, in the order the findings are shown: where the target is, its
-/// agents, its settings, its state log.
+/// agents, its settings, its state log (read first: it names the secrets the
+/// settings checks must not quote).
 pub fn examine(subject: &Subject) -> Vec<Finding> {
     let target = subject.target;
     let env = subject.env;
     let shown = |p: &std::path::Path| crate::paths::display(p, &env.cwd);
+    let state = state::check(
+        &target.state_dir,
+        &target.root,
+        subject.command_line,
+        subject.lock_timeout,
+        &shown,
+    );
     let place = place::Place::of(&target.root, env);
     let mut found = place::check(&place, &target.root, &target.display, env);
     match scan::kind_of(&target.root) {
@@ -114,16 +124,11 @@ pub fn examine(subject: &Subject) -> Vec<Finding> {
                 found.extend(agents::shadowing(&loaded, &theirs));
             }
             for (path, scope) in place.settings_files(&target.root) {
-                found.extend(scan::settings(&path, scope, &shown));
+                found.extend(scan::settings(&path, scope, &state.secrets, &shown));
             }
         }
     }
-    found.extend(state::check(
-        &target.state_dir,
-        subject.command_line,
-        subject.lock_timeout,
-        &shown,
-    ));
+    found.extend(state.findings);
     found
 }
 

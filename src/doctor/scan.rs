@@ -4,6 +4,7 @@
 //! file should be is never opened (reading it could wait forever).
 
 use super::modes::{self, What};
+use super::withheld::Secrets;
 use super::{Finding, Severity, agents};
 use crate::claude_env::Scope;
 use std::os::unix::fs::PermissionsExt;
@@ -133,8 +134,13 @@ fn walk(dir: &Path, shown: &dyn Fn(&Path) -> String, out: &mut Agents) {
     }
 }
 
-/// A settings file's problems; none when it does not exist.
-pub fn settings(path: &Path, scope: Scope, shown: &dyn Fn(&Path) -> String) -> Vec<Finding> {
+/// A settings file's problems, `secrets` unquoted; none when it does not exist.
+pub fn settings(
+    path: &Path,
+    scope: Scope,
+    secrets: &Secrets,
+    shown: &dyn Fn(&Path) -> String,
+) -> Vec<Finding> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Vec::new();
     };
@@ -157,7 +163,7 @@ pub fn settings(path: &Path, scope: Scope, shown: &dyn Fn(&Path) -> String) -> V
         return found;
     }
     match std::fs::read(path) {
-        Ok(bytes) => found.extend(super::settings::check(path, &bytes, scope)),
+        Ok(bytes) => found.extend(super::settings::check(path, &bytes, scope, secrets)),
         Err(e) => found.push(Finding::new(
             Severity::Error,
             "settings-unreadable",

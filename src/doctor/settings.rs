@@ -1,13 +1,16 @@
 //! A settings file (`settings.json`, `settings.local.json`) as Claude Code reads it:
 //! JSON that parses, an object, and an `env` object whose entries are held to the
 //! variables the client documents ([`crate::claude_env`]) for the file's scope.
+//! A value [`withheld`](super::withheld) is in no finding.
 
+use super::withheld::Secrets;
 use super::{Finding, Severity};
-use crate::claude_env::{self, Scope};
+use crate::claude_env::{self, Quote, Scope};
 use std::path::Path;
 
-/// Every problem of one settings file, from its bytes.
-pub fn check(path: &Path, bytes: &[u8], scope: Scope) -> Vec<Finding> {
+/// Every problem of one settings file, from its bytes; `secrets` are the values
+/// not to quote.
+pub fn check(path: &Path, bytes: &[u8], scope: Scope, secrets: &Secrets) -> Vec<Finding> {
     let value: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => return vec![invalid_json(path, &e)],
@@ -38,10 +41,17 @@ pub fn check(path: &Path, bytes: &[u8], scope: Scope) -> Vec<Finding> {
     let mut found = Vec::new();
     for (name, value) in env {
         let at = key_position(&text, Some("env"), name);
+        // a number is withheld by its name only: no credential's form is a number
+        let withheld = secrets.withheld(path, name, value.as_str().unwrap_or_default());
         let written = match value {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
                 let written = value.to_string();
+                let hint = if withheld.is_some() {
+                    format!("write it in quotes: `\"{name}\": \"<value>\"`")
+                } else {
+                    format!("write `\"{name}\": \"{written}\"`")
+                };
                 found.push(located(
                     Finding::new(
                         Severity::Warning,
@@ -51,7 +61,7 @@ pub fn check(path: &Path, bytes: &[u8], scope: Scope) -> Vec<Finding> {
                             "`{name}` is {}, not a string: settings files give every variable a string",
                             if value.is_number() { "a number" } else { "`true` or `false`" }
                         ),
-                        Some(format!("write `\"{name}\": \"{written}\"`")),
+                        Some(hint),
                     ),
                     at,
                 ));
@@ -71,8 +81,18 @@ pub fn check(path: &Path, bytes: &[u8], scope: Scope) -> Vec<Finding> {
                 continue;
             }
         };
-        for f in claude_env::check(name, &written, scope) {
-            let finding = Finding::new(f.severity, f.code, path, f.message, f.hint);
+        let instead = withheld.as_ref().map(|why| why.instead());
+        let quote = instead.as_deref().map_or(Quote::Value, Quote::Instead);
+        for f in claude_env::check_quoting(name, &written, scope, quote) {
+            let fix = withheld
+                .as_ref()
+                .and_then(|why| why.fix())
+                .filter(|_| f.code == "env-invalid-value");
+            let hint = match (fix, f.hint) {
+                (Some(fix), Some(hint)) => Some(format!("{fix} ({hint})")),
+                (fix, hint) => fix.or(hint),
+            };
+            let finding = Finding::new(f.severity, f.code, path, f.message, hint);
             found.push(located(finding, at));
         }
     }
@@ -86,8 +106,17 @@ fn located(f: Finding, at: Option<(usize, usize)>) -> Finding {
     }
 }
 
+/// serde_json's syntax and end-of-input messages are fixed phrases (`expected `,`
+/// or `}``), which quote none of the text: a secret in a file that does not parse
+/// stays out of the finding. Its other messages come from a type's own
+/// deserializer and may quote a value (`invalid type: string "..."`); a
+/// [`serde_json::Value`] gives none, and were one to, it is not shown either.
 fn invalid_json(path: &Path, e: &serde_json::Error) -> Finding {
-    let mut message = e.to_string();
+    use serde_json::error::Category;
+    let mut message = match e.classify() {
+        Category::Syntax | Category::Eof => e.to_string(),
+        Category::Data | Category::Io => "the parser refused it".to_string(),
+    };
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     if let Some(i) = message.rfind(&suffix) {
         message.truncate(i);
@@ -145,7 +174,16 @@ mod tests {
             Path::new("/p/.claude/settings.json"),
             text.as_bytes(),
             scope,
+            &Secrets::none(),
         )
+    }
+
+    /// Every word of every finding, to look for a value in.
+    fn said(found: &[Finding]) -> String {
+        found
+            .iter()
+            .map(|f| format!("{} {}\n", f.message, f.hint.as_deref().unwrap_or_default()))
+            .collect()
     }
 
     #[test]
@@ -216,5 +254,83 @@ mod tests {
             "settings-not-object"
         );
         assert_eq!(check_text("{\"model\": \"opus\"}", Scope::User), vec![]);
+    }
+
+    #[test]
+    fn a_recorded_secret_that_does_not_fit_is_named_not_quoted() {
+        let path = Path::new("/p/.claude/settings.local.json");
+        let address =
+            crate::address::Address::parse("settings.local.json#/env/ANTHROPIC_BASE_URL").unwrap();
+        let secrets = Secrets::recorded(Path::new("/p/.claude"), [(&address, "S")]);
+        let text = "{\"env\": {\"ANTHROPIC_BASE_URL\": \"proxy.corp:8080/HUNTERTOKEN\"}}";
+        let found = check(path, text.as_bytes(), Scope::Local, &secrets);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "env-invalid-value");
+        assert_eq!(
+            found[0].message,
+            "`ANTHROPIC_BASE_URL` expects a URL starting with `http://` or `https://`, got the value of the secret `$S`, not shown"
+        );
+        assert_eq!(
+            found[0].hint.as_deref(),
+            Some("give `S` a value that fits where mpm runs, then run `mpm apply`")
+        );
+        // with no state log to say so, the same value is quoted: it is no credential
+        assert!(
+            said(&check(
+                path,
+                text.as_bytes(),
+                Scope::Local,
+                &Secrets::none()
+            ))
+            .contains("HUNTERTOKEN")
+        );
+        // and with a state log that cannot be read, nothing is
+        let unread = check(path, text.as_bytes(), Scope::Local, &Secrets::Unread);
+        assert!(!said(&unread).contains("HUNTERTOKEN"), "{unread:?}");
+    }
+
+    #[test]
+    fn a_credential_looking_value_is_in_no_finding() {
+        let found = check_text(
+            "{\"env\": {\"MY_API_KEY\": 8675309, \"DISABLE_TELEMETRY\": \"sk-ant-xyz\", \"API_TIMEOUT_MS\": \"bob:pw@x\"}}",
+            Scope::User,
+        );
+        let codes: Vec<&str> = found.iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            vec!["env-not-string", "env-invalid-value", "env-invalid-value"]
+        );
+        let said = said(&found);
+        for value in ["8675309", "sk-ant-xyz", "bob:pw"] {
+            assert!(!said.contains(value), "{said}");
+        }
+        assert_eq!(
+            found[0].hint.as_deref(),
+            Some("write it in quotes: `\"MY_API_KEY\": \"<value>\"`")
+        );
+        assert_eq!(
+            found[1].message,
+            "`DISABLE_TELEMETRY` expects `1` or `true` to turn it on (`0` or `false`: off), got a value not shown, as it looks like a credential"
+        );
+    }
+
+    #[test]
+    fn json_that_does_not_parse_quotes_none_of_its_text() {
+        // every way a file with a secret in it can fail to parse
+        for text in [
+            "{\"env\": {\"T\": \"HUNTER2",
+            "{\"env\": {\"T\": \"HUNTER2\u{1}\"}}",
+            "{\"env\": {\"T\": \"HUNTER2\\q\"}}",
+            "{\"env\": {\"T\": HUNTER2}}",
+            "{\"env\": {\"T\": \"HUNTER2\" \"U\": 1}}",
+            "{\"env\": {HUNTER2: 1}}",
+            "{\"env\": {\"T\": 1e999999}} HUNTER2",
+            "{\"env\": {\"T\": \"HUNTER2\"}} HUNTER2",
+            "{\"env\": {\"T\": \"\\uD800HUNTER2\"}}",
+        ] {
+            let found = check_text(text, Scope::User);
+            assert_eq!(found[0].code, "settings-invalid-json", "{text}");
+            assert!(!said(&found).contains("HUNTER2"), "{text}: {found:?}");
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! holds it, whether an apply was interrupted (its lock file naming a process that
 //! is gone), whether the next writer could take the lock, and whether every blob
 //! the entries and generations refer to is there with the bytes its SHA-256 says.
+//! And which settings values mpm wrote as secrets, for the settings checks.
 
+use super::withheld::Secrets;
 use super::{Finding, Severity};
 use crate::diagnose::Diagnose;
 use crate::hash::Digest;
@@ -15,17 +17,38 @@ use std::time::Duration;
 /// The lock file in the state folder (`state::lock`'s).
 const LOCK_FILE: &str = "lock";
 
+/// What the state log says of the target.
+pub struct Read {
+    pub findings: Vec<Finding>,
+    /// What mpm wrote as secrets: [`Secrets::Unread`] when the log is there and
+    /// its entries could not be read.
+    pub secrets: Secrets,
+}
+
+/// The state log in `dir`, of the target at `root`.
 pub fn check(
     dir: &Path,
+    root: &Path,
     command: &str,
     timeout: Duration,
     shown: &dyn Fn(&Path) -> String,
-) -> Vec<Finding> {
+) -> Read {
+    let unread = |findings| Read {
+        findings,
+        secrets: Secrets::Unread,
+    };
     let store = match StateStore::open(dir, command, timeout, LockMode::Shared) {
-        Ok(None) => return Vec::new(),
+        Ok(None) => {
+            return Read {
+                findings: Vec::new(),
+                secrets: Secrets::none(),
+            };
+        }
         Ok(Some(store)) => store,
-        Err(StateError::Locked { holder, .. }) => return vec![locked(dir, holder.as_deref())],
-        Err(e) => return vec![of_error(dir, "state-unreadable", &e)],
+        Err(StateError::Locked { holder, .. }) => {
+            return unread(vec![locked(dir, holder.as_deref())]);
+        }
+        Err(e) => return unread(vec![of_error(dir, "state-unreadable", &e)]),
     };
     let mut found = Vec::new();
     found.extend(lock_unwritable(dir, shown));
@@ -43,9 +66,10 @@ pub fn check(
         Ok(last) => last,
         Err(e) => {
             found.push(of_error(dir, state_code(&e), &e));
-            return found;
+            return unread(found);
         }
     };
+    let secrets = secrets_of(&last, root);
     if let Some(pending) = &last.pending {
         let record = &pending.record;
         let gone = holder_in(&dir.join(LOCK_FILE))
@@ -66,7 +90,22 @@ pub fn check(
         ));
     }
     found.extend(integrity(&store, &last, dir));
-    found
+    Read {
+        findings: found,
+        secrets,
+    }
+}
+
+/// The secrets of the entries, and those an interrupted apply was writing: its
+/// file may hold them already.
+fn secrets_of(last: &LastApplied, root: &Path) -> Secrets {
+    let entries = last
+        .entries
+        .iter()
+        .filter_map(|(address, e)| Some((address, e.secret.as_deref()?)));
+    let pending = last.pending.iter().flat_map(|p| &p.changes);
+    let writing = pending.filter_map(|c| Some((&c.address, c.secret_after.as_deref()?)));
+    Secrets::recorded(root, entries.chain(writing))
 }
 
 fn locked(dir: &Path, holder: Option<&Holder>) -> Finding {
