@@ -176,14 +176,13 @@ pub fn execute(
     let mut blobs = store.blob_writer(&wanted)?;
     drop(wanted);
     let pack = blobs.pack;
-    let stored = store_blobs(
-        &rows, plan, source, target, last, system, &positions, &mut blobs,
-    )
-    .and_then(|digests| {
-        // `mpm.lock` as it is now is a pre-image like any other: kept in the pack, not
-        // in memory, for a failure to put back
-        Ok((digests, lock_pre_image(context, last, &mut blobs)?))
-    });
+    let stored = store_blobs(plan, source, target, last, system, &positions, &mut blobs).and_then(
+        |digests| {
+            // `mpm.lock` as it is now is a pre-image like any other: kept in the pack, not
+            // in memory, for a failure to put back
+            Ok((digests, lock_pre_image(context, last, &mut blobs)?))
+        },
+    );
     // a state folder that cannot take the bytes (a full disk) fails the apply
     // before any file is touched: that says so
     let failed = |e: Error| {
@@ -430,10 +429,10 @@ fn lock_pre_image(
     Ok(Some((digest, !rendered)))
 }
 
-/// Stores every pre-image and new version, and the generation's changes and the
-/// entries after it, in the pack; returns the digests of those two.
+/// Stores every pre-image and new version of the plan's rows that change state,
+/// and the generation's changes and the entries after it, in the pack; returns the
+/// digests of those two.
 fn store_blobs(
-    rows: &[&Row],
     plan: &Plan,
     source: &dyn Source,
     target: &Target,
@@ -442,7 +441,8 @@ fn store_blobs(
     positions: &HashMap<crate::address::Address, u32>,
     blobs: &mut BlobWriter,
 ) -> Result<(Digest, Digest), Error> {
-    for row in rows {
+    let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.changes_state()).collect();
+    for row in &rows {
         if row.address.is_part() {
             // a secret's value is in no blob (a rollback reads its variable again),
             // and neither is what stood where a secret goes
@@ -505,7 +505,7 @@ fn store_blobs(
             }))
         }
     }
-    let changes = blobs.add_json(&Changes(rows, last.pending.as_ref(), last, positions))?;
+    let changes = blobs.add_json(&Changes(&rows, last.pending.as_ref(), last, positions))?;
     let after: std::collections::BTreeMap<_, _> = plan.entries_after_iter().collect();
     let entries = blobs.add_json(&after)?;
     Ok((changes, entries))
