@@ -979,3 +979,25 @@ fn a_key_put_back_by_a_rollback_goes_where_it_stood() {
         .success();
     assert_eq!(ran.read(".claude/settings.json"), foreign);
 }
+
+#[test]
+fn a_check_of_a_secret_never_quotes_it_nor_a_number_made_from_it() {
+    let ran = Test::new()
+        .manifest("version: 1\nenvironment:\n  scope: local\n  CLAUDE_TIMEOUT: { from_env: MPM_S1, secret: true }\n")
+        .env("MPM_S1", "417")
+        .args(&["plan"])
+        .stdout_any()
+        .stderr(
+            "warning: `environment.CLAUDE_TIMEOUT` (mpm.yaml:4:19): `CLAUDE_TIMEOUT` is claude-mpm's name, not a variable Claude Code reads: setting it does nothing; set `API_TIMEOUT_MS` (or `BASH_DEFAULT_TIMEOUT_MS`) instead, in milliseconds (claude-mpm's value was seconds: multiply it by 1000)\n",
+        )
+        .success();
+    assert!(!ran.stderr.contains("417"));
+    let ran = ran
+        .then()
+        .manifest("version: 1\nenvironment:\n  scope: local\n  CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS: { from_env: MPM_S2, secret: true }\n")
+        .env("MPM_S2", "five-secret")
+        .args(&["plan"])
+        .stderr_has("error: `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS` expects a whole number of at least 1, got the value of the secret `$MPM_S2`, not shown\n")
+        .failure();
+    assert!(!ran.stderr.contains("five-secret"));
+}

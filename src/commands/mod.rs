@@ -223,14 +223,16 @@ fn settings_allowed(
             let value: String = serde_json::from_str(json).unwrap_or_default();
             let scope = claude_scope(spec, target, local, options.env.home.as_deref());
             let name = at.last().copied().unwrap_or_default();
-            for finding in crate::claude_env::check(name, &value, scope) {
-                // a secret's value is never in a message
-                let secret = resource.secret.is_some();
-                if secret
-                    && (finding.code == "env-invalid-value" || finding.message.contains(&value))
-                {
-                    continue;
-                }
+            // a secret's value is never in a message, nor a number made from it
+            let instead = resource
+                .secret
+                .as_ref()
+                .map(|var| format!("the value of the secret `${var}`, not shown"));
+            let quote = match &instead {
+                Some(phrase) => crate::claude_env::Quote::Instead(phrase),
+                None => crate::claude_env::Quote::Value,
+            };
+            for finding in crate::claude_env::check_quoting(name, &value, scope, quote) {
                 match finding.severity {
                     crate::claude_env::Severity::Error => errors.push(Error::from(
                         loaded.error_at(&at, finding.message, finding.hint),
