@@ -1,6 +1,7 @@
 //! A Claude Code settings file as mpm edits it: parsed keeping every key's position,
 //! changed one part at a time, written back with the file's own indentation and
-//! final newline. Keys mpm does not own keep their values and their places.
+//! final newline. Keys mpm does not own keep their values (a number its very text)
+//! and their places.
 
 use crate::part::{Part, Pointer, element_id};
 use serde_json::{Map, Value};
@@ -362,6 +363,22 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_number_keeps_its_text_however_big_or_written() {
+        // serde_json without `arbitrary_precision` wrote the first two as
+        // `1.2345678901234568e+29` and `-9.223372036854776e+18`, and refused 1e+400
+        let text = r#"{"big":123456789012345678901234567890,"neg":-9223372036854775809,"one":1.0,"exp":1e+400,"tiny":0.10,"zero":-0}"#;
+        let mut doc = Document::parse(text.as_bytes()).unwrap();
+        doc.set(&key(&["model"]), json!("opus")).unwrap();
+        assert_eq!(
+            String::from_utf8(doc.render()).unwrap(),
+            text.replace('}', r#","model":"opus"}"#)
+        );
+        // an exponent is written as the client writes it: `e`, and its sign
+        let doc = Document::parse(br#"{"a":1E5,"b":2e-3}"#).unwrap();
+        assert_eq!(doc.render(), br#"{"a":1e+5,"b":2e-3}"#);
     }
 
     #[test]

@@ -748,3 +748,47 @@ fn a_secret_goes_to_a_local_file_only_once_git_ignores_it() {
         .stdout_has("  + settings.local.json env.MY_TOKEN = (sensitive)\n")
         .success();
 }
+
+/// Applies `manifest` to a settings file that is `before`, expecting `after`; then
+/// `rollback --to 0` must give `before` back, byte for byte.
+#[track_caller]
+fn kept_through_apply_and_rollback(before: &[u8], manifest: &str, plan: &str, after: &[u8]) {
+    let ran = Test::new()
+        .write_bytes(".claude/settings.json", before)
+        .manifest(manifest)
+        .args(&["apply", "-y"])
+        .stdout(plan)
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&ran.bytes(".claude/settings.json")),
+        String::from_utf8_lossy(after)
+    );
+    ran.then()
+        .args(&["rollback", "--to", "0", "-y"])
+        .stdout_any()
+        .success();
+    assert_eq!(ran.bytes(".claude/settings.json"), before);
+}
+
+// serde_json read every number as a float: a rewrite turned the first two into
+// `1.2345678901234568e+29` and `-9.223372036854776e+18`, and `1.0` into `1.0` only
+// by luck of the float's formatting
+#[test]
+fn numbers_in_a_settings_file_keep_their_digits_through_apply_and_rollback() {
+    let before = "{\n  \"big\": 123456789012345678901234567890,\n  \"low\": -9223372036854775809,\n  \"ratio\": 1.0,\n  \"price\": 0.10,\n  \"tiny\": 1.5e-7\n}\n";
+    kept_through_apply_and_rollback(
+        before.as_bytes(),
+        "version: 1\nsettings:\n  model: sonnet\n",
+        r#"
+        mpm will make these changes in `.claude`:
+
+          + settings.json model = "sonnet"
+
+        Plan: 1 to add, 0 to change, 0 to destroy.
+        Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+        "#,
+        before
+            .replace("1.5e-7\n", "1.5e-7,\n  \"model\": \"sonnet\"\n")
+            .as_bytes(),
+    );
+}
