@@ -1,7 +1,7 @@
 //! A Claude Code settings file as mpm edits it: parsed keeping every key's position,
-//! changed one part at a time, written back with the file's own indentation and
-//! final newline. Keys mpm does not own keep their values (a number its very text)
-//! and their places.
+//! changed one part at a time, written back with the file's own indentation, line
+//! ending, final newline and byte order mark. Keys mpm does not own keep their values
+//! (a number its very text) and their places.
 
 use crate::part::{Part, Pointer, element_id};
 use serde_json::{Map, Value};
@@ -16,6 +16,10 @@ pub struct Document {
     root: Map<String, Value>,
     indent: Indent,
     final_newline: bool,
+    /// The file began with U+FEFF.
+    bom: bool,
+    /// Lines end in `\r\n` (as the first line does).
+    crlf: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,14 +72,19 @@ impl Default for Document {
             root: Map::new(),
             indent: Indent::Pretty("  ".into()),
             final_newline: true,
+            bom: false,
+            crlf: false,
         }
     }
 }
 
 impl Document {
     pub fn parse(bytes: &[u8]) -> Result<Document, Unreadable> {
-        let text = String::from_utf8_lossy(bytes);
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let lossy = String::from_utf8_lossy(bytes);
+        let (bom, text) = match lossy.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest),
+            None => (false, &*lossy),
+        };
         let value: Value = serde_json::from_str(text).map_err(|e| Unreadable::Syntax {
             line: e.line(),
             column: e.column(),
@@ -88,6 +97,8 @@ impl Document {
             root,
             indent: indent_of(text),
             final_newline: text.ends_with('\n'),
+            bom,
+            crlf: text.find('\n').is_some_and(|i| text[..i].ends_with('\r')),
         })
     }
 
@@ -193,10 +204,14 @@ impl Document {
         }
     }
 
-    /// The file's bytes: its own indentation and final newline kept.
+    /// The file's bytes: its own indentation, line ending, final newline and byte
+    /// order mark kept.
     pub fn render(&self) -> Vec<u8> {
         use serde::Serialize;
         let mut out = Vec::new();
+        if self.bom {
+            out.extend_from_slice("\u{feff}".as_bytes());
+        }
         let root = Value::Object(self.root.clone());
         match &self.indent {
             Indent::Compact => {
@@ -210,6 +225,14 @@ impl Document {
         }
         if self.final_newline {
             out.push(b'\n');
+        }
+        if self.crlf {
+            // serde_json writes a newline in a string as `\n`: every byte 0x0A here
+            // ends a line
+            out = out
+                .split(|b| *b == b'\n')
+                .collect::<Vec<_>>()
+                .join(&b"\r\n"[..]);
         }
         out
     }
@@ -379,6 +402,32 @@ mod tests {
         // an exponent is written as the client writes it: `e`, and its sign
         let doc = Document::parse(br#"{"a":1E5,"b":2e-3}"#).unwrap();
         assert_eq!(doc.render(), br#"{"a":1e+5,"b":2e-3}"#);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_written_back() {
+        let mut doc = Document::parse("\u{feff}{\"a\": 1}\n".as_bytes()).unwrap();
+        doc.set(&key(&["b"]), json!(2)).unwrap();
+        assert_eq!(doc.render(), "\u{feff}{\"a\":1,\"b\":2}\n".as_bytes());
+        assert!(
+            !Document::parse(b"{}")
+                .unwrap()
+                .render()
+                .starts_with(b"\xef")
+        );
+    }
+
+    #[test]
+    fn crlf_line_ends_are_kept_and_a_newline_in_a_string_stays_escaped() {
+        let mut doc = Document::parse(b"{\r\n  \"a\": \"x\\ny\"\r\n}\r\n").unwrap();
+        doc.set(&key(&["b"]), json!(true)).unwrap();
+        assert_eq!(
+            doc.render(),
+            b"{\r\n  \"a\": \"x\\ny\",\r\n  \"b\": true\r\n}\r\n"
+        );
+        // a file whose first line ends in `\n` is written with `\n`
+        let doc = Document::parse(b"{\n  \"a\": 1\r\n}").unwrap();
+        assert_eq!(doc.render(), b"{\n  \"a\": 1\n}");
     }
 
     #[test]

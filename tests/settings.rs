@@ -792,3 +792,39 @@ fn numbers_in_a_settings_file_keep_their_digits_through_apply_and_rollback() {
             .as_bytes(),
     );
 }
+
+// the byte order mark was dropped on the first rewrite
+#[test]
+fn a_byte_order_mark_survives_apply_and_rollback() {
+    kept_through_apply_and_rollback(
+        "\u{feff}{\n  \"theme\": \"dark\"\n}\n".as_bytes(),
+        "version: 1\nsettings:\n  model: sonnet\n",
+        r#"
+        mpm will make these changes in `.claude`:
+
+          + settings.json model = "sonnet"
+
+        Plan: 1 to add, 0 to change, 0 to destroy.
+        Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+        "#,
+        "\u{feff}{\n  \"theme\": \"dark\",\n  \"model\": \"sonnet\"\n}\n".as_bytes(),
+    );
+}
+
+// every `\r\n` became `\n` on the first rewrite
+#[test]
+fn crlf_line_ends_survive_apply_and_rollback() {
+    kept_through_apply_and_rollback(
+        b"{\r\n  \"theme\": \"dark\",\r\n  \"env\": {\r\n    \"MINE\": \"x\"\r\n  }\r\n}\r\n",
+        "version: 1\nenvironment:\n  A: 1\n",
+        r#"
+        mpm will make these changes in `.claude`:
+
+          + settings.json env.A = "1"
+
+        Plan: 1 to add, 0 to change, 0 to destroy.
+        Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+        "#,
+        b"{\r\n  \"theme\": \"dark\",\r\n  \"env\": {\r\n    \"MINE\": \"x\",\r\n    \"A\": \"1\"\r\n  }\r\n}\r\n",
+    );
+}
