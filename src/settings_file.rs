@@ -1,7 +1,8 @@
 //! A Claude Code settings file as mpm edits it: parsed keeping every key's position,
 //! changed one part at a time, written back with the file's own indentation, line
 //! ending, final newline and byte order mark. Keys mpm does not own keep their values
-//! (a number its very text) and their places.
+//! (a number its very text) and their places. A file mpm could not write back whole
+//! (not UTF-8, not JSON) is [`Unreadable`]: never rewritten.
 
 use crate::part::{Part, Pointer, element_id};
 use serde_json::{Map, Value};
@@ -40,6 +41,8 @@ pub enum Unreadable {
     },
     /// JSON, but not an object.
     NotAnObject,
+    /// Not UTF-8: the line and column of the first byte that is not (1-based).
+    NotUtf8 { line: usize, column: usize },
 }
 
 impl std::fmt::Display for Unreadable {
@@ -51,6 +54,9 @@ impl std::fmt::Display for Unreadable {
                 message,
             } => write!(f, "not JSON (line {line}, column {column}: {message})"),
             Unreadable::NotAnObject => f.write_str("JSON, but not an object"),
+            Unreadable::NotUtf8 { line, column } => {
+                write!(f, "not UTF-8 (line {line}, column {column})")
+            }
         }
     }
 }
@@ -80,10 +86,13 @@ impl Default for Document {
 
 impl Document {
     pub fn parse(bytes: &[u8]) -> Result<Document, Unreadable> {
-        let lossy = String::from_utf8_lossy(bytes);
-        let (bom, text) = match lossy.strip_prefix('\u{feff}') {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = position_after(&bytes[..e.valid_up_to()]);
+            Unreadable::NotUtf8 { line, column }
+        })?;
+        let (bom, text) = match text.strip_prefix('\u{feff}') {
             Some(rest) => (true, rest),
-            None => (false, &*lossy),
+            None => (false, text),
         };
         let value: Value = serde_json::from_str(text).map_err(|e| Unreadable::Syntax {
             line: e.line(),
@@ -301,6 +310,14 @@ fn indent_of(text: &str) -> Indent {
         })
 }
 
+/// The 1-based line and column (in characters) just after `text`, which is UTF-8.
+fn position_after(text: &[u8]) -> (usize, usize) {
+    let text = String::from_utf8_lossy(text);
+    let line = text.matches('\n').count() + 1;
+    let column = text.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
 /// serde_json's message without its ` at line L column C` tail.
 fn message_of(e: &serde_json::Error) -> String {
     let text = e.to_string();
@@ -402,6 +419,19 @@ mod tests {
         // an exponent is written as the client writes it: `e`, and its sign
         let doc = Document::parse(br#"{"a":1E5,"b":2e-3}"#).unwrap();
         assert_eq!(doc.render(), br#"{"a":1e+5,"b":2e-3}"#);
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_unreadable_where_it_stops_being_text() {
+        assert_eq!(
+            Document::parse(b"{\n  \"a\": \"caf\xe9\"\n}\n").unwrap_err(),
+            Unreadable::NotUtf8 {
+                line: 2,
+                column: 12
+            }
+        );
+        // one that is UTF-8 in a string escape is text
+        assert!(Document::parse(br#"{"a": "caf\u00e9"}"#).is_ok());
     }
 
     #[test]

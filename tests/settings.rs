@@ -828,3 +828,26 @@ fn crlf_line_ends_survive_apply_and_rollback() {
         b"{\r\n  \"theme\": \"dark\",\r\n  \"env\": {\r\n    \"MINE\": \"x\",\r\n    \"A\": \"1\"\r\n  }\r\n}\r\n",
     );
 }
+
+// a byte that is not UTF-8 was read as U+FFFD and written back as it: the user's
+// bytes were gone
+#[test]
+fn a_settings_file_that_is_not_utf8_is_a_conflict_and_never_rewritten() {
+    let before = b"{\n  \"note\": \"caf\xe9\"\n}\n";
+    let ran = Test::new()
+        .write_bytes(".claude/settings.json", before)
+        .manifest("version: 1\nsettings:\n  model: sonnet\n")
+        .args(&["apply", "-y", "--force"])
+        .stdout(
+            "
+            Conflicts (apply stops here, before any write):
+              ! settings.json model  cannot be set: `settings.json` is not UTF-8
+                  save `settings.json` as UTF-8 (`mpm doctor` says where it stops parsing); mpm never rewrites a settings file it cannot read
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr_any()
+        .failure();
+    assert_eq!(ran.bytes(".claude/settings.json"), before);
+}

@@ -134,7 +134,10 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
                         Conflict::Unmanaged => "unmanaged",
                         Conflict::EditedRemoved => "edited_removed",
                         Conflict::Protected => "protected",
-                        Conflict::NotAFile(crate::actual::OtherKind::Unreadable) => "unreadable",
+                        Conflict::NotAFile(
+                            crate::actual::OtherKind::Unreadable
+                            | crate::actual::OtherKind::NotUtf8,
+                        ) => "unreadable",
                         Conflict::NotAFile(crate::actual::OtherKind::Blocked) => "blocked",
                         Conflict::NotAFile(_) => "not_a_file",
                         Conflict::Duplicate => "duplicate",

@@ -431,6 +431,10 @@ fn part_conflict_text(kind: Conflict, row: &Row) -> (String, String) {
             format!("cannot be set: `{file}` is not a JSON object"),
             format!("fix `{file}` (`mpm doctor` says where it stops parsing); mpm never rewrites a settings file it cannot read"),
         ),
+        Conflict::NotAFile(crate::actual::OtherKind::NotUtf8) => (
+            format!("cannot be set: `{file}` is not UTF-8"),
+            format!("save `{file}` as UTF-8 (`mpm doctor` says where it stops parsing); mpm never rewrites a settings file it cannot read"),
+        ),
         Conflict::NotAFile(crate::actual::OtherKind::Blocked) => (
             "cannot be set: a key on its way holds a value that is not an object".into(),
             "make that key an object, or remove this one from mpm.yaml".into(),
