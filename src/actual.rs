@@ -39,6 +39,8 @@ pub enum OtherKind {
     Unreadable,
     /// A settings file that is not UTF-8.
     NotUtf8,
+    /// A settings file that gives a key twice in one object.
+    DuplicateKey,
     /// A key on the way to a part holds something that is not an object.
     Blocked,
 }
@@ -51,6 +53,7 @@ impl std::fmt::Display for OtherKind {
             OtherKind::Special => "special file",
             OtherKind::Unreadable => "file that is not a JSON object",
             OtherKind::NotUtf8 => "file that is not UTF-8",
+            OtherKind::DuplicateKey => "file that gives a key twice",
             OtherKind::Blocked => "value that is not an object on the way",
         })
     }
@@ -148,6 +151,7 @@ fn unreadable_kind(why: &crate::settings_file::Unreadable) -> OtherKind {
     use crate::settings_file::Unreadable;
     match why {
         Unreadable::NotUtf8 { .. } => OtherKind::NotUtf8,
+        Unreadable::DuplicateKey { .. } => OtherKind::DuplicateKey,
         Unreadable::Syntax { .. } | Unreadable::NotAnObject => OtherKind::Unreadable,
     }
 }

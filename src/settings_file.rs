@@ -2,7 +2,7 @@
 //! changed one part at a time, written back with the file's own indentation, line
 //! ending, final newline and byte order mark. Keys mpm does not own keep their values
 //! (a number its very text) and their places. A file mpm could not write back whole
-//! (not UTF-8, not JSON) is [`Unreadable`]: never rewritten.
+//! (not UTF-8, not JSON, a key given twice) is [`Unreadable`]: never rewritten.
 
 use crate::part::{Part, Pointer, element_id};
 use serde_json::{Map, Value};
@@ -43,6 +43,13 @@ pub enum Unreadable {
     NotAnObject,
     /// Not UTF-8: the line and column of the first byte that is not (1-based).
     NotUtf8 { line: usize, column: usize },
+    /// An object gives `key` twice: JSON readers keep one of the two, and a rewrite
+    /// would drop the other. Where the second one begins (1-based).
+    DuplicateKey {
+        key: String,
+        line: usize,
+        column: usize,
+    },
 }
 
 impl std::fmt::Display for Unreadable {
@@ -56,6 +63,9 @@ impl std::fmt::Display for Unreadable {
             Unreadable::NotAnObject => f.write_str("JSON, but not an object"),
             Unreadable::NotUtf8 { line, column } => {
                 write!(f, "not UTF-8 (line {line}, column {column})")
+            }
+            Unreadable::DuplicateKey { key, line, column } => {
+                write!(f, "`{key}` is given twice (line {line}, column {column})")
             }
         }
     }
@@ -102,6 +112,11 @@ impl Document {
         let Value::Object(root) = value else {
             return Err(Unreadable::NotAnObject);
         };
+        crate::unique_keys::check(text).map_err(|d| Unreadable::DuplicateKey {
+            key: d.key.dotted(),
+            line: d.line,
+            column: d.column,
+        })?;
         Ok(Document {
             root,
             indent: indent_of(text),
@@ -458,6 +473,27 @@ mod tests {
         // a file whose first line ends in `\n` is written with `\n`
         let doc = Document::parse(b"{\n  \"a\": 1\r\n}").unwrap();
         assert_eq!(doc.render(), b"{\n  \"a\": 1\n}");
+    }
+
+    #[test]
+    fn a_key_given_twice_makes_the_file_unreadable_naming_it() {
+        assert_eq!(
+            Document::parse(b"{\"env\": {\"A\": \"1\", \"A\": \"2\"}}").unwrap_err(),
+            Unreadable::DuplicateKey {
+                key: "env.A".into(),
+                line: 1,
+                column: 20
+            }
+        );
+        assert_eq!(
+            Unreadable::DuplicateKey {
+                key: "env.A".into(),
+                line: 1,
+                column: 20
+            }
+            .to_string(),
+            "`env.A` is given twice (line 1, column 20)"
+        );
     }
 
     #[test]

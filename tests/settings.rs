@@ -851,3 +851,34 @@ fn a_settings_file_that_is_not_utf8_is_a_conflict_and_never_rewritten() {
         .failure();
     assert_eq!(ran.bytes(".claude/settings.json"), before);
 }
+
+// serde_json kept the last of two values of one key: a rewrite dropped the first
+#[test]
+fn a_settings_file_that_gives_a_key_twice_is_a_conflict_and_never_rewritten() {
+    let before = "{\n  \"env\": {\n    \"MINE\": \"1\",\n    \"MINE\": \"2\"\n  }\n}\n";
+    let ran = Test::new()
+        .write(".claude/settings.json", before)
+        .manifest("version: 1\nenvironment:\n  A: 1\n")
+        .args(&["apply", "-y", "--force"])
+        .stdout(
+            "
+            Conflicts (apply stops here, before any write):
+              ! settings.json env.A  cannot be set: `settings.json` gives a key twice in one object
+                  keep one of the two in `settings.json` (`mpm doctor` names the key); mpm never rewrites it: that would drop the other value
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr_any()
+        .failure();
+    assert_eq!(ran.read(".claude/settings.json"), before);
+    ran.then()
+        .args(&["doctor"])
+        .stdout(
+            "
+            warning[settings-duplicate-key] .claude/settings.json:4:5: `env.MINE` is given twice in one object: Claude Code reads the last one, and mpm never rewrites the file (that would drop the other); hint: keep one of the two
+            Found 1 warning in `.claude`.
+            ",
+        )
+        .success();
+}
