@@ -37,6 +37,10 @@ pub enum OtherKind {
     Special,
     /// A settings file that is not a JSON object.
     Unreadable,
+    /// A settings file that is not UTF-8.
+    NotUtf8,
+    /// A settings file that gives a key twice in one object.
+    DuplicateKey,
     /// A key on the way to a part holds something that is not an object.
     Blocked,
 }
@@ -48,6 +52,8 @@ impl std::fmt::Display for OtherKind {
             OtherKind::SymbolicLink => "symbolic link",
             OtherKind::Special => "special file",
             OtherKind::Unreadable => "file that is not a JSON object",
+            OtherKind::NotUtf8 => "file that is not UTF-8",
+            OtherKind::DuplicateKey => "file that gives a key twice",
             OtherKind::Blocked => "value that is not an object on the way",
         })
     }
@@ -107,7 +113,7 @@ fn scan_parts(
     let (actual, bytes) = system.look(&path)?;
     let doc = match (&actual, bytes) {
         (Actual::File { .. }, Some(bytes)) => {
-            crate::settings_file::Document::parse(&bytes).map_err(|_| OtherKind::Unreadable)
+            crate::settings_file::Document::parse(&bytes).map_err(|e| unreadable_kind(&e))
         }
         (Actual::Absent, _) => Ok(crate::settings_file::Document::default()),
         (Actual::Other(kind), _) => Err(*kind),
@@ -138,6 +144,16 @@ fn scan_parts(
         state.paths.insert((*address).clone(), found);
     }
     Ok(())
+}
+
+/// Why mpm will not edit a settings file, as precisely as the plan says it.
+fn unreadable_kind(why: &crate::settings_file::Unreadable) -> OtherKind {
+    use crate::settings_file::Unreadable;
+    match why {
+        Unreadable::NotUtf8 { .. } => OtherKind::NotUtf8,
+        Unreadable::DuplicateKey { .. } => OtherKind::DuplicateKey,
+        Unreadable::Syntax { .. } | Unreadable::NotAnObject => OtherKind::Unreadable,
+    }
 }
 
 /// Looks at each address (reading and hashing files; their bytes are not kept).

@@ -38,6 +38,7 @@ pub mod system;
 pub mod target;
 pub mod template;
 pub mod text;
+pub mod unique_keys;
 pub mod watch;
 
 pub use error::{Error, ExitStatus};

@@ -5,6 +5,13 @@
 //! every level) are what mpm digests, stores as a pre-image and compares: the client
 //! rewrites settings files in its own key order and indentation, and a key whose
 //! value did not change must not look edited.
+//!
+//! A number is canonical as it is written (serde_json's `arbitrary_precision`: its
+//! digits as they are, an exponent as `e+N`/`e-N`), not as the float it reads as:
+//! the same text always gives the same digest, and a pre-image holds the number the
+//! file had, however big. Two spellings of one value (`1` and `1.0`) are two
+//! values, as they were when numbers were floats: a hand edit from one to the other
+//! is drift. What mpm writes (from YAML) reads back as it was written.
 
 use serde_json::Value;
 use std::fmt;
@@ -251,6 +258,34 @@ mod tests {
             canonical_string(&a),
             r#"{"a":1,"b":{"x":[2,{"c":1,"d":0}],"y":1}}"#
         );
+    }
+
+    #[test]
+    fn a_number_is_canonical_as_written_and_what_mpm_writes_reads_back_the_same() {
+        let parsed = |t: &str| canonical_string(&serde_json::from_str(t).unwrap());
+        assert_eq!(
+            parsed("[123456789012345678901234567890, -9223372036854775809, 1.0, 0.10]"),
+            "[123456789012345678901234567890,-9223372036854775809,1.0,0.10]"
+        );
+        assert_eq!(parsed("[1E5, 1e5, 1e+5]"), "[1e+5,1e+5,1e+5]");
+        assert_ne!(parsed("1"), parsed("1.0"));
+        // a manifest's number, written, then read back from the file: one digest
+        for yaml in [
+            "600000",
+            "-5",
+            "1.0",
+            "0.1",
+            "1e21",
+            "2.5e-8",
+            "12345678901234567890123",
+        ] {
+            let from_yaml: Value = serde_yaml::from_str(yaml).unwrap();
+            assert_eq!(
+                parsed(&serde_json::to_string(&from_yaml).unwrap()),
+                canonical_string(&from_yaml),
+                "{yaml}"
+            );
+        }
     }
 
     #[test]

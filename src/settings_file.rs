@@ -1,6 +1,8 @@
 //! A Claude Code settings file as mpm edits it: parsed keeping every key's position,
-//! changed one part at a time, written back with the file's own indentation and
-//! final newline. Keys mpm does not own keep their values and their places.
+//! changed one part at a time, written back with the file's own indentation, line
+//! ending, final newline and byte order mark. Keys mpm does not own keep their values
+//! (a number its very text) and their places. A file mpm could not write back whole
+//! (not UTF-8, not JSON, a key given twice) is [`Unreadable`]: never rewritten.
 
 use crate::part::{Part, Pointer, element_id};
 use serde_json::{Map, Value};
@@ -15,6 +17,10 @@ pub struct Document {
     root: Map<String, Value>,
     indent: Indent,
     final_newline: bool,
+    /// The file began with U+FEFF.
+    bom: bool,
+    /// Lines end in `\r\n` (as the first line does).
+    crlf: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +41,15 @@ pub enum Unreadable {
     },
     /// JSON, but not an object.
     NotAnObject,
+    /// Not UTF-8: the line and column of the first byte that is not (1-based).
+    NotUtf8 { line: usize, column: usize },
+    /// An object gives `key` twice: JSON readers keep one of the two, and a rewrite
+    /// would drop the other. Where the second one begins (1-based).
+    DuplicateKey {
+        key: String,
+        line: usize,
+        column: usize,
+    },
 }
 
 impl std::fmt::Display for Unreadable {
@@ -46,6 +61,12 @@ impl std::fmt::Display for Unreadable {
                 message,
             } => write!(f, "not JSON (line {line}, column {column}: {message})"),
             Unreadable::NotAnObject => f.write_str("JSON, but not an object"),
+            Unreadable::NotUtf8 { line, column } => {
+                write!(f, "not UTF-8 (line {line}, column {column})")
+            }
+            Unreadable::DuplicateKey { key, line, column } => {
+                write!(f, "`{key}` is given twice (line {line}, column {column})")
+            }
         }
     }
 }
@@ -67,14 +88,22 @@ impl Default for Document {
             root: Map::new(),
             indent: Indent::Pretty("  ".into()),
             final_newline: true,
+            bom: false,
+            crlf: false,
         }
     }
 }
 
 impl Document {
     pub fn parse(bytes: &[u8]) -> Result<Document, Unreadable> {
-        let text = String::from_utf8_lossy(bytes);
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = position_after(&bytes[..e.valid_up_to()]);
+            Unreadable::NotUtf8 { line, column }
+        })?;
+        let (bom, text) = match text.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
         let value: Value = serde_json::from_str(text).map_err(|e| Unreadable::Syntax {
             line: e.line(),
             column: e.column(),
@@ -83,10 +112,17 @@ impl Document {
         let Value::Object(root) = value else {
             return Err(Unreadable::NotAnObject);
         };
+        crate::unique_keys::check(text).map_err(|d| Unreadable::DuplicateKey {
+            key: d.key.dotted(),
+            line: d.line,
+            column: d.column,
+        })?;
         Ok(Document {
             root,
             indent: indent_of(text),
             final_newline: text.ends_with('\n'),
+            bom,
+            crlf: text.find('\n').is_some_and(|i| text[..i].ends_with('\r')),
         })
     }
 
@@ -233,10 +269,14 @@ impl Document {
         }
     }
 
-    /// The file's bytes: its own indentation and final newline kept.
+    /// The file's bytes: its own indentation, line ending, final newline and byte
+    /// order mark kept.
     pub fn render(&self) -> Vec<u8> {
         use serde::Serialize;
         let mut out = Vec::new();
+        if self.bom {
+            out.extend_from_slice("\u{feff}".as_bytes());
+        }
         let root = Value::Object(self.root.clone());
         match &self.indent {
             Indent::Compact => {
@@ -250,6 +290,14 @@ impl Document {
         }
         if self.final_newline {
             out.push(b'\n');
+        }
+        if self.crlf {
+            // serde_json writes a newline in a string as `\n`: every byte 0x0A here
+            // ends a line
+            out = out
+                .split(|b| *b == b'\n')
+                .collect::<Vec<_>>()
+                .join(&b"\r\n"[..]);
         }
         out
     }
@@ -316,6 +364,14 @@ fn indent_of(text: &str) -> Indent {
         } else {
             Indent::Compact
         })
+}
+
+/// The 1-based line and column (in characters) just after `text`, which is UTF-8.
+fn position_after(text: &[u8]) -> (usize, usize) {
+    let text = String::from_utf8_lossy(text);
+    let line = text.matches('\n').count() + 1;
+    let column = text.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
 }
 
 /// serde_json's message without its ` at line L column C` tail.
@@ -422,6 +478,82 @@ mod tests {
         doc.set_at(&x, json!("X"), at_x).unwrap();
         doc.set_at(&model, json!("opus"), at_model).unwrap();
         assert_eq!(doc.render(), text);
+    }
+
+    #[test]
+    fn a_number_keeps_its_text_however_big_or_written() {
+        // serde_json without `arbitrary_precision` wrote the first two as
+        // `1.2345678901234568e+29` and `-9.223372036854776e+18`, and refused 1e+400
+        let text = r#"{"big":123456789012345678901234567890,"neg":-9223372036854775809,"one":1.0,"exp":1e+400,"tiny":0.10,"zero":-0}"#;
+        let mut doc = Document::parse(text.as_bytes()).unwrap();
+        doc.set(&key(&["model"]), json!("opus")).unwrap();
+        assert_eq!(
+            String::from_utf8(doc.render()).unwrap(),
+            text.replace('}', r#","model":"opus"}"#)
+        );
+        // an exponent is written as the client writes it: `e`, and its sign
+        let doc = Document::parse(br#"{"a":1E5,"b":2e-3}"#).unwrap();
+        assert_eq!(doc.render(), br#"{"a":1e+5,"b":2e-3}"#);
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_unreadable_where_it_stops_being_text() {
+        assert_eq!(
+            Document::parse(b"{\n  \"a\": \"caf\xe9\"\n}\n").unwrap_err(),
+            Unreadable::NotUtf8 {
+                line: 2,
+                column: 12
+            }
+        );
+        // one that is UTF-8 in a string escape is text
+        assert!(Document::parse(br#"{"a": "caf\u00e9"}"#).is_ok());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_written_back() {
+        let mut doc = Document::parse("\u{feff}{\"a\": 1}\n".as_bytes()).unwrap();
+        doc.set(&key(&["b"]), json!(2)).unwrap();
+        assert_eq!(doc.render(), "\u{feff}{\"a\":1,\"b\":2}\n".as_bytes());
+        assert!(
+            !Document::parse(b"{}")
+                .unwrap()
+                .render()
+                .starts_with(b"\xef")
+        );
+    }
+
+    #[test]
+    fn crlf_line_ends_are_kept_and_a_newline_in_a_string_stays_escaped() {
+        let mut doc = Document::parse(b"{\r\n  \"a\": \"x\\ny\"\r\n}\r\n").unwrap();
+        doc.set(&key(&["b"]), json!(true)).unwrap();
+        assert_eq!(
+            doc.render(),
+            b"{\r\n  \"a\": \"x\\ny\",\r\n  \"b\": true\r\n}\r\n"
+        );
+        // a file whose first line ends in `\n` is written with `\n`
+        let doc = Document::parse(b"{\n  \"a\": 1\r\n}").unwrap();
+        assert_eq!(doc.render(), b"{\n  \"a\": 1\n}");
+    }
+
+    #[test]
+    fn a_key_given_twice_makes_the_file_unreadable_naming_it() {
+        assert_eq!(
+            Document::parse(b"{\"env\": {\"A\": \"1\", \"A\": \"2\"}}").unwrap_err(),
+            Unreadable::DuplicateKey {
+                key: "env.A".into(),
+                line: 1,
+                column: 20
+            }
+        );
+        assert_eq!(
+            Unreadable::DuplicateKey {
+                key: "env.A".into(),
+                line: 1,
+                column: 20
+            }
+            .to_string(),
+            "`env.A` is given twice (line 1, column 20)"
+        );
     }
 
     #[test]

@@ -760,8 +760,8 @@ fn says_without(ran: &Ran, args: &[&str], value: &str, expected: &str) {
     assert_eq!(doc.findings.len(), text.stdout.lines().count() - 1);
 }
 
-/// A hostile review: mpm applies a secret without checking its value (that would
-/// print it), and the doctor then checked it and quoted it, `--json` too.
+/// A hostile review: the doctor checked the value of a secret mpm wrote, and
+/// quoted it, `--json` too.
 #[test]
 fn a_secret_mpm_applied_with_a_bad_value_is_named_not_quoted() {
     const SECRET: &str = "proxy.corp:8080/HUNTERTOKEN";
@@ -774,11 +774,15 @@ fn a_secret_mpm_applied_with_a_bad_value_is_named_not_quoted() {
               ANTHROPIC_BASE_URL: { from_env: S, secret: true }
             ",
         )
-        .env("S", SECRET)
+        .env("S", "https://proxy.corp:8080")
         .args(&["apply", "-y"])
         .stdout_any()
         .success();
-    assert!(ran.read(".claude/settings.local.json").contains(SECRET));
+    // mpm refuses such a value (without quoting it); the file can still get one
+    let file = ran
+        .read(".claude/settings.local.json")
+        .replace("https://proxy.corp:8080", SECRET);
+    std::fs::write(ran.path(".claude/settings.local.json"), file).unwrap();
     says_without(
         &ran,
         &[],

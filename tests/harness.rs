@@ -124,6 +124,16 @@ impl Test {
         self
     }
 
+    /// Writes a file as these bytes (a byte order mark, `\r\n`, bytes that are not
+    /// UTF-8: what [`Test::write`] would change).
+    #[track_caller]
+    pub fn write_bytes(self, path: &str, bytes: &[u8]) -> Test {
+        let p = self.dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+        self
+    }
+
     #[track_caller]
     pub fn manifest(self, text: &str) -> Test {
         self.write("mpm.yaml", text)

@@ -1001,3 +1001,137 @@ fn a_check_of_a_secret_never_quotes_it_nor_a_number_made_from_it() {
         .failure();
     assert!(!ran.stderr.contains("five-secret"));
 }
+
+/// Applies `manifest` to a settings file that is `before`, expecting `after`; then
+/// `rollback --to 0` must give `before` back, byte for byte.
+#[track_caller]
+fn kept_through_apply_and_rollback(before: &[u8], manifest: &str, plan: &str, after: &[u8]) {
+    let ran = Test::new()
+        .write_bytes(".claude/settings.json", before)
+        .manifest(manifest)
+        .args(&["apply", "-y"])
+        .stdout(plan)
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&ran.bytes(".claude/settings.json")),
+        String::from_utf8_lossy(after)
+    );
+    ran.then()
+        .args(&["rollback", "--to", "0", "-y"])
+        .stdout_any()
+        .success();
+    assert_eq!(ran.bytes(".claude/settings.json"), before);
+}
+
+// serde_json read every number as a float: a rewrite turned the first two into
+// `1.2345678901234568e+29` and `-9.223372036854776e+18`, and `1.0` into `1.0` only
+// by luck of the float's formatting
+#[test]
+fn numbers_in_a_settings_file_keep_their_digits_through_apply_and_rollback() {
+    let before = "{\n  \"big\": 123456789012345678901234567890,\n  \"low\": -9223372036854775809,\n  \"ratio\": 1.0,\n  \"price\": 0.10,\n  \"tiny\": 1.5e-7\n}\n";
+    kept_through_apply_and_rollback(
+        before.as_bytes(),
+        "version: 1\nsettings:\n  model: sonnet\n",
+        r#"
+        mpm will make these changes in `.claude`:
+
+          + settings.json model = "sonnet"
+
+        Plan: 1 to add, 0 to change, 0 to destroy.
+        Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+        "#,
+        before
+            .replace("1.5e-7\n", "1.5e-7,\n  \"model\": \"sonnet\"\n")
+            .as_bytes(),
+    );
+}
+
+// the byte order mark was dropped on the first rewrite
+#[test]
+fn a_byte_order_mark_survives_apply_and_rollback() {
+    kept_through_apply_and_rollback(
+        "\u{feff}{\n  \"theme\": \"dark\"\n}\n".as_bytes(),
+        "version: 1\nsettings:\n  model: sonnet\n",
+        r#"
+        mpm will make these changes in `.claude`:
+
+          + settings.json model = "sonnet"
+
+        Plan: 1 to add, 0 to change, 0 to destroy.
+        Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+        "#,
+        "\u{feff}{\n  \"theme\": \"dark\",\n  \"model\": \"sonnet\"\n}\n".as_bytes(),
+    );
+}
+
+// every `\r\n` became `\n` on the first rewrite
+#[test]
+fn crlf_line_ends_survive_apply_and_rollback() {
+    kept_through_apply_and_rollback(
+        b"{\r\n  \"theme\": \"dark\",\r\n  \"env\": {\r\n    \"MINE\": \"x\"\r\n  }\r\n}\r\n",
+        "version: 1\nenvironment:\n  A: 1\n",
+        r#"
+        mpm will make these changes in `.claude`:
+
+          + settings.json env.A = "1"
+
+        Plan: 1 to add, 0 to change, 0 to destroy.
+        Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+        "#,
+        b"{\r\n  \"theme\": \"dark\",\r\n  \"env\": {\r\n    \"MINE\": \"x\",\r\n    \"A\": \"1\"\r\n  }\r\n}\r\n",
+    );
+}
+
+// a byte that is not UTF-8 was read as U+FFFD and written back as it: the user's
+// bytes were gone
+#[test]
+fn a_settings_file_that_is_not_utf8_is_a_conflict_and_never_rewritten() {
+    let before = b"{\n  \"note\": \"caf\xe9\"\n}\n";
+    let ran = Test::new()
+        .write_bytes(".claude/settings.json", before)
+        .manifest("version: 1\nsettings:\n  model: sonnet\n")
+        .args(&["apply", "-y", "--force"])
+        .stdout(
+            "
+            Conflicts (apply stops here, before any write):
+              ! settings.json model  cannot be set: `settings.json` is not UTF-8
+                  save `settings.json` as UTF-8 (`mpm doctor` says where it stops parsing); mpm never rewrites a settings file it cannot read
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr_any()
+        .failure();
+    assert_eq!(ran.bytes(".claude/settings.json"), before);
+}
+
+// serde_json kept the last of two values of one key: a rewrite dropped the first
+#[test]
+fn a_settings_file_that_gives_a_key_twice_is_a_conflict_and_never_rewritten() {
+    let before = "{\n  \"env\": {\n    \"MINE\": \"1\",\n    \"MINE\": \"2\"\n  }\n}\n";
+    let ran = Test::new()
+        .write(".claude/settings.json", before)
+        .manifest("version: 1\nenvironment:\n  A: 1\n")
+        .args(&["apply", "-y", "--force"])
+        .stdout(
+            "
+            Conflicts (apply stops here, before any write):
+              ! settings.json env.A  cannot be set: `settings.json` gives a key twice in one object
+                  keep one of the two in `settings.json` (`mpm doctor` names the key); mpm never rewrites it: that would drop the other value
+
+            Plan: 0 to add, 0 to change, 0 to destroy.
+            ",
+        )
+        .stderr_any()
+        .failure();
+    assert_eq!(ran.read(".claude/settings.json"), before);
+    ran.then()
+        .args(&["doctor"])
+        .stdout(
+            "
+            warning[settings-duplicate-key] .claude/settings.json:4:5: `env.MINE` is given twice in one object: Claude Code reads the last one, and mpm never rewrites the file (that would drop the other); hint: keep one of the two
+            Found 1 warning in `.claude`.
+            ",
+        )
+        .success();
+}

@@ -1,7 +1,8 @@
 //! A settings file (`settings.json`, `settings.local.json`) as Claude Code reads it:
 //! JSON that parses, an object, and an `env` object whose entries are held to the
-//! variables the client documents ([`crate::claude_env`]) for the file's scope.
-//! A value [`withheld`](super::withheld) is in no finding.
+//! variables the client documents ([`crate::claude_env`]) for the file's scope; and
+//! no key given twice, which the client reads and mpm will not rewrite. A value
+//! [`withheld`](super::withheld) is in no finding.
 
 use super::withheld::Secrets;
 use super::{Finding, Severity};
@@ -15,6 +16,36 @@ pub fn check(path: &Path, bytes: &[u8], scope: Scope, secrets: &Secrets) -> Vec<
         Ok(v) => v,
         Err(e) => return vec![invalid_json(path, &e)],
     };
+    let mut found: Vec<Finding> = duplicate_key(path, bytes).into_iter().collect();
+    found.extend(check_value(path, bytes, &value, scope, secrets));
+    found
+}
+
+/// A key given twice in one object: the client keeps the last, mpm never rewrites
+/// the file (that would drop the other value).
+fn duplicate_key(path: &Path, bytes: &[u8]) -> Option<Finding> {
+    let d = crate::unique_keys::check(std::str::from_utf8(bytes).ok()?).err()?;
+    let key = d.key.dotted();
+    let f = Finding::new(
+        Severity::Warning,
+        "settings-duplicate-key",
+        path,
+        format!(
+            "`{key}` is given twice in one object: Claude Code reads the last one, and mpm never rewrites the file (that would drop the other)"
+        ),
+        Some("keep one of the two".to_string()),
+    );
+    Some(f.at(d.line, d.column))
+}
+
+/// The problems of a settings file that parses.
+fn check_value(
+    path: &Path,
+    bytes: &[u8],
+    value: &serde_json::Value,
+    scope: Scope,
+    secrets: &Secrets,
+) -> Vec<Finding> {
     let Some(top) = value.as_object() else {
         return vec![Finding::new(
             Severity::Error,
@@ -218,6 +249,23 @@ mod tests {
         );
         // in the user's own settings the directory may be set
         assert_eq!(check_text(text, Scope::User).len(), 1);
+    }
+
+    #[test]
+    fn a_key_given_twice_is_a_warning_at_the_second() {
+        let found = check_text(
+            "{\n  \"env\": {\n    \"A\": \"1\",\n    \"A\": \"2\"\n  }\n}\n",
+            Scope::User,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].severity, found[0].code, found[0].at),
+            (Severity::Warning, "settings-duplicate-key", Some((4, 5)))
+        );
+        assert_eq!(
+            found[0].message,
+            "`env.A` is given twice in one object: Claude Code reads the last one, and mpm never rewrites the file (that would drop the other)"
+        );
     }
 
     #[test]

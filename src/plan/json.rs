@@ -147,7 +147,11 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
                         Conflict::Unmanaged => "unmanaged",
                         Conflict::EditedRemoved => "edited_removed",
                         Conflict::Protected => "protected",
-                        Conflict::NotAFile(crate::actual::OtherKind::Unreadable) => "unreadable",
+                        Conflict::NotAFile(
+                            crate::actual::OtherKind::Unreadable
+                            | crate::actual::OtherKind::NotUtf8
+                            | crate::actual::OtherKind::DuplicateKey,
+                        ) => "unreadable",
                         Conflict::NotAFile(crate::actual::OtherKind::Blocked) => "blocked",
                         Conflict::NotAFile(_) => "not_a_file",
                         Conflict::Duplicate => "duplicate",

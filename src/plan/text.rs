@@ -450,6 +450,14 @@ fn part_conflict_text(kind: Conflict, row: &Row) -> (String, String) {
             format!("cannot be set: `{file}` is not a JSON object"),
             format!("fix `{file}` (`mpm doctor` says where it stops parsing); mpm never rewrites a settings file it cannot read"),
         ),
+        Conflict::NotAFile(crate::actual::OtherKind::NotUtf8) => (
+            format!("cannot be set: `{file}` is not UTF-8"),
+            format!("save `{file}` as UTF-8 (`mpm doctor` says where it stops parsing); mpm never rewrites a settings file it cannot read"),
+        ),
+        Conflict::NotAFile(crate::actual::OtherKind::DuplicateKey) => (
+            format!("cannot be set: `{file}` gives a key twice in one object"),
+            format!("keep one of the two in `{file}` (`mpm doctor` names the key); mpm never rewrites it: that would drop the other value"),
+        ),
         Conflict::NotAFile(crate::actual::OtherKind::Blocked) => (
             "cannot be set: a key on its way holds a value that is not an object".into(),
             "make that key an object, or remove this one from mpm.yaml".into(),
