@@ -748,3 +748,175 @@ fn a_secret_goes_to_a_local_file_only_once_git_ignores_it() {
         .stdout_has("  + settings.local.json env.MY_TOKEN = (sensitive)\n")
         .success();
 }
+
+/// `mpm plan` on `yaml` fails with exactly `stderr`.
+#[track_caller]
+fn refused(yaml: &str, stderr: &str) {
+    Test::new()
+        .manifest(yaml)
+        .args(&["plan"])
+        .stderr(stderr)
+        .failure();
+}
+
+// Errors raised inside `environment:` landed on the section's first variable, and
+// those of `settings:` on line 1: they were raised once the whole map was read.
+#[test]
+fn an_error_inside_environment_points_at_its_key_or_value_in_block_style() {
+    let yaml = |c: &str| format!("version: 1\nenvironment:\n  A: 1\n  B: 2\n{c}");
+    refused(
+        &yaml("  C: {value: x, secret: true}\n"),
+        "
+        error: `environment.C` is a secret written in the manifest
+         --> mpm.yaml:5:25
+          |
+        5 |   C: {value: x, secret: true}
+          |                         ^^^^
+        hint: a manifest is committed: keep the secret in mpm's environment and write `from_env: VAR`
+        ",
+    );
+    refused(
+        &yaml("  C:\n    from_env: HOME\n    secrett: true\n"),
+        "
+        error: unknown key `secrett` in `environment.C`
+         --> mpm.yaml:7:5
+          |
+        7 |     secrett: true
+          |     ^^^^^^^
+        hint: did you mean `secret`?
+        ",
+    );
+    refused(
+        &yaml("  A: 3\n"),
+        "
+        error: `environment.A` is given twice
+         --> mpm.yaml:5:3
+          |
+        5 |   A: 3
+          |   ^
+        hint: keep one of them
+        ",
+    );
+    refused(
+        &yaml("  C-D: x\n"),
+        "
+        error: `C-D` is not a variable name in `environment`
+         --> mpm.yaml:5:3
+          |
+        5 |   C-D: x
+          |   ^^^
+        hint: a variable name is letters, digits and `_`, not starting with a digit
+        ",
+    );
+    refused(
+        &yaml("  C: [x]\n"),
+        "
+        error: `environment.C` must be a text, a number, a boolean or a map
+         --> mpm.yaml:5:6
+          |
+        5 |   C: [x]
+          |      ^^
+        hint: write `NAME: value`, or `NAME: { from_env: VAR, secret: true }`
+        ",
+    );
+}
+
+#[test]
+fn an_error_inside_environment_points_at_its_key_or_value_in_flow_style() {
+    let yaml = |c: &str| format!("version: 1\nenvironment: {{A: 1, B: 2, {c}}}\n");
+    refused(
+        &yaml("C: {secret: true, value: x}"),
+        "
+        error: `environment.C` is a secret written in the manifest
+         --> mpm.yaml:2:52
+          |
+        2 | environment: {A: 1, B: 2, C: {secret: true, value: x}}
+          |                                                    ^
+        hint: a manifest is committed: keep the secret in mpm's environment and write `from_env: VAR`
+        ",
+    );
+    refused(
+        &yaml("C: {from_env: HOME, secrett: true}"),
+        "
+        error: unknown key `secrett` in `environment.C`
+         --> mpm.yaml:2:47
+          |
+        2 | environment: {A: 1, B: 2, C: {from_env: HOME, secrett: true}}
+          |                                               ^^^^^^^
+        hint: did you mean `secret`?
+        ",
+    );
+    refused(
+        &yaml("A: 3"),
+        "
+        error: `environment.A` is given twice
+         --> mpm.yaml:2:27
+          |
+        2 | environment: {A: 1, B: 2, A: 3}
+          |                           ^
+        hint: keep one of them
+        ",
+    );
+    refused(
+        &yaml("C: {value: x, from_env: HOME}"),
+        "
+        error: `environment.C` has both `value` and `from_env`
+         --> mpm.yaml:2:41
+          |
+        2 | environment: {A: 1, B: 2, C: {value: x, from_env: HOME}}
+          |                                         ^^^^^^^^
+        hint: keep one of them: `value` is the text, `from_env` the variable of mpm's environment to read it from
+        ",
+    );
+}
+
+#[test]
+fn env_and_a_null_in_settings_point_at_themselves_not_at_line_1() {
+    refused(
+        "
+        version: 1
+        settings:
+          model: opus
+          env:
+            A: 1
+        ",
+        "
+        error: `settings.env` is not where variables go
+         --> mpm.yaml:4:3
+          |
+        4 |   env:
+          |   ^^^
+        hint: declare them under `environment:`, which checks them against what Claude Code reads
+        ",
+    );
+    refused(
+        "
+        version: 1
+        settings: {model: opus, permissions: {allow: [Grep, null]}}
+        ",
+        "
+        error: `settings.permissions.allow[1]` has no value
+         --> mpm.yaml:2:53
+          |
+        2 | settings: {model: opus, permissions: {allow: [Grep, null]}}
+          |                                                     ^^^^
+        hint: give it a value, or remove the key: mpm never writes a null
+        ",
+    );
+    refused(
+        "
+        version: 1
+        settings:
+          hooks:
+            Stop:
+        ",
+        "
+        error: `settings.hooks.Stop` has no value
+         --> mpm.yaml:4:10
+          |
+        4 |     Stop:
+          |          ^
+        hint: give it a value, or remove the key: mpm never writes a null
+        ",
+    );
+}

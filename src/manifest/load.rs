@@ -189,6 +189,7 @@ pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -
     let (message, hint) = if checked.hint.is_some() || checked.of_value {
         let message = match &context {
             Some(c) if checked.of_value => checked.about(&format!("`{c}`")),
+            Some(c) if names_place(&checked.message, c) => checked.message,
             _ => format!("{}{within}", checked.about("a value")),
         };
         (message, checked.hint)
@@ -258,6 +259,21 @@ pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -
         location,
         hint,
     }
+}
+
+/// Whether `message` names the key path `context` or one it is in, as
+/// `` `environment.A` is a secret ... `` does for `environment.A.secret`: then it
+/// says where it is already.
+fn names_place(message: &str, context: &str) -> bool {
+    context
+        .match_indices(['.', '['])
+        .map(|(i, _)| &context[..i])
+        .chain([context])
+        .any(|path| {
+            ['`', '.', '[']
+                .iter()
+                .any(|after| message.contains(&format!("`{path}{after}")))
+        })
 }
 
 /// A raw control character, which the YAML reader refuses with a byte offset
