@@ -920,3 +920,64 @@ fn env_and_a_null_in_settings_point_at_themselves_not_at_line_1() {
         ",
     );
 }
+
+// `1.10` was written as "1.1" and `1e3` as "1000.0": YAML had read them as numbers.
+#[test]
+fn a_number_whose_text_would_change_is_an_error_that_says_to_quote_it() {
+    refused(
+        "
+        version: 1
+        environment:
+          API_TIMEOUT_MS: 600000
+          APP_VERSION: 1.10
+        ",
+        r#"
+        error: `environment.APP_VERSION` is written `1.10`, which YAML reads as a number that mpm would write as `"1.1"`
+         --> mpm.yaml:4:16
+          |
+        4 |   APP_VERSION: 1.10
+          |                ^^^^
+        hint: quote it to keep the text as written: `"1.10"`
+        "#,
+    );
+    refused(
+        "
+        version: 1
+        environment: {API_TIMEOUT_MS: 600000, LIMIT: {value: 1e3, scope: local}}
+        ",
+        r#"
+        error: `environment.LIMIT` is written `1e3`, which YAML reads as a number that mpm would write as `"1000.0"`
+         --> mpm.yaml:2:54
+          |
+        2 | environment: {API_TIMEOUT_MS: 600000, LIMIT: {value: 1e3, scope: local}}
+          |                                                      ^^^
+        hint: quote it to keep the text as written: `"1e3"`
+        "#,
+    );
+    // integers and booleans come out as written, and a quoted text is a text
+    Test::new()
+        .manifest(
+            r#"
+            version: 1
+            environment:
+              API_TIMEOUT_MS: 600000
+              DISABLE_TELEMETRY: true
+              APP_VERSION: "1.10"
+              RATIO: 0.5
+            "#,
+        )
+        .args(&["plan"])
+        .stdout(
+            r#"
+            mpm will make these changes in `.claude`:
+
+              + settings.json env.API_TIMEOUT_MS = "600000"
+              + settings.json env.APP_VERSION = "1.10"
+              + settings.json env.DISABLE_TELEMETRY = "true"
+              + settings.json env.RATIO = "0.5"
+
+            Plan: 4 to add, 0 to change, 0 to destroy.
+            "#,
+        )
+        .success();
+}

@@ -134,7 +134,11 @@ pub fn parse(source: &str, file: &str) -> Result<Manifest, ManifestError> {
             hint: Some("start from `mpm init`, or write `version: 1` and an `agents:` map".into()),
         });
     }
-    serde_yaml::from_str(source).map_err(|e| from_yaml_error(&e, source, file))
+    let manifest: Manifest =
+        serde_yaml::from_str(source).map_err(|e| from_yaml_error(&e, source, file))?;
+    super::settings::written::check(source, &manifest.environment)
+        .map_err(|e| from_yaml_error(&e, source, file))?;
+    Ok(manifest)
 }
 
 impl Loaded {

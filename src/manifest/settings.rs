@@ -2,6 +2,7 @@
 //! target's settings files key by key.
 
 mod read;
+pub mod written;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
