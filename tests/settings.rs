@@ -981,3 +981,29 @@ fn a_number_whose_text_would_change_is_an_error_that_says_to_quote_it() {
         )
         .success();
 }
+
+#[test]
+fn a_credential_written_in_the_manifest_is_a_warning_that_never_shows_it() {
+    Test::new()
+        .manifest(
+            "
+            version: 1
+            target: user
+            environment:
+              ANTHROPIC_AUTH_TOKEN: sk-ant-oat01-abc
+              GITHUB_TOKEN: { value: ghp_xyz }
+              ANTHROPIC_API_KEY: { from_env: MPM_TEST_KEY, secret: true }
+              MAX_THINKING_TOKENS: 8000
+            ",
+        )
+        .env("MPM_TEST_KEY", "sk-ant-api03-def")
+        .args(&["plan"])
+        .stdout_any()
+        .stderr(
+            "
+            warning: `environment.ANTHROPIC_AUTH_TOKEN` (mpm.yaml:4:25): `ANTHROPIC_AUTH_TOKEN` looks like a credential, written in the manifest as plain text: whoever reads the manifest or a plan reads it; keep it in mpm's environment and write `ANTHROPIC_AUTH_TOKEN: { from_env: VAR, secret: true }`
+            warning: `environment.GITHUB_TOKEN` (mpm.yaml:5:17): `GITHUB_TOKEN` looks like a credential, written in the manifest as plain text: whoever reads the manifest or a plan reads it; keep it in mpm's environment and write `GITHUB_TOKEN: { from_env: VAR, secret: true }`
+            ",
+        )
+        .success();
+}

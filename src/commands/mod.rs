@@ -224,7 +224,12 @@ fn settings_allowed(
             let value: String = serde_json::from_str(json).unwrap_or_default();
             let scope = claude_scope(spec, target, local, options.env.home.as_deref());
             let name = at.last().copied().unwrap_or_default();
-            for finding in crate::claude_env::check(name, &value, scope) {
+            let literal =
+                crate::manifest::settings::credential::literal(&loaded.manifest.environment, name);
+            for finding in crate::claude_env::check(name, &value, scope)
+                .into_iter()
+                .chain(literal)
+            {
                 // a secret's value is never in a message
                 let secret = resource.secret.is_some();
                 if secret

@@ -1,6 +1,7 @@
 //! `environment:` and `settings:`: what Claude Code runs with, reconciled into the
 //! target's settings files key by key.
 
+pub mod credential;
 mod read;
 pub mod written;
 
