@@ -492,7 +492,11 @@ impl Json {
 impl<'de> Visitor<'de> for Json {
     type Value = Value;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a value")
+        f.write_str(if self.path == "settings" {
+            "a map of settings keys"
+        } else {
+            "a value"
+        })
     }
 
     visit_scalars!();
