@@ -1135,3 +1135,262 @@ fn a_settings_file_that_gives_a_key_twice_is_a_conflict_and_never_rewritten() {
         )
         .success();
 }
+
+/// `mpm plan` on `yaml` fails with exactly `stderr`.
+#[track_caller]
+fn refused(yaml: &str, stderr: &str) {
+    Test::new()
+        .manifest(yaml)
+        .args(&["plan"])
+        .stderr(stderr)
+        .failure();
+}
+
+// Errors raised inside `environment:` landed on the section's first variable, and
+// those of `settings:` on line 1: they were raised once the whole map was read.
+#[test]
+fn an_error_inside_environment_points_at_its_key_or_value_in_block_style() {
+    let yaml = |c: &str| format!("version: 1\nenvironment:\n  A: 1\n  B: 2\n{c}");
+    refused(
+        &yaml("  C: {value: x, secret: true}\n"),
+        "
+        error: `environment.C` is a secret written in the manifest
+         --> mpm.yaml:5:25
+          |
+        5 |   C: {value: x, secret: true}
+          |                         ^^^^
+        hint: a manifest is committed: keep the secret in mpm's environment and write `from_env: VAR`
+        ",
+    );
+    refused(
+        &yaml("  C:\n    from_env: HOME\n    secrett: true\n"),
+        "
+        error: unknown key `secrett` in `environment.C`
+         --> mpm.yaml:7:5
+          |
+        7 |     secrett: true
+          |     ^^^^^^^
+        hint: did you mean `secret`?
+        ",
+    );
+    refused(
+        &yaml("  A: 3\n"),
+        "
+        error: `environment.A` is given twice
+         --> mpm.yaml:5:3
+          |
+        5 |   A: 3
+          |   ^
+        hint: keep one of them
+        ",
+    );
+    refused(
+        &yaml("  C-D: x\n"),
+        "
+        error: `C-D` is not a variable name in `environment`
+         --> mpm.yaml:5:3
+          |
+        5 |   C-D: x
+          |   ^^^
+        hint: a variable name is letters, digits and `_`, not starting with a digit
+        ",
+    );
+    refused(
+        &yaml("  C: [x]\n"),
+        "
+        error: `environment.C` must be a text, a number, a boolean or a map
+         --> mpm.yaml:5:6
+          |
+        5 |   C: [x]
+          |      ^^
+        hint: write `NAME: value`, or `NAME: { from_env: VAR, secret: true }`
+        ",
+    );
+}
+
+#[test]
+fn an_error_inside_environment_points_at_its_key_or_value_in_flow_style() {
+    let yaml = |c: &str| format!("version: 1\nenvironment: {{A: 1, B: 2, {c}}}\n");
+    refused(
+        &yaml("C: {secret: true, value: x}"),
+        "
+        error: `environment.C` is a secret written in the manifest
+         --> mpm.yaml:2:52
+          |
+        2 | environment: {A: 1, B: 2, C: {secret: true, value: x}}
+          |                                                    ^
+        hint: a manifest is committed: keep the secret in mpm's environment and write `from_env: VAR`
+        ",
+    );
+    refused(
+        &yaml("C: {from_env: HOME, secrett: true}"),
+        "
+        error: unknown key `secrett` in `environment.C`
+         --> mpm.yaml:2:47
+          |
+        2 | environment: {A: 1, B: 2, C: {from_env: HOME, secrett: true}}
+          |                                               ^^^^^^^
+        hint: did you mean `secret`?
+        ",
+    );
+    refused(
+        &yaml("A: 3"),
+        "
+        error: `environment.A` is given twice
+         --> mpm.yaml:2:27
+          |
+        2 | environment: {A: 1, B: 2, A: 3}
+          |                           ^
+        hint: keep one of them
+        ",
+    );
+    refused(
+        &yaml("C: {value: x, from_env: HOME}"),
+        "
+        error: `environment.C` has both `value` and `from_env`
+         --> mpm.yaml:2:41
+          |
+        2 | environment: {A: 1, B: 2, C: {value: x, from_env: HOME}}
+          |                                         ^^^^^^^^
+        hint: keep one of them: `value` is the text, `from_env` the variable of mpm's environment to read it from
+        ",
+    );
+}
+
+#[test]
+fn env_and_a_null_in_settings_point_at_themselves_not_at_line_1() {
+    refused(
+        "
+        version: 1
+        settings:
+          model: opus
+          env:
+            A: 1
+        ",
+        "
+        error: `settings.env` is not where variables go
+         --> mpm.yaml:4:3
+          |
+        4 |   env:
+          |   ^^^
+        hint: declare them under `environment:`, which checks them against what Claude Code reads
+        ",
+    );
+    refused(
+        "
+        version: 1
+        settings: {model: opus, permissions: {allow: [Grep, null]}}
+        ",
+        "
+        error: `settings.permissions.allow[1]` has no value
+         --> mpm.yaml:2:53
+          |
+        2 | settings: {model: opus, permissions: {allow: [Grep, null]}}
+          |                                                     ^^^^
+        hint: give it a value, or remove the key: mpm never writes a null
+        ",
+    );
+    refused(
+        "
+        version: 1
+        settings:
+          hooks:
+            Stop:
+        ",
+        "
+        error: `settings.hooks.Stop` has no value
+         --> mpm.yaml:4:10
+          |
+        4 |     Stop:
+          |          ^
+        hint: give it a value, or remove the key: mpm never writes a null
+        ",
+    );
+}
+
+// `1.10` was written as "1.1" and `1e3` as "1000.0": YAML had read them as numbers.
+#[test]
+fn a_number_whose_text_would_change_is_an_error_that_says_to_quote_it() {
+    refused(
+        "
+        version: 1
+        environment:
+          API_TIMEOUT_MS: 600000
+          APP_VERSION: 1.10
+        ",
+        r#"
+        error: `environment.APP_VERSION` is written `1.10`, which YAML reads as a number that mpm would write as `"1.1"`
+         --> mpm.yaml:4:16
+          |
+        4 |   APP_VERSION: 1.10
+          |                ^^^^
+        hint: quote it to keep the text as written: `"1.10"`
+        "#,
+    );
+    refused(
+        "
+        version: 1
+        environment: {API_TIMEOUT_MS: 600000, LIMIT: {value: 1e3, scope: local}}
+        ",
+        r#"
+        error: `environment.LIMIT` is written `1e3`, which YAML reads as a number that mpm would write as `"1000.0"`
+         --> mpm.yaml:2:54
+          |
+        2 | environment: {API_TIMEOUT_MS: 600000, LIMIT: {value: 1e3, scope: local}}
+          |                                                      ^^^
+        hint: quote it to keep the text as written: `"1e3"`
+        "#,
+    );
+    // integers and booleans come out as written, and a quoted text is a text
+    Test::new()
+        .manifest(
+            r#"
+            version: 1
+            environment:
+              API_TIMEOUT_MS: 600000
+              DISABLE_TELEMETRY: true
+              APP_VERSION: "1.10"
+              RATIO: 0.5
+            "#,
+        )
+        .args(&["plan"])
+        .stdout(
+            r#"
+            mpm will make these changes in `.claude`:
+
+              + settings.json env.API_TIMEOUT_MS = "600000"
+              + settings.json env.APP_VERSION = "1.10"
+              + settings.json env.DISABLE_TELEMETRY = "true"
+              + settings.json env.RATIO = "0.5"
+
+            Plan: 4 to add, 0 to change, 0 to destroy.
+            "#,
+        )
+        .success();
+}
+
+#[test]
+fn a_credential_written_in_the_manifest_is_a_warning_that_never_shows_it() {
+    Test::new()
+        .manifest(
+            "
+            version: 1
+            target: user
+            environment:
+              ANTHROPIC_AUTH_TOKEN: sk-ant-oat01-abc
+              GITHUB_TOKEN: { value: ghp_xyz }
+              ANTHROPIC_API_KEY: { from_env: MPM_TEST_KEY, secret: true }
+              MAX_THINKING_TOKENS: 8000
+            ",
+        )
+        .env("MPM_TEST_KEY", "sk-ant-api03-def")
+        .args(&["plan"])
+        .stdout_any()
+        .stderr(
+            "
+            warning: `environment.ANTHROPIC_AUTH_TOKEN` (mpm.yaml:4:25): `ANTHROPIC_AUTH_TOKEN` looks like a credential, written in the manifest as plain text: whoever reads the manifest or a plan reads it; keep it in mpm's environment and write `ANTHROPIC_AUTH_TOKEN: { from_env: VAR, secret: true }`
+            warning: `environment.GITHUB_TOKEN` (mpm.yaml:5:17): `GITHUB_TOKEN` looks like a credential, written in the manifest as plain text: whoever reads the manifest or a plan reads it; keep it in mpm's environment and write `GITHUB_TOKEN: { from_env: VAR, secret: true }`
+            ",
+        )
+        .success();
+}

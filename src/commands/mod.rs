@@ -232,7 +232,12 @@ fn settings_allowed(
                 Some(phrase) => crate::claude_env::Quote::Instead(phrase),
                 None => crate::claude_env::Quote::Value,
             };
-            for finding in crate::claude_env::check_quoting(name, &value, scope, quote) {
+            let literal =
+                crate::manifest::settings::credential::literal(&loaded.manifest.environment, name);
+            for finding in crate::claude_env::check_quoting(name, &value, scope, quote)
+                .into_iter()
+                .chain(literal)
+            {
                 match finding.severity {
                     crate::claude_env::Severity::Error => errors.push(Error::from(
                         loaded.error_at(&at, finding.message, finding.hint),

@@ -134,7 +134,11 @@ pub fn parse(source: &str, file: &str) -> Result<Manifest, ManifestError> {
             hint: Some("start from `mpm init`, or write `version: 1` and an `agents:` map".into()),
         });
     }
-    serde_yaml::from_str(source).map_err(|e| from_yaml_error(&e, source, file))
+    let manifest: Manifest =
+        serde_yaml::from_str(source).map_err(|e| from_yaml_error(&e, source, file))?;
+    super::settings::written::check(source, &manifest.environment)
+        .map_err(|e| from_yaml_error(&e, source, file))?;
+    Ok(manifest)
 }
 
 impl Loaded {
@@ -189,6 +193,7 @@ pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -
     let (message, hint) = if checked.hint.is_some() || checked.of_value {
         let message = match &context {
             Some(c) if checked.of_value => checked.about(&format!("`{c}`")),
+            Some(c) if names_place(&checked.message, c) => checked.message,
             _ => format!("{}{within}", checked.about("a value")),
         };
         (message, checked.hint)
@@ -258,6 +263,21 @@ pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -
         location,
         hint,
     }
+}
+
+/// Whether `message` names the key path `context` or one it is in, as
+/// `` `environment.A` is a secret ... `` does for `environment.A.secret`: then it
+/// says where it is already.
+fn names_place(message: &str, context: &str) -> bool {
+    context
+        .match_indices(['.', '['])
+        .map(|(i, _)| &context[..i])
+        .chain([context])
+        .any(|path| {
+            ['`', '.', '[']
+                .iter()
+                .any(|after| message.contains(&format!("`{path}{after}")))
+        })
 }
 
 /// A raw control character, which the YAML reader refuses with a byte offset

@@ -1,13 +1,14 @@
 //! `environment:` and `settings:`: what Claude Code runs with, reconciled into the
 //! target's settings files key by key.
 
-use crate::checked::Invalid;
+pub mod credential;
+mod read;
+pub mod written;
+
 use schemars::JsonSchema;
-use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::fmt;
 
 /// Which settings file a value goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -58,160 +59,6 @@ pub fn is_variable_name(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn scope_of(value: &Value) -> Result<Scope, Invalid> {
-    match value.as_str() {
-        Some("shared") => Ok(Scope::Shared),
-        Some("local") => Ok(Scope::Local),
-        _ => Err(Invalid::new(
-            format!("unknown scope `{}`", scalar_text(value).unwrap_or_default()),
-            "`scope` is `shared` (settings.json) or `local` (settings.local.json)",
-        )),
-    }
-}
-
-fn variable(name: &str, value: Value) -> Result<Variable, Invalid> {
-    if !is_variable_name(name) {
-        return Err(Invalid::new(
-            format!("`{name}` is not a variable name"),
-            "a variable name is letters, digits and `_`, not starting with a digit",
-        ));
-    }
-    if let Some(text) = scalar_text(&value) {
-        return Ok(Variable {
-            value: VariableValue::Literal(text),
-            secret: false,
-            scope: None,
-        });
-    }
-    let Value::Object(map) = value else {
-        return Err(Invalid::new(
-            format!("`environment.{name}` must be a text, a number, a boolean or a map"),
-            "write `NAME: value`, or `NAME: { from_env: VAR, secret: true }`",
-        ));
-    };
-    let mut literal = None;
-    let mut from_env = None;
-    let mut secret = false;
-    let mut scope = None;
-    for (key, v) in map {
-        match key.as_str() {
-            "value" => {
-                literal = Some(scalar_text(&v).ok_or_else(|| {
-                    Invalid::new(
-                        format!("`environment.{name}.value` must be a text, a number or a boolean"),
-                        "the client gives every variable to processes as text",
-                    )
-                })?)
-            }
-            "from_env" => match v {
-                Value::String(var) if is_variable_name(&var) => from_env = Some(var),
-                other => {
-                    return Err(Invalid::new(
-                        format!(
-                            "`environment.{name}.from_env` must name a variable, not `{}`",
-                            scalar_text(&other).unwrap_or_else(|| other.to_string())
-                        ),
-                        "write `from_env: NAME`, the variable of mpm's own environment to read",
-                    ));
-                }
-            },
-            "secret" => {
-                secret = v.as_bool().ok_or_else(|| {
-                    Invalid::new(
-                        format!("`environment.{name}.secret` must be `true` or `false`"),
-                        "`secret: true` keeps the value out of every output and of the state log",
-                    )
-                })?
-            }
-            "scope" => scope = Some(scope_of(&v)?),
-            other => {
-                let known = ["value", "from_env", "secret", "scope"];
-                let hint = crate::text::closest(other, &known)
-                    .map(|k| format!("did you mean `{k}`?"))
-                    .unwrap_or_else(|| format!("a variable may have {}", list(&known)));
-                return Err(Invalid::new(
-                    format!("unknown key `{other}` in `environment.{name}`"),
-                    hint,
-                ));
-            }
-        }
-    }
-    let value = match (literal, from_env) {
-        (Some(_), Some(_)) => {
-            return Err(Invalid::new(
-                format!("`environment.{name}` has both `value` and `from_env`"),
-                "keep one of them",
-            ));
-        }
-        (Some(text), None) => VariableValue::Literal(text),
-        (None, Some(var)) => VariableValue::FromEnv(var),
-        (None, None) => {
-            return Err(Invalid::new(
-                format!("`environment.{name}` has no value"),
-                "give it `value: TEXT` or `from_env: VAR`",
-            ));
-        }
-    };
-    if secret && matches!(value, VariableValue::Literal(_)) {
-        return Err(Invalid::new(
-            format!("`environment.{name}` is a secret written in the manifest"),
-            "a manifest is committed: keep the secret in mpm's environment and write `from_env: VAR`",
-        ));
-    }
-    Ok(Variable {
-        value,
-        secret,
-        scope,
-    })
-}
-
-fn list(keys: &[&str]) -> String {
-    keys.iter()
-        .map(|k| format!("`{k}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl<'de> Deserialize<'de> for Environment {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Environment;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map of variable names to values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Environment, A::Error> {
-                let mut env = Environment::default();
-                while let Some(name) = map.next_key::<String>()? {
-                    let value: Value = map.next_value()?;
-                    let checked = if name == "scope" {
-                        scope_of(&value).map(|s| env.scope = Some(s))
-                    } else if env.variables.iter().any(|(n, _)| *n == name) {
-                        Err(Invalid::new(
-                            format!("`environment.{name}` is given twice"),
-                            "keep one of them",
-                        ))
-                    } else {
-                        variable(&name, value).map(|v| env.variables.push((name, v)))
-                    };
-                    checked.map_err(|e| de::Error::custom(e.to_serde()))?;
-                }
-                Ok(env)
-            }
-        }
-        d.deserialize_map(V)
-    }
 }
 
 impl Serialize for Environment {
@@ -286,46 +133,6 @@ impl Settings {
     }
 }
 
-impl<'de> Deserialize<'de> for Settings {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = serde_json::Map::<String, Value>::deserialize(d)?;
-        if map.contains_key("env") {
-            return Err(de::Error::custom(
-                Invalid::new(
-                    "`settings.env` is not where variables go",
-                    "declare them under `environment:`, which checks them against what Claude Code reads",
-                )
-                .to_serde(),
-            ));
-        }
-        if let Some(null) = first_null(&Value::Object(map.clone()), "settings") {
-            return Err(de::Error::custom(
-                Invalid::new(
-                    format!("`{null}` has no value"),
-                    "give it a value, or remove the key: mpm never writes a null",
-                )
-                .to_serde(),
-            ));
-        }
-        Ok(Settings(map))
-    }
-}
-
-/// The dotted path of the first null in `value`.
-fn first_null(value: &Value, at: &str) -> Option<String> {
-    match value {
-        Value::Null => Some(at.to_string()),
-        Value::Object(map) => map
-            .iter()
-            .find_map(|(k, v)| first_null(v, &format!("{at}.{k}"))),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| first_null(v, &format!("{at}[{i}]"))),
-        _ => None,
-    }
-}
-
 impl JsonSchema for Settings {
     fn schema_name() -> Cow<'static, str> {
         "Settings".into()
@@ -342,6 +149,7 @@ impl JsonSchema for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checked::Invalid;
 
     fn env(yaml: &str) -> Result<Environment, String> {
         serde_yaml::from_str(yaml).map_err(|e| Invalid::from_serde(&e.to_string()).message)
