@@ -241,25 +241,5 @@ fn lock_unwritable(dir: &Path, shown: &dyn Fn(&Path) -> String) -> Option<Findin
 /// The writer a lock file names, when that process is gone (this host only: a
 /// process elsewhere cannot be looked at).
 fn holder_in(path: &Path) -> Option<Holder> {
-    use std::io::Read;
-    let mut text = String::new();
-    crate::system::open_no_follow(path)
-        .ok()?
-        .read_to_string(&mut text)
-        .ok()?;
-    let field = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
-            .map(str::to_string)
-    };
-    let holder = Holder {
-        pid: field("pid")?,
-        host: field("host")?,
-        command: field("command")?,
-        since: field("since")?,
-    };
-    let here =
-        std::fs::read_to_string("/proc/sys/kernel/hostname").is_ok_and(|h| h.trim() == holder.host);
-    let valid_pid = !holder.pid.is_empty() && holder.pid.bytes().all(|b| b.is_ascii_digit());
-    (here && valid_pid && !Path::new("/proc").join(&holder.pid).exists()).then_some(holder)
+    crate::state::recorded_holder(path).filter(Holder::is_gone)
 }

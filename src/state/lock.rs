@@ -135,6 +135,16 @@ pub fn acquire(
 /// The holder a writer recorded, if that process still runs: a lock held by
 /// readers only names nobody.
 fn read_holder(path: &Path) -> Option<Holder> {
+    let holder = recorded_holder(path)?;
+    if holder.is_gone() {
+        return None;
+    }
+    Some(holder)
+}
+
+/// The writer the lock file at `path` names, live or not (read without following
+/// a link).
+pub fn recorded_holder(path: &Path) -> Option<Holder> {
     let mut text = String::new();
     crate::system::open_no_follow(path)
         .ok()?
@@ -145,17 +155,21 @@ fn read_holder(path: &Path) -> Option<Holder> {
             .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
             .map(str::to_string)
     };
-    let holder = Holder {
+    Some(Holder {
         pid: field("pid")?,
         host: field("host")?,
         command: field("command")?,
         since: field("since")?,
-    };
-    let here = holder.host == host_name();
-    if here && !Path::new("/proc").join(&holder.pid).exists() {
-        return None;
+    })
+}
+
+impl Holder {
+    /// Whether the process is known to be gone: on this host, and not running
+    /// (one elsewhere cannot be looked at).
+    pub fn is_gone(&self) -> bool {
+        let valid_pid = !self.pid.is_empty() && self.pid.bytes().all(|b| b.is_ascii_digit());
+        self.host == host_name() && valid_pid && !Path::new("/proc").join(&self.pid).exists()
     }
-    Some(holder)
 }
 
 fn host_name() -> String {

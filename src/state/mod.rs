@@ -20,7 +20,7 @@ mod model;
 mod packs;
 
 pub use crate::last_applied::LastApplied;
-pub use lock::{Holder, Lock, LockMode, parse_duration};
+pub use lock::{Holder, Lock, LockMode, parse_duration, recorded_holder};
 pub use model::{
     Change, Counts, Entries, Entry, FileVersion, Generation, GenerationRecord, GitInfo,
     ManifestInfo,
