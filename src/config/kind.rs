@@ -98,17 +98,7 @@ impl Kind for TargetSetting {
     }
 
     fn schema() -> Value {
-        json!({
-            "anyOf": [
-                { "enum": ["project", "user"] },
-                {
-                    "type": "object",
-                    "properties": { "path": { "type": "string", "minLength": 1 } },
-                    "required": ["path"],
-                    "additionalProperties": false
-                }
-            ]
-        })
+        crate::manifest::target_values()
     }
 }
 

@@ -154,19 +154,25 @@ impl JsonSchema for TargetSpec {
         "TargetSpec".into()
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "description": "`project` (<dir of mpm.yaml>/.claude), `user` ($CLAUDE_CONFIG_DIR, else ~/.claude) or { path: DIR }",
-            "anyOf": [
-                { "enum": ["project", "user"] },
-                {
-                    "type": "object",
-                    "properties": { "path": { "type": "string", "minLength": 1 } },
-                    "required": ["path"],
-                    "additionalProperties": false
-                }
-            ]
-        })
+        let mut schema = target_values();
+        schema["description"] = "`project` (<dir of mpm.yaml>/.claude), `user` ($CLAUDE_CONFIG_DIR, else ~/.claude) or { path: DIR }".into();
+        schemars::Schema::try_from(schema).unwrap_or_default()
     }
+}
+
+/// What a target may be written as, in a schema: `project`, `user`, `{ path: DIR }`.
+pub fn target_values() -> serde_json::Value {
+    serde_json::json!({
+        "anyOf": [
+            { "enum": ["project", "user"] },
+            {
+                "type": "object",
+                "properties": { "path": { "type": "string", "minLength": 1 } },
+                "required": ["path"],
+                "additionalProperties": false
+            }
+        ]
+    })
 }
 
 /// Declares a struct with the frontmatter fields a manifest may set, after its own.
