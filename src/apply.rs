@@ -529,7 +529,7 @@ fn part_bytes(row: &Row, source: &dyn Source, last: &LastApplied) -> Result<Vec<
     let Some(after) = row.after else {
         return Err(stale(&row.address));
     };
-    if !row.sensitive {
+    if row.secret.is_none() {
         return checked_bytes(source, &row.address, &after.digest);
     }
     let bytes = source.bytes(&row.address, &after.digest)?;
@@ -1043,7 +1043,23 @@ pub fn check_fresh(
     }
     let mut now = actual::scan(system, target, parts.iter().map(|r| &r.address))?;
     now.seal(
-        parts.iter().filter(|r| r.sensitive).map(|r| &r.address),
+        // the places whose digests are keyed hashes: a secret is, or was, there
+        parts
+            .iter()
+            .filter(|r| {
+                r.secret.is_some()
+                    || last
+                        .entries
+                        .get(&r.address)
+                        .is_some_and(|e| e.secret.is_some())
+                    || last.pending.as_ref().is_some_and(|g| {
+                        g.changes.iter().any(|c| {
+                            c.address == r.address
+                                && (c.secret_after.is_some() || c.secret_before.is_some())
+                        })
+                    })
+            })
+            .map(|r| &r.address),
         &last.secret_key,
     );
     for row in parts {

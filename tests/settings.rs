@@ -1394,3 +1394,39 @@ fn a_credential_written_in_the_manifest_is_a_warning_that_never_shows_it() {
         )
         .success();
 }
+
+#[test]
+fn a_value_that_looks_like_a_credential_is_shown_and_kept_as_a_secret_is() {
+    let ran = Test::new()
+        .write(
+            ".claude/settings.local.json",
+            "{\n  \"env\": {\n    \"ANTHROPIC_API_KEY\": \"sk-ant-USERSECRET\"\n  }\n}\n",
+        )
+        .manifest("version: 1\nenvironment:\n  scope: local\n  ANTHROPIC_API_KEY: { from_env: MPM_KEY }\n")
+        .env("MPM_KEY", "sk-ant-mpmvalue")
+        .args(&["plan", "--json"])
+        .stdout_any()
+        .stderr_has("warning: `environment.ANTHROPIC_API_KEY` (mpm.yaml:4:22): `ANTHROPIC_API_KEY` looks like a credential, read from `$MPM_KEY` without `secret: true`: mpm keeps its value in the state log and a saved plan; write `ANTHROPIC_API_KEY: { from_env: MPM_KEY, secret: true }`\n")
+        .failure();
+    assert!(!ran.stdout.contains("USERSECRET") && !ran.stderr.contains("USERSECRET"));
+    let text = ran
+        .then()
+        .env("MPM_KEY", "sk-ant-mpmvalue")
+        .args(&["plan"])
+        .stdout_has("  ! settings.local.json env.ANTHROPIC_API_KEY  is already set (value not shown), and mpm did not set it\n")
+        .stderr_any()
+        .failure();
+    assert!(!text.stdout.contains("USERSECRET"));
+    ran.then()
+        .env("MPM_KEY", "sk-ant-mpmvalue")
+        .args(&["apply", "-y", "--adopt"])
+        .stdout_any()
+        .stderr_any()
+        .success();
+    for bytes in crate::harness::tree(&ran.path(".claude/.mpm"))
+        .into_values()
+        .flatten()
+    {
+        assert!(!bytes.windows(10).any(|w| w == b"USERSECRET"));
+    }
+}

@@ -36,7 +36,10 @@ pub fn run_reading(
         planned.show(&renderer, &compared_with, printer)?;
     }
     super::stop_on_conflicts(p, "plan", args.takeover.force)?;
-    if args.out.is_some() && !planned.last.secret_key_kept && p.rows.iter().any(|r| r.sensitive) {
+    if args.out.is_some()
+        && !planned.last.secret_key_kept
+        && p.rows.iter().any(|r| r.secret.is_some())
+    {
         return Err(Error::usage(
             "a plan with secrets cannot be saved before the target's first apply",
             Some("a saved plan checks each secret against a keyed hash, and the key is kept by the state log the first `mpm apply` creates: apply once without `--out` (or without the secrets), then save plans".to_string()),
@@ -64,7 +67,7 @@ pub fn run_reading(
                 .rows
                 .iter()
                 // a secret is read again from mpm's environment when the plan is applied
-                .filter(|r| r.writes() && !r.sensitive)
+                .filter(|r| r.writes() && r.secret.is_none())
                 .filter_map(|r| r.after.map(|a| (r, a)))
                 .map(|(r, a)| {
                     let bytes = crate::desired::checked_bytes(&renderer, &r.address, &a.digest)?;

@@ -18,6 +18,8 @@ use crate::part::Part;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use crate::secret::looks_like_credential;
+
 /// Why a value is not quoted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {
@@ -105,38 +107,6 @@ impl Secrets {
             }
         }
     }
-}
-
-const CREDENTIAL_WORDS: &[&str] = &[
-    "TOKEN",
-    "KEY",
-    "SECRET",
-    "PASSWORD",
-    "PASSWD",
-    "PASS",
-    "AUTH",
-    "APIKEY",
-    "CREDENTIAL",
-    "CREDENTIALS",
-];
-
-/// A name with a credential's word in it (any case, words split at anything but a
-/// letter or digit: `MAX_THINKING_TOKENS` is a count, `GITHUB_TOKEN` is not), or a
-/// value in a credential's form. Hiding a harmless value costs only a vaguer
-/// message; quoting a credential cannot be undone.
-pub fn looks_like_credential(name: &str, value: &str) -> bool {
-    let named = name
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| {
-            CREDENTIAL_WORDS
-                .iter()
-                .any(|w| word.eq_ignore_ascii_case(w))
-        });
-    let after_scheme = value.split_once("://").map_or(value, |(_, rest)| rest);
-    let userinfo = after_scheme
-        .split_once('@')
-        .is_some_and(|(before, _)| before.contains(':'));
-    named || value.starts_with("sk-ant-") || userinfo
 }
 
 #[cfg(test)]

@@ -378,6 +378,32 @@ pub fn diff(
     }
 }
 
+/// A variable whose name or value looks like a credential's (`ANTHROPIC_API_KEY`,
+/// `sk-ant-...`), even if nobody said it was a secret: its values are shown and
+/// kept as a secret's are, never (what mpm writes there itself is kept).
+fn credential_like(address: &Address, actual: &Actual, desired: Option<&DesiredResource>) -> bool {
+    if address.kind() != crate::address::Kind::Env {
+        return false;
+    }
+    let Some(part) = address.part() else {
+        return false;
+    };
+    let name = part.pointer().tokens().get(1).map_or("", String::as_str);
+    let text = |json: &str| serde_json::from_str::<String>(json).unwrap_or_default();
+    let now = match actual {
+        Actual::Value {
+            json: Some(json), ..
+        } => text(json),
+        _ => String::new(),
+    };
+    let wanted = desired
+        .and_then(|d| d.json.as_deref())
+        .map(text)
+        .unwrap_or_default();
+    crate::secret::looks_like_credential(name, &now)
+        || crate::secret::looks_like_credential(name, &wanted)
+}
+
 /// What says a path is mpm's: the state log's entry, a killed run's pending
 /// generation, `mpm.lock`.
 #[derive(Debug, Clone, Copy)]
@@ -431,7 +457,8 @@ fn row(
         drift: None,
         values: None,
         sensitive: desired.is_some_and(|d| d.secret.is_some())
-            || entry.is_some_and(|e| e.secret.is_some()),
+            || entry.is_some_and(|e| e.secret.is_some())
+            || credential_like(address, actual, desired),
         secret: desired.and_then(|d| d.secret.clone()),
         position: desired.and_then(|d| d.position),
     };

@@ -41,6 +41,18 @@ pub fn literal(env: &Environment, name: &str) -> Option<Finding> {
                 )),
             })
         }
+        VariableValue::FromEnv(var) if !variable.secret && is_credential_name(name) => {
+            Some(Finding {
+                severity: Severity::Warning,
+                code: "env-credential-not-secret",
+                message: format!(
+                    "`{name}` looks like a credential, read from `${var}` without `secret: true`: mpm keeps its value in the state log and a saved plan"
+                ),
+                hint: Some(format!(
+                    "write `{name}: {{ from_env: {var}, secret: true }}`"
+                )),
+            })
+        }
         _ => None,
     }
 }
