@@ -359,11 +359,18 @@ fn indent_of(text: &str) -> Indent {
                 Indent::Pretty(indent)
             }
         })
-        .unwrap_or(if text.trim().contains('\n') {
+        .unwrap_or(if text.trim().contains('\n') || is_empty_object(text) {
+            // an empty object says nothing of a style: the client's
             Indent::Pretty("  ".into())
         } else {
             Indent::Compact
         })
+}
+
+/// `{}`, with any blanks: what mpm leaves when it took out the last key it wrote.
+fn is_empty_object(text: &str) -> bool {
+    let inner: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    inner == "{}"
 }
 
 /// The 1-based line and column (in characters) just after `text`, which is UTF-8.

@@ -704,7 +704,8 @@ impl<S: System> System for Faulty<S> {
     }
 
     fn look(&self, path: &Path) -> io::Result<(crate::actual::Actual, Option<Vec<u8>>)> {
-        self.step(Step::Read)?;
+        self.step(Step::Read)
+            .map_err(|e| with_path(e, "read", path))?;
         self.inner.look(path)
     }
 }

@@ -170,7 +170,7 @@ fn rollback_restores_every_path_byte_for_byte_including_forced_hand_edits() {
         .stderr(
             "
             error: 1 conflict stops the rollback; nothing was changed
-            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            hint: each conflict above says what to do; `mpm rollback --force` overwrites changes made outside mpm (kept for `mpm rollback`)
             ",
         )
         .failure();
@@ -290,7 +290,7 @@ fn rollback_stops_on_a_file_edited_since() {
         .stderr(
             "
             error: 1 conflict stops the rollback; nothing was changed
-            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            hint: each conflict above says what to do; `mpm rollback --force` overwrites changes made outside mpm (kept for `mpm rollback`)
             ",
         )
         .failure();
@@ -311,7 +311,7 @@ fn rollback_stops_on_a_file_edited_since() {
         .stderr(
             "
             error: 1 conflict stops the rollback; nothing was changed
-            hint: each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)
+            hint: each conflict above says what to do; `mpm rollback --force` overwrites changes made outside mpm (kept for `mpm rollback`)
             ",
         )
         .failure();

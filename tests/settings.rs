@@ -891,12 +891,19 @@ fn a_value_a_secret_took_over_is_not_kept_and_rollback_says_so() {
     ran.then()
         .env("MPM_TEST_TOKEN", "mine")
         .args(&["rollback", "-y"])
-        .stdout_has("settings.local.json env.TOK handed back: mpm stops managing it\n")
+        .stdout_has("No changes.")
         .stderr(
-            "warning: `settings.local.json env.TOK` is left as it is and handed back: the value it had then stood where a secret goes, and mpm keeps none there\n",
+            "warning: `settings.local.json env.TOK` is left as it is: the value it had then stood where a secret goes, and mpm keeps none there\n",
         )
         .success();
     assert_eq!(ran.read(".claude/settings.local.json"), file);
+    // still mpm's: leaving the manifest removes it (and the file mpm did not make stays)
+    ran.then()
+        .manifest("version: 1\n")
+        .args(&["apply", "-y"])
+        .stdout_has("  - settings.local.json env.TOK = (sensitive)\n")
+        .success();
+    assert!(!ran.read(".claude/settings.local.json").contains("mine"));
     for bytes in crate::harness::tree(&ran.path(".claude/.mpm"))
         .into_values()
         .flatten()
@@ -1429,4 +1436,34 @@ fn a_value_that_looks_like_a_credential_is_shown_and_kept_as_a_secret_is() {
     {
         assert!(!bytes.windows(10).any(|w| w == b"USERSECRET"));
     }
+}
+
+#[test]
+fn a_found_value_mpm_then_changed_is_mpms() {
+    let ran = Test::new()
+        .write(".claude/settings.json", "{\n  \"model\": \"opus\"\n}\n")
+        .manifest("version: 1\nsettings:\n  model: opus\n")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    ran.then()
+        .manifest("version: 1\nsettings:\n  model: haiku\n")
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    // mpm wrote `haiku`: leaving the manifest takes it away (rollback brings `opus` back)
+    ran.then()
+        .manifest("version: 1\n")
+        .args(&["apply", "-y"])
+        .stdout_has("  - settings.json model = \"haiku\"\n")
+        .success();
+    assert_eq!(ran.read(".claude/settings.json"), "{}\n");
+    ran.then()
+        .args(&["rollback", "--to", "0", "-y"])
+        .stdout_any()
+        .success();
+    assert_eq!(
+        ran.read(".claude/settings.json"),
+        "{\n  \"model\": \"opus\"\n}\n"
+    );
 }

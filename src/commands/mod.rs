@@ -530,15 +530,28 @@ pub fn stop_on_conflicts(plan: &Plan, command: &'static str, forced: bool) -> Re
             )
         )
     });
-    let hint = if forced || stuck {
-        "each conflict above says what to do; `--force` never writes through a directory or link, nor over a settings file that is not JSON, nor deletes a protected agent"
+    let verb = if command == "rollback" {
+        "rollback"
     } else {
-        "each conflict above says what to do; `mpm apply --force` overwrites changes made outside mpm (kept for `mpm rollback`)"
+        "apply"
+    };
+    // a secret's place keeps no value: nothing a force overwrites there comes back
+    let kept = if plan.conflicts().any(|r| r.sensitive) {
+        "(a secret's place keeps none)"
+    } else {
+        "(kept for `mpm rollback`)"
+    };
+    let hint = if forced || stuck {
+        "each conflict above says what to do; `--force` never writes through a directory or link, nor over a settings file that is not JSON, nor deletes a protected agent".to_string()
+    } else {
+        format!(
+            "each conflict above says what to do; `mpm {verb} --force` overwrites changes made outside mpm {kept}"
+        )
     };
     Err(Error::Conflicts {
         count,
         command,
-        hint: hint.into(),
+        hint,
     })
 }
 

@@ -47,7 +47,7 @@ fn from_entry(entry: &Entry, source: &str) -> DesiredResource {
 /// blobs, and a secret from its variable in mpm's environment, read again (its
 /// keyed hash is made anew: the variable may hold a newer value). A value that was
 /// not kept (it stood where a secret goes) cannot be put back: the part is left as
-/// it is and handed back, with a warning. Returns the secrets read.
+/// mpm wrote it, still mpm's, with a warning. Returns the secrets read.
 pub fn resolve_parts(
     store: &StateStore,
     state: &mut DesiredState,
@@ -79,16 +79,12 @@ pub fn resolve_parts(
             Some(bytes) => resource.json = Some(String::from_utf8_lossy(&bytes).into()),
             None => {
                 state.warnings.push(format!(
-                    "`{name}` is left as it is and handed back: the value it had then stood where a secret goes, and mpm keeps none there"
+                    "`{name}` is left as it is: the value it had then stood where a secret goes, and mpm keeps none there"
                 ));
                 match last.entries.get(address) {
-                    // as it is now: recorded, so that a match is handed back untouched
-                    Some(entry) => {
-                        resource.digest = entry.digest;
-                        resource.secret = entry.secret.clone();
-                        resource.json = None;
-                        resource.record = super::Record::Released;
-                    }
+                    // as mpm wrote it, still mpm's: a later apply can still change
+                    // or remove it
+                    Some(entry) => *resource = from_entry(entry, "the current generation"),
                     None => gone.push(address.clone()),
                 }
             }

@@ -479,8 +479,10 @@ fn row(
             };
             // a value someone else put there, the same as mpm's, stays theirs when
             // it leaves the manifest
+            // (it stays theirs only while it holds the value mpm found: one mpm
+            // changed is mpm's)
             let found = match (before, entry) {
-                (_, Some(e)) => e.found,
+                (_, Some(e)) => e.found && e.digest == d.digest,
                 (Some(b), None) => {
                     address.is_part() && b.digest == d.digest && pending != Some(b.digest)
                 }
