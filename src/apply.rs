@@ -462,10 +462,9 @@ fn store_blobs(
                 .after
                 .filter(|a| row.writes() && row.secret.is_none() && !blobs.knows(&a.digest))
             {
-                blobs.add(
-                    after.digest,
-                    &checked_bytes(source, &row.address, &after.digest)?,
-                )?;
+                let (_, canonical) =
+                    crate::desired::checked_part(source, &row.address, &after.digest)?;
+                blobs.add(after.digest, &canonical)?;
             }
             continue;
         }
@@ -530,7 +529,8 @@ fn part_bytes(row: &Row, source: &dyn Source, last: &LastApplied) -> Result<Vec<
         return Err(stale(&row.address));
     };
     if row.secret.is_none() {
-        return checked_bytes(source, &row.address, &after.digest);
+        return crate::desired::checked_part(source, &row.address, &after.digest)
+            .map(|(bytes, _)| bytes);
     }
     let bytes = source.bytes(&row.address, &after.digest)?;
     if last.secret_key.digest(&bytes) == after.digest {

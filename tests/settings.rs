@@ -114,6 +114,13 @@ fn a_settings_file_full_of_other_keys_survives_ten_applies_and_two_rollbacks() {
         serde_json::json!(["Grep", "Bash(ls *)", "Bash(npm test *)"])
     );
     assert_eq!(written["hooks"]["PreToolUse"][0]["matcher"], "Bash");
+    // a hook entry is written as the manifest orders it, not sorted
+    assert!(
+        first.contains(
+            "\"PreToolUse\": [\n      {\n        \"matcher\": \"Bash\",\n        \"hooks\": ["
+        ),
+        "{first}"
+    );
     // the file's own indentation and final newline
     assert!(first.starts_with("{\n  \"tool00\": {\n    \"on\": 0\n  },\n"));
     assert!(first.ends_with("}\n"));

@@ -70,7 +70,11 @@ pub fn run_reading(
                 .filter(|r| r.writes() && r.secret.is_none())
                 .filter_map(|r| r.after.map(|a| (r, a)))
                 .map(|(r, a)| {
-                    let bytes = crate::desired::checked_bytes(&renderer, &r.address, &a.digest)?;
+                    let bytes = if r.address.is_part() {
+                        crate::desired::checked_part(&renderer, &r.address, &a.digest)?.0
+                    } else {
+                        crate::desired::checked_bytes(&renderer, &r.address, &a.digest)?
+                    };
                     Ok((a.digest, String::from_utf8_lossy(&bytes).into_owned()))
                 })
                 .collect::<Result<_, Error>>()?,

@@ -157,6 +157,30 @@ pub fn checked_bytes(
     }
 }
 
+/// The bytes of a part's value from `source`, as it writes them (a hook entry in
+/// the manifest's key order), and in canonical form, the one checked against the
+/// digest (and kept as a blob).
+pub fn checked_part(
+    source: &dyn Source,
+    address: &Address,
+    digest: &Digest,
+) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let bytes = source.bytes(address, digest)?;
+    let canonical = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .map(|v| crate::part::canonical(&v))
+        .unwrap_or_default();
+    if Digest::of(&canonical) == *digest {
+        Ok((bytes, canonical))
+    } else {
+        Err(Error::StalePlan {
+            file: "plan".into(),
+            changes: vec![format!(
+                "the sources of `{address}` changed since the plan was made"
+            )],
+        })
+    }
+}
+
 /// An agent declared with `enabled: false`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retired {

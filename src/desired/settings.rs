@@ -109,9 +109,11 @@ pub fn from_manifest(
         let json: Arc<str> = canonical_string(&value).into();
         parts.resources.insert(
             address.clone(),
-            DesiredResource::value(json.clone(), None, source.clone()),
+            DesiredResource::value(json, None, source.clone()),
         );
-        parts.bytes.insert(address.clone(), json);
+        // written as the manifest orders it (digested in canonical form)
+        let written: Arc<str> = serde_json::to_string(&value).unwrap_or_default().into();
+        parts.bytes.insert(address.clone(), written);
         let mut declared = vec!["settings".to_string()];
         declared.extend(at);
         parts.declared.insert(address, declared);
