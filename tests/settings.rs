@@ -1474,3 +1474,21 @@ fn a_found_value_mpm_then_changed_is_mpms() {
         "{\n  \"model\": \"opus\"\n}\n"
     );
 }
+
+#[test]
+fn a_nul_in_a_variable_is_refused_at_its_value() {
+    Test::new()
+        .manifest("version: 1\nenvironment:\n  A: \"x\\0y\"\n")
+        .args(&["plan"])
+        .stderr(
+            r#"
+            error: `environment.A` holds a NUL character (`\0`), which no process environment can
+             --> mpm.yaml:3:6
+              |
+            3 |   A: "x\0y"
+              |      ^^^^^^
+            hint: remove it
+            "#,
+        )
+        .failure();
+}

@@ -244,13 +244,16 @@ impl VariableSeed<'_> {
                 format!("`environment.{name}` must be a text, a number, a boolean or a map"),
                 "write `NAME: value`, or `NAME: { from_env: VAR, secret: true }`",
             ),
-            scalar => {
-                return Ok(Variable {
-                    value: VariableValue::Literal(scalar.text().unwrap_or_default()),
-                    secret: false,
-                    scope: None,
-                });
-            }
+            scalar => match no_nul(name, scalar.text().unwrap_or_default()) {
+                Ok(text) => {
+                    return Ok(Variable {
+                        value: VariableValue::Literal(text),
+                        secret: false,
+                        scope: None,
+                    });
+                }
+                Err(refused) => refused,
+            },
         };
         Err(E::custom(refused.to_serde()))
     }
@@ -316,7 +319,22 @@ fn value(name: &str, node: Node, secret: bool) -> Result<String, Invalid> {
             format!("`environment.{name}.value` must be a text, a number or a boolean"),
             "the client gives every variable to processes as text",
         )),
-        scalar => Ok(scalar.text().unwrap_or_default()),
+        scalar => no_nul(name, scalar.text().unwrap_or_default()),
+    }
+}
+
+/// A process's environment cannot hold a NUL: the client could not start a tool
+/// with it.
+fn no_nul(name: &str, text: String) -> Result<String, Invalid> {
+    if text.contains('\0') {
+        Err(Invalid::new(
+            format!(
+                "`environment.{name}` holds a NUL character (`\\0`), which no process environment can"
+            ),
+            "remove it",
+        ))
+    } else {
+        Ok(text)
     }
 }
 
