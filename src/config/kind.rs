@@ -220,7 +220,7 @@ impl Kind for bool {
             "true" | "yes" | "on" | "1" => Ok(true),
             "false" | "no" | "off" | "0" => Ok(false),
             _ => Err(Invalid::from(format!(
-                "`{}` is not `true` or `false`",
+                "`{}` is not `true` or `false` (nor `yes`/`no`, `on`/`off`, `1`/`0`)",
                 crate::text::escaped(text)
             ))),
         }
