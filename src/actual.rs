@@ -23,6 +23,9 @@ pub enum Actual {
     Value {
         digest: Digest,
         json: Option<Arc<str>>,
+        /// The value as the file writes it (compact, its keys in the file's order),
+        /// when that differs from the canonical form: what a rollback puts back.
+        text: Option<Arc<str>>,
     },
     /// A directory, a symbolic link, a socket...: never written through.
     Other(OtherKind),
@@ -92,10 +95,11 @@ impl ActualState {
         key: &crate::secret::Key,
     ) {
         for address in secrets {
-            if let Some(Actual::Value { digest, json }) = self.paths.get_mut(address)
-                && let Some(text) = json.take()
+            if let Some(Actual::Value { digest, json, text }) = self.paths.get_mut(address)
+                && let Some(canonical) = json.take()
             {
-                *digest = key.digest(text.as_bytes());
+                *digest = key.digest(canonical.as_bytes());
+                *text = None;
             }
         }
     }
@@ -127,8 +131,10 @@ fn scan_parts(
             Ok(doc) => match doc.get(&part) {
                 crate::settings_file::Found::Value(value) => {
                     let json: Arc<str> = crate::part::canonical_string(value).into();
+                    let written = serde_json::to_string(value).unwrap_or_default();
                     Actual::Value {
                         digest: Digest::of(json.as_bytes()),
+                        text: (*written != *json).then(|| written.into()),
                         json: Some(json),
                     }
                 }

@@ -458,6 +458,16 @@ fn store_blobs(
                     _ => return Err(stale(&row.address)),
                 }
             }
+            // and as the file wrote it, for a rollback to put back byte for byte
+            if let Some(text) = values
+                .and_then(|v| v.before_text.as_deref())
+                .filter(|_| !row.sensitive)
+            {
+                let digest = Digest::of(text.as_bytes());
+                if !blobs.knows(&digest) {
+                    blobs.add(digest, text.as_bytes())?;
+                }
+            }
             if let Some(after) = row
                 .after
                 .filter(|a| row.writes() && row.secret.is_none() && !blobs.knows(&a.digest))
@@ -465,6 +475,17 @@ fn store_blobs(
                 let (_, canonical) =
                     crate::desired::checked_part(source, &row.address, &after.digest)?;
                 blobs.add(after.digest, &canonical)?;
+            }
+            if let (Some(after), Some(text)) = (row.after, row.text)
+                && row.writes()
+                && row.secret.is_none()
+                && !blobs.knows(&text)
+            {
+                let (written, _) =
+                    crate::desired::checked_part(source, &row.address, &after.digest)?;
+                if Digest::of(&written) == text {
+                    blobs.add(text, &written)?;
+                }
             }
             continue;
         }
@@ -1117,6 +1138,13 @@ fn change_of(row: &Row, interrupted: Option<&Generation>, last: &LastApplied) ->
         secret_after: row.secret.clone(),
         before_withheld: row.address.is_part() && row.sensitive,
         position: None,
+        before_text: row
+            .values
+            .as_deref()
+            .and_then(|v| v.before_text.as_deref())
+            .filter(|_| !row.sensitive)
+            .map(|t| Digest::of(t.as_bytes())),
+        after_text: row.text.filter(|_| row.writes()),
     }
 }
 
@@ -1167,6 +1195,8 @@ mod tests {
             secret_after: None,
             before_withheld: false,
             position: None,
+            before_text: None,
+            after_text: None,
         }]);
         let row = |before: &str| Row {
             address: address.clone(),
@@ -1184,6 +1214,7 @@ mod tests {
             sensitive: false,
             secret: None,
             position: None,
+            text: None,
         };
         // the killed run had replaced the file: its pre-image (v1) is this one's
         assert_eq!(

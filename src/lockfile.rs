@@ -260,6 +260,7 @@ mod tests {
                     secret: None,
                     created: 0,
                     found: false,
+                    text: None,
                 },
             );
         }

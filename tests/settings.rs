@@ -1492,3 +1492,34 @@ fn a_nul_in_a_variable_is_refused_at_its_value() {
         )
         .failure();
 }
+
+#[test]
+fn a_hook_entry_taken_over_comes_back_as_the_file_wrote_it() {
+    let foreign = "{\n  \"hooks\": {\n    \"PreToolUse\": [\n      {\n        \"matcher\": \"Bash\",\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"./check.sh\",\n            \"timeout\": 5\n          }\n        ]\n      }\n    ]\n  }\n}\n";
+    let ran = Test::new()
+        .write(".claude/settings.json", foreign)
+        .manifest("version: 1\nsettings:\n  hooks:\n    PreToolUse:\n      - matcher: Bash\n        hooks: [{ type: command, command: ./check.sh, timeout: 10 }]\n")
+        .args(&["apply", "-y", "--adopt"])
+        .stdout_any()
+        .success();
+    assert_eq!(
+        ran.read(".claude/settings.json"),
+        foreign.replace("5\n", "10\n")
+    );
+    ran.then().args(&["rollback", "-y"]).stdout_any().success();
+    assert_eq!(ran.read(".claude/settings.json"), foreign);
+    // the entry is the user's again: taking mpm's back needs --force
+    ran.then()
+        .args(&["rollback", "--to", "1", "-y", "--force"])
+        .stdout_any()
+        .success();
+    assert_eq!(
+        ran.read(".claude/settings.json"),
+        foreign.replace("5\n", "10\n")
+    );
+    ran.then()
+        .args(&["rollback", "--to", "0", "-y"])
+        .stdout_any()
+        .success();
+    assert_eq!(ran.read(".claude/settings.json"), foreign);
+}

@@ -9,8 +9,9 @@ use crate::state::{Entry, FileVersion, Generation, LastApplied, StateStore};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Bytes kept in the state log's blobs, and the secrets a rollback read again from
-/// mpm's environment (they are in no blob).
+/// Bytes kept in the state log's blobs, and the values to give instead: the
+/// secrets a rollback read again from mpm's environment (they are in no blob), and
+/// values as their file wrote them (keys in their order).
 pub struct StoreSource<'a> {
     pub store: &'a StateStore,
     pub secrets: &'a BTreeMap<Address, Arc<str>>,
@@ -40,6 +41,7 @@ fn from_entry(entry: &Entry, source: &str) -> DesiredResource {
     let mut resource =
         DesiredResource::stored(version, entry.size, owner, Record::Written, entry.protect);
     resource.secret = entry.secret.clone();
+    resource.text = entry.text;
     resource
 }
 
@@ -74,6 +76,12 @@ pub fn resolve_parts(
             resource.json = None;
             secrets.insert(address.clone(), json);
             continue;
+        }
+        // as the file wrote it, when that was kept: a rollback gives it back
+        if let Some(text) = resource.text
+            && let Some(bytes) = store.blob(&text)?
+        {
+            secrets.insert(address.clone(), String::from_utf8_lossy(&bytes).into());
         }
         match store.blob(&resource.digest)? {
             Some(bytes) => resource.json = Some(String::from_utf8_lossy(&bytes).into()),
@@ -137,6 +145,7 @@ pub fn undo(
         let mut resource = DesiredResource::stored(before, size, owner, record, protect);
         resource.secret = change.secret_before.clone();
         resource.position = change.position;
+        resource.text = change.before_text;
         state.resources.insert(change.address.clone(), resource);
     }
     Ok(state)
@@ -188,6 +197,7 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
             let mut resource = DesiredResource::stored(before, 0, owner, Record::Released, false);
             resource.secret = first.and_then(|c| c.secret_before.clone());
             resource.position = first.and_then(|c| c.position);
+            resource.text = first.and_then(|c| c.before_text);
             state.resources.insert(address.clone(), resource);
         }
     }

@@ -546,6 +546,7 @@ fn remembered(
         json: None,
         secret: None,
         position: None,
+        text: None,
     };
     (resource, Vec::new())
 }

@@ -48,6 +48,9 @@ pub struct DesiredResource {
     pub secret: Option<String>,
     /// For a part a rollback puts back: where it stood among its siblings.
     pub position: Option<u32>,
+    /// For a part: the blob of its value as written (its keys in their order), when
+    /// that is not its canonical form.
+    pub text: Option<Digest>,
 }
 
 /// What mpm records about a path once it holds the desired bytes.
@@ -76,6 +79,7 @@ impl DesiredResource {
             json: None,
             secret: None,
             position: None,
+            text: None,
         }
     }
 
@@ -105,6 +109,7 @@ impl DesiredResource {
             json,
             secret,
             position: None,
+            text: None,
         }
     }
 
@@ -126,6 +131,7 @@ impl DesiredResource {
             json: None,
             secret: None,
             position: None,
+            text: None,
         }
     }
 }

@@ -107,12 +107,11 @@ pub fn from_manifest(
             continue;
         }
         let json: Arc<str> = canonical_string(&value).into();
-        parts.resources.insert(
-            address.clone(),
-            DesiredResource::value(json, None, source.clone()),
-        );
         // written as the manifest orders it (digested in canonical form)
         let written: Arc<str> = serde_json::to_string(&value).unwrap_or_default().into();
+        let mut resource = DesiredResource::value(json.clone(), None, source.clone());
+        resource.text = (written != json).then(|| crate::hash::Digest::of(written.as_bytes()));
+        parts.resources.insert(address.clone(), resource);
         parts.bytes.insert(address.clone(), written);
         let mut declared = vec!["settings".to_string()];
         declared.extend(at);

@@ -110,6 +110,9 @@ pub struct Row {
     /// A part put back where it stood among its siblings (a rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
+    /// The blob of the value it writes as written, when not canonical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Digest>,
 }
 
 /// The values of a part of a settings file, canonical JSON; `None` is absent, or a
@@ -122,6 +125,9 @@ pub struct Values {
     pub after: Option<String>,
     /// What mpm wrote last (shown beside a hand edit).
     pub recorded: Option<String>,
+    /// `before` as the file writes it, when that is not its canonical form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_text: Option<String>,
 }
 
 impl Row {
@@ -269,6 +275,7 @@ fn duplicates<'a>(
                 sensitive: false,
                 secret: None,
                 position: None,
+                text: None,
             }
         })
 }
@@ -288,6 +295,7 @@ fn expected_entry(d: &DesiredResource, created: u8, found: bool) -> Option<Entry
             secret: d.secret.clone(),
             created,
             found,
+            text: d.text,
         }),
         Record::Released => None,
         Record::As(e) => Some((**e).clone()),
@@ -352,6 +360,10 @@ pub fn diff(
                 row.values = Some(Box::new(Values {
                     before: match actual.get(address) {
                         Actual::Value { json, .. } => json.as_deref().map(str::to_string),
+                        _ => None,
+                    },
+                    before_text: match actual.get(address) {
+                        Actual::Value { text, .. } => text.as_deref().map(str::to_string),
                         _ => None,
                     },
                     after: desired
@@ -435,6 +447,7 @@ fn row(
         secret: None,
         created: 0,
         found: false,
+        text: None,
     });
     let entry = recorded.entry.or(from_lock.as_ref());
     let ours = |d: Digest| entry.is_some_and(|e| e.digest == d) || pending == Some(d);
@@ -461,6 +474,7 @@ fn row(
             || credential_like(address, actual, desired),
         secret: desired.and_then(|d| d.secret.clone()),
         position: desired.and_then(|d| d.position),
+        text: desired.and_then(|d| d.text),
     };
     if let Actual::Other(kind) = actual {
         // never written through, never removed: only reported when mpm would act here

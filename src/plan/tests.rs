@@ -49,6 +49,7 @@ fn last(bytes: Option<&str>) -> LastApplied {
                 secret: None,
                 created: 0,
                 found: false,
+                text: None,
             },
         );
     }
@@ -313,6 +314,8 @@ fn pending(after: Option<&str>) -> Generation {
         secret_after: None,
         before_withheld: false,
         position: None,
+        before_text: None,
+        after_text: None,
     }])
 }
 

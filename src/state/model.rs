@@ -28,6 +28,9 @@ pub struct Entry {
     /// else put it there). Leaving the manifest, it is handed back, never removed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub found: bool,
+    /// For a part: the blob of its value as written, when not canonical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Digest>,
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -69,6 +72,12 @@ pub struct Change {
     /// For a part removed: where it stood among its siblings, to be put back there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
+    /// For a part: the blobs of its values before and after as the file wrote them
+    /// (its keys in their order), when that is not their canonical form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_text: Option<Digest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_text: Option<Digest>,
 }
 
 impl Change {
