@@ -476,7 +476,7 @@ fn store_blobs(
                     crate::desired::checked_part(source, &row.address, &after.digest)?;
                 blobs.add(after.digest, &canonical)?;
             }
-            if let (Some(after), Some(text)) = (row.after, row.text)
+            if let (Some(after), Some(&text)) = (row.after, row.text.as_deref())
                 && row.writes()
                 && row.secret.is_none()
                 && !blobs.knows(&text)
@@ -1144,7 +1144,7 @@ fn change_of(row: &Row, interrupted: Option<&Generation>, last: &LastApplied) ->
             .and_then(|v| v.before_text.as_deref())
             .filter(|_| !row.sensitive)
             .map(|t| Digest::of(t.as_bytes())),
-        after_text: row.text.filter(|_| row.writes()),
+        after_text: row.text.as_deref().copied().filter(|_| row.writes()),
     }
 }
 

@@ -88,6 +88,8 @@ pub fn run_reading(
     }
     // the plan's rows carry all that is left to do: drop the per-agent records
     planned.desired = Default::default();
+    // and so does what the target held: each row has its digest before
+    planned.actual = Default::default();
     confirm(printer, args.yes, "apply these changes")?;
     let context = Context {
         command: options.command_line.clone(),

@@ -41,7 +41,7 @@ fn from_entry(entry: &Entry, source: &str) -> DesiredResource {
     let mut resource =
         DesiredResource::stored(version, entry.size, owner, Record::Written, entry.protect);
     resource.secret = entry.secret.clone();
-    resource.text = entry.text;
+    resource.text = entry.text.clone();
     resource
 }
 
@@ -78,8 +78,8 @@ pub fn resolve_parts(
             continue;
         }
         // as the file wrote it, when that was kept: a rollback gives it back
-        if let Some(text) = resource.text
-            && let Some(bytes) = store.blob(&text)?
+        if let Some(text) = resource.text.as_deref()
+            && let Some(bytes) = store.blob(text)?
         {
             secrets.insert(address.clone(), String::from_utf8_lossy(&bytes).into());
         }
@@ -145,7 +145,7 @@ pub fn undo(
         let mut resource = DesiredResource::stored(before, size, owner, record, protect);
         resource.secret = change.secret_before.clone();
         resource.position = change.position;
-        resource.text = change.before_text;
+        resource.text = change.before_text.map(Box::new);
         state.resources.insert(change.address.clone(), resource);
     }
     Ok(state)
@@ -197,7 +197,7 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
             let mut resource = DesiredResource::stored(before, 0, owner, Record::Released, false);
             resource.secret = first.and_then(|c| c.secret_before.clone());
             resource.position = first.and_then(|c| c.position);
-            resource.text = first.and_then(|c| c.before_text);
+            resource.text = first.and_then(|c| c.before_text).map(Box::new);
             state.resources.insert(address.clone(), resource);
         }
     }

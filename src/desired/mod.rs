@@ -50,7 +50,7 @@ pub struct DesiredResource {
     pub position: Option<u32>,
     /// For a part: the blob of its value as written (its keys in their order), when
     /// that is not its canonical form.
-    pub text: Option<Digest>,
+    pub text: Option<Box<Digest>>,
 }
 
 /// What mpm records about a path once it holds the desired bytes.

@@ -112,7 +112,7 @@ pub struct Row {
     pub position: Option<u32>,
     /// The blob of the value it writes as written, when not canonical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<Digest>,
+    pub text: Option<Box<Digest>>,
 }
 
 /// The values of a part of a settings file, canonical JSON; `None` is absent, or a
@@ -295,7 +295,7 @@ fn expected_entry(d: &DesiredResource, created: u8, found: bool) -> Option<Entry
             secret: d.secret.clone(),
             created,
             found,
-            text: d.text,
+            text: d.text.clone(),
         }),
         Record::Released => None,
         Record::As(e) => Some((**e).clone()),
@@ -337,51 +337,56 @@ pub fn diff(
         .flat_map(|g| g.changes.iter())
         .map(|c| (&c.address, c.after.map(|v| v.digest)))
         .collect();
-    let rows = addresses(desired, last)
-        .into_iter()
-        .filter_map(|address| {
-            let recorded = Recorded {
-                entry: last.entries.get(address),
-                pending: pending.get(address).copied().flatten(),
-                locked: last.locked.get(address),
-            };
-            let mut row = row(
-                address,
-                desired.resources.get(address),
-                desired.retired.get(address).map(|r| r.protect),
-                actual.get(address),
-                recorded,
-                actual.missing.get(address).copied().unwrap_or(0),
-                options,
-            )?;
-            if address.is_part() && row.sensitive {
-                row.values = Some(Box::default());
-            } else if address.is_part() {
-                row.values = Some(Box::new(Values {
-                    before: match actual.get(address) {
-                        Actual::Value { json, .. } => json.as_deref().map(str::to_string),
-                        _ => None,
-                    },
-                    before_text: match actual.get(address) {
-                        Actual::Value { text, .. } => text.as_deref().map(str::to_string),
-                        _ => None,
-                    },
-                    after: desired
-                        .resources
-                        .get(address)
-                        .and_then(|d| d.json.as_deref().map(str::to_string)),
-                    recorded: recorded
-                        .entry
-                        .and_then(|e| last.values.get(&e.digest))
-                        .map(|v| v.to_string()),
-                }));
-            }
-            Some(row)
-        })
-        .collect::<Vec<Row>>();
-    let mut rows = rows;
+    let addresses = addresses(desired, last);
+    // one allocation of the size it may reach: a row is a few hundred bytes, and
+    // 10 000 of them grown by doubling would leave a third of it unused
+    let mut rows: Vec<Row> = Vec::with_capacity(addresses.len());
+    rows.extend(addresses.into_iter().filter_map(|address| {
+        let recorded = Recorded {
+            entry: last.entries.get(address),
+            pending: pending.get(address).copied().flatten(),
+            locked: last.locked.get(address),
+        };
+        let mut row = row(
+            address,
+            desired.resources.get(address),
+            desired.retired.get(address).map(|r| r.protect),
+            actual.get(address),
+            recorded,
+            actual.missing.get(address).copied().unwrap_or(0),
+            options,
+        )?;
+        if address.is_part() && row.sensitive {
+            row.values = Some(Box::default());
+        } else if address.is_part() {
+            row.values = Some(Box::new(Values {
+                before: match actual.get(address) {
+                    Actual::Value { json, .. } => json.as_deref().map(str::to_string),
+                    _ => None,
+                },
+                before_text: match actual.get(address) {
+                    Actual::Value { text, .. } => text.as_deref().map(str::to_string),
+                    _ => None,
+                },
+                after: desired
+                    .resources
+                    .get(address)
+                    .and_then(|d| d.json.as_deref().map(str::to_string)),
+                recorded: recorded
+                    .entry
+                    .and_then(|e| last.values.get(&e.digest))
+                    .map(|v| v.to_string()),
+            }));
+        }
+        Some(row)
+    }));
+    // in address order already, but for the duplicates; addresses are unique, so
+    // an unstable sort (which needs no scratch copy of the rows) is the same
+    let sorted = rows.len();
     rows.extend(duplicates(desired, actual, options));
-    rows.sort_by(|a, b| a.address.cmp(&b.address));
+    if rows.len() > sorted {
+        rows.sort_unstable_by(|a, b| a.address.cmp(&b.address));
+    }
     Plan {
         rows,
         serial: last.serial,
@@ -474,7 +479,7 @@ fn row(
             || credential_like(address, actual, desired),
         secret: desired.and_then(|d| d.secret.clone()),
         position: desired.and_then(|d| d.position),
-        text: desired.and_then(|d| d.text),
+        text: desired.and_then(|d| d.text.clone()),
     };
     if let Actual::Other(kind) = actual {
         // never written through, never removed: only reported when mpm would act here

@@ -28,9 +28,10 @@ pub struct Entry {
     /// else put it there). Leaving the manifest, it is handed back, never removed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub found: bool,
-    /// For a part: the blob of its value as written, when not canonical.
+    /// For a part: the blob of its value as written, when not canonical (boxed:
+    /// rarely there, and an entry is held per managed path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<Digest>,
+    pub text: Option<Box<Digest>>,
 }
 
 fn is_zero(n: &u8) -> bool {
