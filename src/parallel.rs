@@ -53,19 +53,6 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn keeps_the_order_of_the_items() {
-        let items: Vec<u32> = (0..1000).collect();
-        assert_eq!(
-            super::map(&items, |i| i * 2),
-            items.iter().map(|i| i * 2).collect::<Vec<_>>()
-        );
-        assert_eq!(super::map(&[] as &[u32], |i| *i), Vec::<u32>::new());
-    }
-}
-
 /// Gives the pages of memory freed so far back to the system. glibc keeps freed
 /// small allocations for reuse, but an apply's large buffers (the state log's JSON,
 /// file batches) come from mappings of their own and never reuse them: the desired
@@ -77,5 +64,18 @@ pub fn release_freed_memory() {
     // to the system; it is safe to call from any thread at any time.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keeps_the_order_of_the_items() {
+        let items: Vec<u32> = (0..1000).collect();
+        assert_eq!(
+            super::map(&items, |i| i * 2),
+            items.iter().map(|i| i * 2).collect::<Vec<_>>()
+        );
+        assert_eq!(super::map(&[] as &[u32], |i| *i), Vec::<u32>::new());
     }
 }
