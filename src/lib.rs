@@ -24,6 +24,7 @@ pub mod hash;
 pub mod last_applied;
 pub mod lockfile;
 pub mod manifest;
+pub mod memory;
 pub mod name;
 pub mod options;
 pub mod parallel;

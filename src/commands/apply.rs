@@ -90,7 +90,7 @@ pub fn run_reading(
     planned.desired = Default::default();
     // and so does what the target held: each row has its digest before
     planned.actual = Default::default();
-    crate::parallel::release_freed_memory();
+    crate::memory::release_freed();
     confirm(printer, args.yes, "apply these changes")?;
     let context = Context {
         command: options.command_line.clone(),

@@ -104,7 +104,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
     // the plan's rows carry all that is left to do: drop the per-agent records
     planned.desired = Default::default();
     planned.actual = Default::default();
-    crate::parallel::release_freed_memory();
+    crate::memory::release_freed();
     confirm(printer, args.yes, "roll back")?;
     let context = Context {
         command: options.command_line.clone(),
