@@ -1067,19 +1067,7 @@ pub fn check_fresh(
         // the places whose digests are keyed hashes: a secret is, or was, there
         parts
             .iter()
-            .filter(|r| {
-                r.secret.is_some()
-                    || last
-                        .entries
-                        .get(&r.address)
-                        .is_some_and(|e| e.secret.is_some())
-                    || last.pending.as_ref().is_some_and(|g| {
-                        g.changes.iter().any(|c| {
-                            c.address == r.address
-                                && (c.secret_after.is_some() || c.secret_before.is_some())
-                        })
-                    })
-            })
+            .filter(|r| r.secret.is_some() || last.is_keyed(&r.address))
             .map(|r| &r.address),
         &last.secret_key,
     );

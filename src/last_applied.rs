@@ -32,3 +32,27 @@ pub struct LastApplied {
     /// Whether the state log keeps that key (a new one is made until an apply).
     pub secret_key_kept: bool,
 }
+
+impl LastApplied {
+    /// The places whose digests the log keeps as keyed hashes: a secret is there,
+    /// or a killed run wrote or replaced one there.
+    pub fn keyed(&self) -> impl Iterator<Item = &Address> {
+        let entries = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.secret.is_some())
+            .map(|(a, _)| a);
+        let pending = self
+            .pending
+            .iter()
+            .flat_map(|g| &g.changes)
+            .filter(|c| c.secret_after.is_some() || c.secret_before.is_some())
+            .map(|c| &c.address);
+        entries.chain(pending)
+    }
+
+    /// Whether `address` is one of [`LastApplied::keyed`].
+    pub fn is_keyed(&self, address: &Address) -> bool {
+        self.keyed().any(|a| a == address)
+    }
+}

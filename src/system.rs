@@ -395,6 +395,12 @@ pub fn temp_name(tag: &str, n: usize) -> String {
     format!("{TEMP_PREFIX}{tag}.{n}")
 }
 
+/// Whether the file at `path` is one of mpm's temp files (of any run).
+fn is_a_temp(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX))
+}
+
 /// Whether `name` is a temp file of the run tagged `tag`.
 pub fn is_temp_of(name: &str, tag: &str) -> bool {
     name.strip_prefix(TEMP_PREFIX)
@@ -523,10 +529,7 @@ impl System for Recording<'_> {
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        let is_temp = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX));
-        if !is_temp {
+        if !is_a_temp(path) {
             self.note(|d| d.removed.push(path.to_path_buf()));
         }
         Ok(())
@@ -664,10 +667,7 @@ impl<S: System> System for Faulty<S> {
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         // removing a temp is cleanup, not a step that can be made to fail
-        let is_temp = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX));
-        if !is_temp {
+        if !is_a_temp(path) {
             self.step(Step::Remove)?;
         }
         self.inner.remove_file(path)

@@ -211,7 +211,13 @@ fn settings_allowed(
     target: &Target,
     options: &Options,
 ) -> Result<Vec<String>, Error> {
-    let spec = &options.settings.target.value;
+    use crate::claude_env::Scope;
+    // what the target is to the client: a project's `.claude`, or a config directory
+    let target_scope = claude_scope(
+        &options.settings.target.value,
+        target,
+        options.env.home.as_deref(),
+    );
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     for (address, resource) in &parts.resources {
@@ -221,7 +227,7 @@ fn settings_allowed(
         if let (crate::address::Kind::Env, Some(json)) = (address.kind(), parts.bytes.get(address))
         {
             let value: String = serde_json::from_str(json).unwrap_or_default();
-            let scope = claude_scope(spec, target, local, options.env.home.as_deref());
+            let scope = if local { Scope::Local } else { target_scope };
             let name = at.last().copied().unwrap_or_default();
             // a secret's value is never in a message, nor a number made from it
             let instead = resource
@@ -256,9 +262,7 @@ fn settings_allowed(
                 }
             }
         }
-        let config_dir = claude_scope(spec, target, false, options.env.home.as_deref())
-            == crate::claude_env::Scope::User;
-        if local && config_dir {
+        if local && target_scope == Scope::User {
             errors.push(Error::from(loaded.error_at(
                 &at,
                 format!(
@@ -274,8 +278,7 @@ fn settings_allowed(
             continue;
         }
         use crate::git::Tracking;
-        let project = claude_scope(spec, target, false, options.env.home.as_deref())
-            == crate::claude_env::Scope::Project;
+        let project = target_scope == Scope::Project;
         let path = target.path_of(address);
         let tracking = match crate::git::tracking(&path) {
             // a project's settings.json is meant to be committed
@@ -314,18 +317,16 @@ fn settings_allowed(
     Ok(warnings)
 }
 
-/// Which of the client's settings files a variable goes to: the local one, a
-/// project's (the project target, or a folder named `.claude`), or the user's.
+/// Whose settings the target's `settings.json` is to the client: a project's (the
+/// project target, or a folder named `.claude`), or a user's.
 fn claude_scope(
     spec: &crate::config::TargetSetting,
     target: &Target,
-    local: bool,
     home: Option<&std::path::Path>,
 ) -> crate::claude_env::Scope {
     use crate::claude_env::Scope;
     use crate::config::TargetSetting;
     match spec {
-        _ if local => Scope::Local,
         TargetSetting::User => Scope::User,
         TargetSetting::Project => Scope::Project,
         _ if target.root.file_name().is_some_and(|n| n == ".claude")
@@ -486,19 +487,7 @@ pub fn scan_and_diff(
         .iter()
         .filter(|(_, d)| d.secret.is_some())
         .map(|(a, _)| a)
-        .chain(
-            last.entries
-                .iter()
-                .filter(|(_, e)| e.secret.is_some())
-                .map(|(a, _)| a),
-        )
-        .chain(
-            last.pending
-                .iter()
-                .flat_map(|g| &g.changes)
-                .filter(|c| c.secret_after.is_some() || c.secret_before.is_some())
-                .map(|c| &c.address),
-        );
+        .chain(last.keyed());
     actual.seal(secrets, &last.secret_key);
     actual.others = actual::scan_others(system, &target, &wanted)?;
     let plan = crate::plan::diff(&desired, &actual, &last, plan_options);
