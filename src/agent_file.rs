@@ -472,6 +472,11 @@ fn scan_frontmatter(yaml: &str) -> Option<LineProblem> {
 
 /// The `name` an agent file's frontmatter declares, if it has one.
 pub fn declared_name(bytes: &[u8]) -> Option<String> {
+    declared(bytes, "name")
+}
+
+/// A text value an agent file's frontmatter declares (a number as written).
+pub fn declared(bytes: &[u8], key: &str) -> Option<String> {
     let text = std::str::from_utf8(bytes).ok()?;
     let mut lines = text.lines();
     if lines.next()?.trim_end() != "---" {
@@ -479,7 +484,11 @@ pub fn declared_name(bytes: &[u8]) -> Option<String> {
     }
     let yaml: Vec<&str> = lines.take_while(|l| l.trim_end() != "---").collect();
     let value: serde_yaml::Value = serde_yaml::from_str(&yaml.join("\n")).ok()?;
-    value.get("name")?.as_str().map(str::to_string)
+    match value.get(key)? {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// What is wrong with a ready agent file, in the client's terms.

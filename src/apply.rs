@@ -282,7 +282,7 @@ pub fn execute(
     }
     // mpm.lock, rendered only now: it is not held while files are written
     let lock = context.lockfile.as_ref().map(|path| {
-        let new = Lockfile::render_of(plan.entries_after_iter());
+        let new = Lockfile::render_of(plan.entries_after_iter(), &plan.packages);
         LockUpdate {
             path: path.clone(),
             old: lock_before.map(|(digest, _)| digest),
@@ -394,7 +394,8 @@ impl LockUpdate<'_> {
             return Ok(None);
         };
         if let Some(entries) = self.of_entries {
-            return Ok(Some(Lockfile::render_of(entries)));
+            // only a file without pins is rendered again (`lock_pre_image`)
+            return Ok(Some(Lockfile::render_of(entries, &Default::default())));
         }
         store
             .located_blob(old, located, || {
@@ -421,8 +422,9 @@ fn lock_pre_image(
         return Ok(None);
     };
     let digest = Digest::of(&bytes);
-    let rendered =
-        last.lockfile == Some(digest) && Digest::of(&Lockfile::render_of(&last.entries)) == digest;
+    // a file with pins is kept in the pack: its pins are not in the entries
+    let rendered = last.lockfile == Some(digest)
+        && Digest::of(&Lockfile::render_of(&last.entries, &Default::default())) == digest;
     if !rendered {
         blobs.add(digest, &bytes)?;
     }

@@ -41,6 +41,12 @@ pub struct GlobalArgs {
     /// setting]
     #[arg(long, global = true, value_enum)]
     pub color: Option<ColorArg>,
+    /// Fail rather than change the registry pins of `mpm.lock` (for CI)
+    #[arg(long, global = true)]
+    pub locked: bool,
+    /// Make no network call: registry agents come from `mpm.lock` and mpm's cache
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,7 +76,7 @@ pub enum Command {
     /// Write a starter `mpm.yaml` (or one from claude-mpm templates)
     Init(InitArgs),
     /// Print the JSON Schema of `mpm.yaml`
-    Schema,
+    Schema(SchemaArgs),
     /// Print a shell completion script
     ///
     /// Save it where the shell looks for completions, for bash:
@@ -96,6 +102,62 @@ pub enum Command {
     /// mpm's own settings, from defaults, the user file, `mpm.yaml`, `MPM_*`
     /// variables and flags
     Config(ConfigArgs),
+    /// Resolve the agents that come from registries and pin them in `mpm.lock`
+    /// (pins the manifest still allows are kept; writes nothing else)
+    Lock,
+    /// Move registry agents to the newest versions their requirements allow, in
+    /// `mpm.lock` (all, or the agents named)
+    Update(UpdateArgs),
+    /// List registry agents with newer versions: pinned, allowed, newest
+    Outdated(OutdatedArgs),
+    /// Work with registries: `mpm registry build DIR --out OUT`
+    Registry(RegistryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print the JSON Schema of a registry's `index.json` instead
+    #[arg(long)]
+    pub index: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The agents to update (default: every agent from a registry)
+    #[arg(value_name = "AGENT")]
+    pub agents: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    /// Print the list as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    #[command(subcommand)]
+    pub command: RegistryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Make a static index of a folder of claude-mpm templates (`*.json`) and
+    /// agent files (`*.md`): `OUT/index.json` and a copy of every version's bytes.
+    /// Versions come from `agent_version` or the frontmatter's `version`; versions
+    /// already in OUT are kept, and one published with other bytes is refused
+    Build(RegistryBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryBuildArgs {
+    /// The folder of templates and agent files
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The folder to write the index and the files to (served as it is)
+    #[arg(long, value_name = "OUT")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,12 @@ pub enum Error {
     #[error(transparent)]
     Config(Box<crate::config::ConfigError>),
     #[error(transparent)]
+    Resolve(Box<crate::resolve::ResolveError>),
+    #[error(transparent)]
+    Index(Box<crate::registry::index::IndexError>),
+    #[error(transparent)]
+    Build(Box<crate::registry::build::BuildError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -79,6 +85,9 @@ boxed_from!(
     Git(crate::git::GitError),
     Watch(crate::watch::WatchError),
     Config(crate::config::ConfigError),
+    Resolve(crate::resolve::ResolveError),
+    Index(crate::registry::index::IndexError),
+    Build(crate::registry::build::BuildError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -126,6 +135,9 @@ impl Error {
             Error::Git(e) => Some(e.as_ref()),
             Error::Watch(e) => Some(e.as_ref()),
             Error::Config(e) => Some(e.as_ref()),
+            Error::Resolve(e) => Some(e.as_ref()),
+            Error::Index(e) => Some(e.as_ref()),
+            Error::Build(e) => Some(e.as_ref()),
             _ => None,
         }
     }

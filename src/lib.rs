@@ -32,6 +32,8 @@ pub mod part;
 pub mod paths;
 pub mod plan;
 pub mod printer;
+pub mod registry;
+pub mod resolve;
 pub mod secret;
 pub mod settings_file;
 pub mod state;

@@ -7,6 +7,11 @@
 //! holds those bytes is mpm's (a manifest change updates it, with its diff); one
 //! that does not was edited by hand (a conflict). `mpm apply` and `mpm rollback`
 //! write it, for the manifest's own target only, and only when it changes.
+//!
+//! It also pins every agent that comes from a registry (`packages`): the registry,
+//! the version resolved, where the bytes were (a URL, or a git commit and path)
+//! and their SHA-256. A plan whose manifest the pins still satisfy uses them and
+//! makes no network call; bytes that no longer match a pin are refused.
 
 use crate::address::Address;
 use crate::diagnose::{Diagnose, Location};
@@ -17,16 +22,59 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "mpm.lock";
-/// The format this mpm writes and reads.
-pub const VERSION: u32 = 1;
+/// The newest format this mpm writes and reads: 2 pins registry agents. A lock
+/// with no pins is written as format 1, which earlier versions of mpm read too.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lockfile {
     /// The format of this file.
     pub version: u32,
+    /// The agents resolved from registries, by the manifest's name for them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub packages: Packages,
     /// Every path mpm manages in the target, relative to it.
     pub files: BTreeMap<Address, Locked>,
+}
+
+/// A [`Lockfile`] as written: the format follows from whether it pins anything.
+#[derive(Serialize)]
+struct LockfileView<'a> {
+    version: u32,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    packages: &'a Packages,
+    files: &'a BTreeMap<Address, Locked>,
+}
+
+/// The pins of registry agents, by agent name.
+pub type Packages = BTreeMap<String, Package>;
+
+/// One agent from a registry, as resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    /// The manifest's name for the registry.
+    pub registry: String,
+    /// Where the registry was when this was resolved (`index https://…/index.json`):
+    /// a registry moved in the manifest is resolved again.
+    pub source: String,
+    /// The agent's name in the registry.
+    pub name: String,
+    /// For a marketplace: the plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    pub version: String,
+    /// For an index: the URL the bytes were served from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// For git: the commit (40 hex digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// For git and a marketplace: the file, from the root of the repository or folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub sha256: Digest,
 }
 
 /// One file as mpm last wrote it.
@@ -49,7 +97,7 @@ pub enum LockfileError {
     },
     #[error("`{file}` names `{address}`, which is not an agent file mpm writes")]
     NotAnAgent { file: String, address: String },
-    #[error("`{file}` is a lock file of format {found}; this mpm reads format {VERSION}")]
+    #[error("`{file}` is a lock file of format {found}; this mpm reads formats up to {VERSION}")]
     Newer { file: String, found: u64 },
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -91,7 +139,8 @@ impl Lockfile {
     #[cfg(test)]
     pub fn of<'a>(entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>) -> Lockfile {
         Lockfile {
-            version: VERSION,
+            version: 1,
+            packages: Packages::new(),
             files: entries
                 .into_iter()
                 .filter(|(address, _)| !address.is_part())
@@ -111,7 +160,10 @@ impl Lockfile {
 
     /// The bytes `Lockfile::of(entries).render()` gives, without a copy of every
     /// entry on the way (10 000 agents: 2 MB).
-    pub fn render_of<'a>(entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>) -> Vec<u8> {
+    pub fn render_of<'a>(
+        entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>,
+        packages: &Packages,
+    ) -> Vec<u8> {
         #[derive(Serialize)]
         struct LockedRef<'a> {
             agent: Option<&'a String>,
@@ -122,10 +174,13 @@ impl Lockfile {
         #[derive(Serialize)]
         struct LockfileRef<'a> {
             version: u32,
+            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+            packages: &'a Packages,
             files: BTreeMap<&'a Address, LockedRef<'a>>,
         }
         let lock = LockfileRef {
-            version: VERSION,
+            version: if packages.is_empty() { 1 } else { VERSION },
+            packages,
             // the record of deployed files: the keys of settings files are not files,
             // and a secret's keyed hash has no place in a committed file
             files: entries
@@ -148,9 +203,14 @@ impl Lockfile {
 
     /// The file's bytes: pretty JSON, keys sorted, one trailing newline, so that
     /// unchanged entries give identical bytes and small diffs in review.
-    #[cfg(test)]
     pub fn render(&self) -> Vec<u8> {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        let version = if self.packages.is_empty() { 1 } else { VERSION };
+        let lock = LockfileView {
+            version,
+            packages: &self.packages,
+            files: &self.files,
+        };
+        let mut text = serde_json::to_string_pretty(&lock).unwrap_or_default();
         text.push('\n');
         text.into_bytes()
     }
@@ -182,7 +242,7 @@ impl Lockfile {
         let text = String::from_utf8_lossy(bytes);
         let invalid = |e: serde_json::Error| LockfileError::Invalid {
             file: shown.to_string(),
-            message: strip_position(&e.to_string()),
+            message: crate::text::strip_position(&e.to_string()),
             location: (e.line() > 0)
                 .then(|| Location::in_source(shown, &text, e.line(), e.column())),
         };
@@ -230,15 +290,6 @@ fn is_agent_file(address: &Address, agent: Option<&str>) -> bool {
     crate::name::AgentName::parse(agent).is_ok() && address.as_str() == format!("agents/{agent}.md")
 }
 
-/// serde_json ends its messages with ` at line L column C`; the location block
-/// says that already.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,7 +317,7 @@ mod tests {
         }
         let lock = Lockfile::of(&entries);
         let bytes = lock.render();
-        assert_eq!(Lockfile::render_of(&entries), bytes);
+        assert_eq!(Lockfile::render_of(&entries, &Packages::new()), bytes);
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.starts_with("{\n  \"version\": 1,\n  \"files\": {\n    \"agents/engineer.md\": {\n      \"agent\": \"engineer\",\n      \"sha256\": \""));
         let dir = tempfile::tempdir().unwrap();

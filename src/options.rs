@@ -24,6 +24,10 @@ pub struct Options {
     pub settings: Settings,
     /// `--allow-system-target`: `--target` may name a system directory.
     pub allow_system_target: bool,
+    /// `--locked`: the registry pins of mpm.lock may not change.
+    pub locked: bool,
+    /// `--offline`: no network call.
+    pub offline: bool,
     /// The `lock_timeout` setting (read in many places).
     pub lock_timeout: Duration,
     /// The command line, recorded in generations and the lock file.
@@ -76,13 +80,15 @@ impl ManifestUse {
             Command::History(_) | Command::Rollback(_) => ManifestUse::ForTarget,
             Command::Config(_) => ManifestUse::IfFound,
             Command::Env(_) => ManifestUse::Required,
+            Command::Lock | Command::Update(_) | Command::Outdated(_) => ManifestUse::Required,
             Command::Doctor(_) => ManifestUse::ForTarget,
             Command::Watch(_) => ManifestUse::EachRound,
             Command::Apply(_)
             | Command::Init(_)
-            | Command::Schema
+            | Command::Schema(_)
             | Command::Diff(_)
             | Command::Completions(_)
+            | Command::Registry(_)
             | Command::Man(_) => ManifestUse::Never,
         }
     }
@@ -173,6 +179,8 @@ impl Options {
         let mut options = Options {
             manifest,
             allow_system_target: global.allow_system_target,
+            locked: global.locked,
+            offline: global.offline,
             lock_timeout: settings.lock_timeout.value,
             settings,
             command_line,

@@ -94,6 +94,16 @@ pub struct Template {
     pub disallowed_tools: Option<Field<Vec<String>>>,
     /// Markdown; an object-valued `instructions` rendered as sections.
     pub instructions: Option<String>,
+    /// For a template from a registry: where it is from. No BASE file is looked
+    /// for beside it, and its version is the registry's.
+    pub origin: Option<Origin>,
+}
+
+/// A registry's template: the registry and the version it resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub registry: String,
+    pub version: String,
 }
 
 fn validator() -> &'static Result<jsonschema::Validator, String> {
@@ -108,16 +118,9 @@ fn validator() -> &'static Result<jsonschema::Validator, String> {
 fn parse_json(text: &str, file: &str) -> Result<Value, TemplateError> {
     serde_json::from_str(text).map_err(|e| TemplateError::Json {
         file: file.to_string(),
-        message: strip_position(&e.to_string()),
+        message: crate::text::strip_position(&e.to_string()),
         location: (e.line() > 0).then(|| Location::in_source(file, text, e.line(), e.column())),
     })
-}
-
-fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 impl Template {
@@ -219,6 +222,7 @@ impl Template {
             ]),
             disallowed_tools: list_at(&["/disallowed_tools", "/capabilities/disallowed_tools"]),
             instructions,
+            origin: None,
         })
     }
 
@@ -227,6 +231,9 @@ impl Template {
     /// templates in `agents/templates/` and BASE files in `agents/`); the first
     /// that exists is the one. A template without `agent_type` is of type `general`.
     pub fn base_candidates(&self) -> Vec<PathBuf> {
+        if self.origin.is_some() {
+            return Vec::new();
+        }
         let agent_type = self.agent_type.as_deref().unwrap_or("general");
         let Some(dir) = self.path.parent().filter(|_| !agent_type.is_empty()) else {
             return Vec::new();

@@ -206,7 +206,7 @@ fn two_sources_for_one_agent() {
               |
             4 |     prompt: x
               |             ^
-            hint: keep exactly one of `template:`, `file:` or `prompt:`
+            hint: keep exactly one of `template:`, `file:`, `prompt:` or `registry:`
             ",
         )
         .failure();
@@ -481,7 +481,7 @@ fn an_empty_agent() {
               |
             3 |   qa:
               |      ^
-            hint: give it one of `template:`, `file:` or `prompt:`
+            hint: give it one of `template:`, `file:`, `prompt:` or `registry:`
             ",
         )
         .failure();

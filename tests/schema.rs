@@ -16,6 +16,16 @@ fn checked_in_schema_is_up_to_date() {
     );
 }
 
+#[test]
+fn checked_in_registry_index_schema_is_up_to_date() {
+    let checked_in =
+        std::fs::read_to_string(root().join("schema/registry-index.schema.json")).unwrap();
+    assert!(
+        checked_in == mpm::registry::index::json_schema(),
+        "schema/registry-index.schema.json is stale: run `cargo run -q -- schema --index > schema/registry-index.schema.json`"
+    );
+}
+
 fn validator() -> jsonschema::Validator {
     let schema: serde_json::Value = serde_json::from_str(&mpm::manifest::json_schema()).unwrap();
     jsonschema::validator_for(&schema).unwrap()

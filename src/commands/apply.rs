@@ -272,7 +272,7 @@ fn refresh_lockfile(
     printer: &Printer,
 ) -> Result<(), Error> {
     let entries = &planned.last.entries;
-    let new = crate::lockfile::Lockfile::render_of(entries);
+    let new = crate::lockfile::Lockfile::render_of(entries, &planned.plan.packages);
     if entries.is_empty() || planned.lockfile_seen == Some(crate::hash::Digest::of(&new)) {
         return Ok(());
     }

@@ -25,7 +25,9 @@ pub fn run(options: &Options, args: &DiffArgs, printer: &Printer) -> Result<Exit
     let manifest_in_tree = at_rev.tree_path(&path).unwrap_or_default();
 
     let loaded = Arc::new(manifest::load(&path, cwd)?);
-    let (after, after_source) = desired::from_manifest(loaded, cwd, Default::default())?;
+    let resolved = super::resolve(options, &loaded, crate::resolve::Update::Nothing, printer)?;
+    let (after, after_source) =
+        desired::from_manifest(loaded, cwd, Default::default(), Arc::new(resolved.agents))?;
     for warning in &after.warnings {
         printer.warn(warning);
     }
@@ -35,8 +37,9 @@ pub fn run(options: &Options, args: &DiffArgs, printer: &Printer) -> Result<Exit
     let outside = at_rev.outside();
     let (before, before_source): (DesiredState, Box<dyn Source>) = if manifest_at_ref {
         let loaded = Arc::new(manifest::load::load_from(&at_rev, &path, cwd)?);
+        let resolved = resolved_at(&loaded, &at_rev, options, printer)?;
         let (state, renderer) =
-            desired::from_files(loaded, cwd, Box::new(at_rev), Default::default())?;
+            desired::from_files(loaded, cwd, Box::new(at_rev), Default::default(), resolved)?;
         (state, Box::new(renderer))
     } else {
         printer.note(&format!(
@@ -95,4 +98,39 @@ pub fn run(options: &Options, args: &DiffArgs, printer: &Printer) -> Result<Exit
     } else {
         ExitStatus::Changes
     })
+}
+
+/// The registry agents of the manifest at REF, pinned by the `mpm.lock` at REF.
+fn resolved_at(
+    loaded: &manifest::Loaded,
+    at_rev: &AtRevision,
+    options: &Options,
+    printer: &Printer,
+) -> Result<Arc<desired::Resolved>, Error> {
+    if !loaded
+        .manifest
+        .agents
+        .0
+        .values()
+        .any(|s| s.registry.is_some())
+    {
+        return Ok(Default::default());
+    }
+    let path = crate::lockfile::path_beside(&loaded.dir);
+    let pins = match at_rev.read(&path)? {
+        Some(bytes) => crate::lockfile::Lockfile::parse(&bytes, "mpm.lock (at REF)")?.packages,
+        None => Default::default(),
+    };
+    // what REF pinned is what it deployed: no pin of it is changed here
+    let policy = crate::resolve::Policy {
+        locked: false,
+        offline: options.offline,
+        update: crate::resolve::Update::Nothing,
+    };
+    let mut sources = crate::resolve::Sources::new();
+    let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources)?;
+    for warning in &resolution.warnings {
+        printer.warn(warning);
+    }
+    Ok(Arc::new(resolution.agents))
 }

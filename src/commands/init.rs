@@ -107,6 +107,7 @@ pub fn run(options: &Options, args: &InitArgs, printer: &Printer) -> Result<Exit
         std::sync::Arc::new(loaded),
         &options.env.cwd,
         Default::default(),
+        Default::default(),
     )?;
     crate::system::write_file_atomically(&path, text.as_bytes())?;
     let schema = dir.join(SCHEMA_FILE);

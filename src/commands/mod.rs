@@ -9,8 +9,10 @@ mod doctor;
 mod env;
 mod history;
 mod init;
+mod lock;
 mod man;
 mod plan;
+mod registry;
 mod rollback;
 mod status;
 mod watch;
@@ -41,13 +43,20 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Doctor(args) => doctor::run(options, &args, printer),
         Command::Env(args) => env::run(options, &args, printer),
         Command::Config(args) => config::run(options, &args, printer),
-        Command::Schema => {
-            printer.out(&crate::manifest::json_schema());
+        Command::Schema(args) => {
+            printer.out(&match args.index {
+                true => crate::registry::index::json_schema(),
+                false => crate::manifest::json_schema(),
+            });
             Ok(ExitStatus::Success)
         }
         Command::Completions(args) => completions::run(&args, printer),
         Command::Man(args) => man::run(options, &args, printer),
         Command::Watch(args) => watch::run(options, &args, printer),
+        Command::Lock => lock::lock(options, printer),
+        Command::Update(args) => lock::update(options, &args, printer),
+        Command::Outdated(args) => lock::outdated(options, &args, printer),
+        Command::Registry(args) => registry::run(&args, printer),
     }
 }
 
@@ -129,13 +138,15 @@ pub fn plan_from_manifest(
 ) -> Result<(Planned, Renderer), Error> {
     let loaded = options.load_manifest()?;
     let target = options.target(&loaded)?;
+    let resolution = resolve(options, &loaded, crate::resolve::Update::Nothing, printer)?;
+    let resolved = Arc::new(resolution.agents);
     let render = || {
         // `cache.enabled: false`: every agent is rendered, and nothing is kept
         let memo = match options.render_memo() {
             true => desired::memo::Memo::read(&target.state_dir),
             false => desired::memo::Memo::default(),
         };
-        desired::from_manifest(loaded.clone(), &options.env.cwd, memo)
+        desired::from_manifest(loaded.clone(), &options.env.cwd, memo, resolved.clone())
     };
     let (built, looked) = if lock == LockMode::Shared {
         // a reader looks at the state log, mpm.lock and the target while the agents
@@ -196,7 +207,52 @@ pub fn plan_from_manifest(
     )?;
     planned.lockfile = looked.lockfile;
     planned.lockfile_seen = looked.lockfile_seen;
+    planned.plan.packages = resolution.packages;
     Ok((planned, renderer))
+}
+
+/// The resolve stage for `loaded`: its registry agents, pinned by the `mpm.lock`
+/// beside it (and moved to the newest versions allowed where `update` says).
+pub fn resolve(
+    options: &Options,
+    loaded: &Loaded,
+    update: crate::resolve::Update,
+    printer: &Printer,
+) -> Result<crate::resolve::Resolution, Error> {
+    let policy = crate::resolve::Policy {
+        locked: options.locked,
+        offline: options.offline,
+        update,
+    };
+    let wants_registry = loaded
+        .manifest
+        .agents
+        .0
+        .values()
+        .any(|s| s.registry.is_some());
+    if !wants_registry && !options.locked {
+        // nothing to resolve, and no pin to keep
+        return Ok(Default::default());
+    }
+    let pins = pins_beside(loaded, &options.env.cwd)?;
+    let mut sources = crate::resolve::Sources::new();
+    let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources)?;
+    for warning in &resolution.warnings {
+        printer.warn(warning);
+    }
+    Ok(resolution)
+}
+
+/// The registry pins of the `mpm.lock` beside the manifest.
+pub fn pins_beside(
+    loaded: &Loaded,
+    cwd: &std::path::Path,
+) -> Result<crate::lockfile::Packages, Error> {
+    let path = crate::lockfile::path_beside(&loaded.dir);
+    let shown = crate::paths::display(&path, cwd);
+    Ok(crate::lockfile::Lockfile::read(&path, &shown)?
+        .map(|(lock, _)| lock.packages)
+        .unwrap_or_default())
 }
 
 /// Refuses what the target's settings files may not hold: a secret in a file git

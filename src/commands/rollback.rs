@@ -75,6 +75,14 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         },
         options.system().as_ref(),
     )?;
+    // the pins in mpm.lock stay as they are: a rollback puts back files, and the
+    // next apply moves them to what the pins say again
+    if let Some(path) = &lockfile {
+        let shown = crate::paths::display(path, &options.env.cwd);
+        if let Some((lock, _)) = crate::lockfile::Lockfile::read(path, &shown)? {
+            planned.plan.packages = lock.packages;
+        }
+    }
     let what = match (args.to, to) {
         (None, _) => format!("before generation {current}"),
         (Some(_), 0) => "before the first generation".to_string(),

@@ -52,6 +52,8 @@ struct Sources {
     rendered: bool,
     /// The manifest's `defaults`, as a memo key part.
     defaults_json: Vec<u8>,
+    /// The registry agents' verified bytes, by agent.
+    resolved: Arc<std::collections::BTreeMap<String, crate::resolve::Resolved>>,
 }
 
 impl Sources {
@@ -241,6 +243,7 @@ pub fn from_manifest(
     loaded: Arc<Loaded>,
     cwd: &Path,
     memo: Memo,
+    resolved: Arc<Resolved>,
 ) -> Result<(DesiredState, Renderer), Error> {
     // with a memo, most agents need only their templates' digests: read and hash
     // them all at once, on a few threads (a cold build reads each as it renders)
@@ -268,8 +271,11 @@ pub fn from_manifest(
             .filter_map(|(p, d)| d.map(|d| (p.into_os_string(), d)))
             .collect()
     };
-    build(loaded, cwd, Box::new(Disk), memo, digests)
+    build(loaded, cwd, Box::new(Disk), memo, digests, resolved)
 }
+
+/// The registry agents' bytes, by agent name.
+pub type Resolved = std::collections::BTreeMap<String, crate::resolve::Resolved>;
 
 /// [`from_manifest`] with the inputs read from `files` (for `mpm diff`: a git tree).
 pub fn from_files(
@@ -277,8 +283,9 @@ pub fn from_files(
     cwd: &Path,
     files: Box<dyn Files>,
     memo: Memo,
+    resolved: Arc<Resolved>,
 ) -> Result<(DesiredState, Renderer), Error> {
-    build(loaded, cwd, files, memo, HashMap::new())
+    build(loaded, cwd, files, memo, HashMap::new(), resolved)
 }
 
 /// Builds the desired state; `digests` are input files already read and hashed.
@@ -288,6 +295,7 @@ fn build(
     files: Box<dyn Files>,
     memo: Memo,
     digests: HashMap<std::ffi::OsString, Option<Digest>>,
+    resolved: Arc<Resolved>,
 ) -> Result<(DesiredState, Renderer), Error> {
     let mut uses: HashMap<PathBuf, usize> = HashMap::new();
     for spec in loaded.manifest.agents.0.values().filter(|s| s.enabled) {
@@ -313,6 +321,7 @@ fn build(
         last_read: None,
         rendered: false,
         defaults_json: serde_json::to_vec(&loaded.manifest.defaults).unwrap_or_default(),
+        resolved,
     };
     sources.note_input(&loaded.path, loaded.digest);
     let manifest = &loaded.manifest;
@@ -433,6 +442,7 @@ fn build_agent(
         ("template", spec.template.is_some()),
         ("file", spec.file.is_some()),
         ("prompt", spec.prompt.is_some()),
+        ("registry", spec.registry.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, set)| set.then_some(k))
@@ -443,7 +453,7 @@ fn build_agent(
                 .error_at(
                     &["agents", n],
                     format!("agent `{n}` has no source"),
-                    Some("give it one of `template:`, `file:` or `prompt:`".into()),
+                    Some("give it one of `template:`, `file:`, `prompt:` or `registry:`".into()),
                 )
                 .into());
         }
@@ -453,12 +463,16 @@ fn build_agent(
                 .error_at(
                     &["agents", n, second],
                     format!("agent `{n}` has more than one source (`{first}` and `{second}`)"),
-                    Some("keep exactly one of `template:`, `file:` or `prompt:`".into()),
+                    Some(
+                        "keep exactly one of `template:`, `file:`, `prompt:` or `registry:`".into(),
+                    ),
                 )
                 .into());
         }
     }
-    if let Some(rel) = &spec.template {
+    if spec.registry.is_some() {
+        from_registry(sources, name, spec, defaults, base, warnings)
+    } else if let Some(rel) = &spec.template {
         let path = loaded.resolve(rel);
         let digest = match sources.digests.get(path.as_os_str()) {
             Some(known) => *known,
@@ -607,6 +621,8 @@ fn from_template(
     let loaded = sources.loaded.clone();
     let n = name.as_str();
     let version = match &t.agent_version {
+        // the registry's version, which the resolve stage checked
+        _ if t.origin.is_some() => None,
         None => None,
         Some(f) => Some(
             semver::Version::parse(&f.value).map_err(|e| TemplateError::Value {
@@ -618,7 +634,7 @@ fn from_template(
             })?,
         ),
     };
-    if let Some(req) = &spec.version {
+    if let Some(req) = spec.version.as_ref().filter(|_| t.origin.is_none()) {
         let ok = version.as_ref().is_some_and(|v| req.matches(v));
         if !ok {
             let found = version
@@ -752,8 +768,13 @@ fn from_template(
         ));
     }
     let frontmatter = frontmatter(name, description, fields);
-    let source = sources.source_name(&t.path);
-    let version = version.map(|v| v.to_string());
+    let (source, version) = match &t.origin {
+        Some(origin) => (
+            format!("registry {}", origin.registry),
+            Some(origin.version.clone()),
+        ),
+        None => (sources.source_name(&t.path), version.map(|v| v.to_string())),
+    };
     let comment = format!(
         "managed by mpm: {n}{} from {source}; edit {}, not this file",
         version
@@ -815,17 +836,104 @@ fn manifest_name(loaded: &Loaded) -> String {
         .unwrap_or_else(|| "mpm.yaml".into())
 }
 
+/// An agent from a registry: its verified bytes, a claude-mpm template (merged and
+/// rendered as a template on disk is) or a ready agent file (checked, copied).
+fn from_registry(
+    sources: &mut Sources,
+    name: &AgentName,
+    spec: &AgentSpec,
+    defaults: &FrontmatterFields,
+    base: Option<&BaseTemplate>,
+    warnings: &mut Vec<String>,
+) -> Result<(DesiredResource, Vec<u8>), Error> {
+    let n = name.as_str();
+    let Some(resolved) = sources.resolved.get(n).cloned() else {
+        return Err(AgentError {
+            agent: n.to_string(),
+            message: "was not resolved from its registry".into(),
+            hint: Some("run `mpm lock` to resolve it".into()),
+        }
+        .into());
+    };
+    let package = &resolved.package;
+    let source = format!("registry {}", package.registry);
+    let template = resolved.bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !template {
+        let file = ReadyFile {
+            bytes: resolved.bytes.to_vec(),
+            shown: resolved.shown.clone(),
+            source,
+            version: Some(package.version.clone()),
+        };
+        return from_ready_file(sources, name, spec, file);
+    }
+    let key = memo::key(&[
+        b"registry",
+        n.as_bytes(),
+        &serde_json::to_vec(spec).unwrap_or_default(),
+        &sources.defaults_json,
+        base.map(|b| b.digest).unwrap_or(Digest::of(b"")).as_bytes(),
+        package.sha256.as_bytes(),
+        package.version.as_bytes(),
+        manifest_name(&sources.loaded).as_bytes(),
+        source.as_bytes(),
+    ]);
+    if let Some(hit) = sources.memoized(&key, &[])? {
+        return Ok(remembered(hit, n, source, spec, warnings));
+    }
+    let mut t = Template::parse(&resolved.bytes, Path::new(""), &resolved.shown)?;
+    t.origin = Some(template::Origin {
+        registry: package.registry.clone(),
+        version: package.version.clone(),
+    });
+    let mut own = Vec::new();
+    let (resource, bytes, probed) =
+        from_template(sources, name, spec, defaults, base, &t, &mut own)?;
+    remember(sources, key, &resource, probed, &own);
+    warnings.extend(own);
+    Ok((resource, bytes))
+}
+
 fn from_file(
     sources: &mut Sources,
     name: &AgentName,
     spec: &AgentSpec,
     path: &Path,
 ) -> Result<(DesiredResource, Vec<u8>), Error> {
+    let bytes = sources.files.read_existing(path)?;
+    sources.note_input(path, Digest::of(&bytes));
+    let file = ReadyFile {
+        bytes,
+        shown: sources.display(path),
+        source: sources.source_name(path),
+        version: None,
+    };
+    from_ready_file(sources, name, spec, file)
+}
+
+/// A ready agent file's bytes, where they are from.
+struct ReadyFile {
+    bytes: Vec<u8>,
+    shown: String,
+    /// For bookkeeping: `agents/notes.md`, `registry team`.
+    source: String,
+    /// A registry's version of it.
+    version: Option<String>,
+}
+
+fn from_ready_file(
+    sources: &mut Sources,
+    name: &AgentName,
+    spec: &AgentSpec,
+    file: ReadyFile,
+) -> Result<(DesiredResource, Vec<u8>), Error> {
     let loaded = sources.loaded.clone();
     let n = name.as_str();
+    let from_registry = file.version.is_some();
     let overridden = [
         ("description", spec.description.is_some()),
-        ("version", spec.version.is_some()),
+        // for a registry agent, the requirement on the registry's versions
+        ("version", spec.version.is_some() && !from_registry),
     ]
     .into_iter()
     .chain(frontmatter_keys_set(&spec.frontmatter()))
@@ -837,16 +945,19 @@ fn from_file(
                 format!(
                     "agent `{n}` comes from a ready file, so `{key}` cannot be set in the manifest"
                 ),
-                Some(format!(
-                    "edit `{}` itself",
-                    spec.file.as_deref().unwrap_or_default()
-                )),
+                Some(match from_registry {
+                    true => "the registry's agent file is deployed as it is; a template from a registry takes overrides".into(),
+                    false => format!("edit `{}` itself", spec.file.as_deref().unwrap_or_default()),
+                }),
             )
             .into());
     }
-    let bytes = sources.files.read_existing(path)?;
-    sources.note_input(path, Digest::of(&bytes));
-    let shown = sources.display(path);
+    let ReadyFile {
+        bytes,
+        shown,
+        source,
+        version,
+    } = file;
     let text = std::str::from_utf8(&bytes).map_err(|_| AgentError {
         agent: n.to_string(),
         message: format!("`{shown}` is not UTF-8 text"),
@@ -867,17 +978,21 @@ fn from_file(
                 "`{shown}` names itself `{found}`, and Claude Code knows agents by that name"
             ),
             hint: Some(format!(
-                "set `name: {n}` in the file, or rename the agent to `{found}` in the manifest"
+                "{}rename the agent to `{found}` in the manifest",
+                if from_registry {
+                    String::new()
+                } else {
+                    format!("set `name: {n}` in the file, or ")
+                }
             )),
         }
         .into());
     }
-    let source = sources.source_name(path);
     let resource = DesiredResource::new(
         &bytes,
         Owner {
             agent: Some(n.to_string()),
-            version: None,
+            version,
             source,
         },
         spec.protect,

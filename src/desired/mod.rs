@@ -8,7 +8,7 @@ pub mod memo;
 pub mod settings;
 
 pub use history::{StoreSource, resolve_parts, restore, undo};
-pub use manifest::{Renderer, from_files, from_manifest};
+pub use manifest::{Renderer, Resolved, from_files, from_manifest};
 
 use crate::Error;
 use crate::address::Address;

@@ -212,7 +212,8 @@ pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -
         let what = context.as_deref().unwrap_or_default();
         let hint = match what.strip_prefix("agents.") {
             Some(agent) if !agent.contains('.') => {
-                "give the agent a source: `template:`, `file:` or `prompt:`".to_string()
+                "give the agent a source: `template:`, `file:`, `prompt:` or `registry:`"
+                    .to_string()
             }
             _ => "give it a value, or remove the key".to_string(),
         };

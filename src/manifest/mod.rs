@@ -7,6 +7,7 @@
 
 pub mod load;
 mod locate;
+pub mod registries;
 pub mod settings;
 
 pub use load::{Loaded, ManifestError, find, load};
@@ -25,7 +26,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The keys a later mpm will understand; until then they are errors with this hint.
-pub const NOT_YET: &[&str] = &["registries", "cache", "budget", "release", "registry"];
+pub const NOT_YET: &[&str] = &["cache", "budget", "release"];
 
 /// One Claude Code config directory's desired state.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -59,6 +60,10 @@ pub struct Manifest {
     /// Other keys of the target's settings.json, merged key by key.
     #[serde(default, skip_serializing_if = "settings::Settings::is_empty")]
     pub settings: settings::Settings,
+    /// Shared sources of agents, by name: a static JSON index, a git repository or
+    /// a Claude Code plugin marketplace. An agent uses one with `registry: NAME`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub registries: registries::Registries,
 }
 
 /// `version: 1`.
@@ -291,7 +296,8 @@ with_frontmatter_fields! {
 }
 
 with_frontmatter_fields! {
-    /// One agent: exactly one source (`template`, `file` or `prompt`), then overrides.
+    /// One agent: exactly one source (`template`, `file`, `prompt` or `registry`),
+    /// then overrides.
     #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct AgentSpec {
@@ -301,6 +307,17 @@ with_frontmatter_fields! {
         /// A ready Claude Code agent file (Markdown), validated and copied as is.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub file: Option<String>,
+        /// A registry declared under `registries:`; the agent is the one of this
+        /// name there (or `agent:`), at the newest version `version` allows, pinned
+        /// in mpm.lock.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub registry: Option<registries::RegistryName>,
+        /// For a marketplace registry: the plugin the agent is in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub plugin: Option<String>,
+        /// The agent's name in its registry, when it is deployed under another.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub agent: Option<String>,
         /// An inline agent's system prompt (needs `description`).
         #[serde(default, deserialize_with = "body_text", skip_serializing_if = "Option::is_none")]
         pub prompt: Option<String>,
@@ -308,7 +325,8 @@ with_frontmatter_fields! {
         /// template's).
         #[serde(default, deserialize_with = "frontmatter_text", skip_serializing_if = "Option::is_none")]
         pub description: Option<String>,
-        /// A semver requirement on the template's `agent_version`, like `>=3.5`.
+        /// A semver requirement on the template's `agent_version`, or on the
+        /// versions a registry offers, like `>=3.5` or `^2.1`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schemars(with = "Option<String>")]
         pub version: Option<semver::VersionReq>,

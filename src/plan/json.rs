@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// 2.0: resources are parts of settings files too (`type` `env` or `setting`,
 /// with `file`, `part` and values), and a file's `mode` is absent for them.
-pub const FORMAT_VERSION: &str = "2.0";
+/// 2.1: an agent from a registry has `registry` (its pin).
+pub const FORMAT_VERSION: &str = "2.1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +42,9 @@ pub struct ResourceChange {
     /// A secret: its values are never shown, here or anywhere.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+    /// For an agent from a registry: what mpm.lock pins it to after the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<crate::lockfile::Package>,
     pub change: ChangeJson,
 }
 
@@ -186,6 +190,12 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
             },
             agent: row.agent.clone(),
             sensitive: row.sensitive,
+            registry: row
+                .agent
+                .as_ref()
+                .filter(|_| !matches!(row.action, Action::Delete))
+                .and_then(|a| plan.packages.get(a))
+                .cloned(),
             change: ChangeJson {
                 actions: vec![action.into()],
                 before: file(

@@ -156,6 +156,10 @@ pub struct Plan {
     pub lineage: Option<String>,
     /// A killed run left an uncommitted generation; the next apply resolves it.
     pub pending: bool,
+    /// The registry agents' pins the plan was made with (mpm.lock's `packages`
+    /// afterwards): applying a saved plan takes exactly these.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub packages: crate::lockfile::Packages,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -392,6 +396,7 @@ pub fn diff(
         serial: last.serial,
         lineage: last.lineage.clone(),
         pending: last.pending.is_some(),
+        packages: Default::default(),
     }
 }
 

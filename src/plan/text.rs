@@ -33,7 +33,7 @@ pub fn render_text(
         matches!(a, Action::Create | Action::Update | Action::Delete)
     });
     if !changes.is_empty() {
-        write_change_lines(&changes, opts.target, printer, out);
+        write_change_lines(&changes, &plan.packages, opts.target, printer, out);
         if opts.diffs {
             write_diffs(&changes, source, target, printer, out)?;
         }
@@ -65,6 +65,7 @@ fn rows(plan: &Plan, wanted: impl Fn(Action) -> bool) -> Vec<&Row> {
 /// its symbol, agent, version (or transition) and address.
 fn write_change_lines(
     changes: &[&Row],
+    packages: &crate::lockfile::Packages,
     target: &str,
     printer: &Printer,
     out: &mut dyn std::fmt::Write,
@@ -77,8 +78,27 @@ fn write_change_lines(
         .max()
         .unwrap_or(0)
         .max(8);
+    // where an agent from a registry comes from: `2.1.0 → 2.2.0 (team)`
+    let versions: Vec<String> = changes
+        .iter()
+        .map(|row| {
+            let mut version = version_column(row);
+            if let Some(p) = row.agent.as_ref().and_then(|a| packages.get(a))
+                && row.action != Action::Delete
+            {
+                version.push_str(&format!(" ({})", p.registry));
+            }
+            version
+        })
+        .collect();
+    let version_width = versions
+        .iter()
+        .map(|v| v.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(16);
     let _ = writeln!(out, "mpm will make these changes in {target}:\n");
-    for row in changes {
+    for (row, version) in changes.iter().zip(&versions) {
         let (symbol, style) = match row.action {
             Action::Create => ("+", Style::Add),
             Action::Update => ("~", Style::Change),
@@ -94,12 +114,11 @@ fn write_change_lines(
             );
             continue;
         }
-        let version = version_column(row);
         let note = change_note(row);
         let agent = row.agent.as_deref().unwrap_or("-");
         let _ = writeln!(
             out,
-            "  {} {agent:<width$}  {version:<16} {}{note}",
+            "  {} {agent:<width$}  {version:<version_width$} {}{note}",
             printer.paint(style, symbol),
             row.address
         );
