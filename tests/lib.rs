@@ -22,6 +22,7 @@ mod memo;
 mod plan;
 mod readonly;
 mod real_client;
+mod registry;
 mod review;
 mod rollback;
 mod saved;

@@ -75,7 +75,7 @@ fn write_pins(
         return Ok(ExitStatus::Success);
     }
     for change in &resolution.changes {
-        printer.out(&format!("  {}\n", change.line()));
+        printer.out(&format!("{}\n", change.line()));
     }
     let mut lock = existing.map(|(lock, _)| lock).unwrap_or_default();
     lock.packages = resolution.packages.clone();

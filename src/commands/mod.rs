@@ -230,11 +230,15 @@ pub fn resolve(
         .0
         .values()
         .any(|s| s.registry.is_some());
-    if !wants_registry && !options.locked {
+    if !wants_registry && !options.locked && loaded.manifest.registries.is_empty() {
         // nothing to resolve, and no pin to keep
         return Ok(Default::default());
     }
-    let pins = pins_beside(loaded, &options.env.cwd)?;
+    // the pins matter to agents from registries, and to `--locked`
+    let pins = match wants_registry || options.locked {
+        true => pins_beside(loaded, &options.env.cwd)?,
+        false => Default::default(),
+    };
     let mut sources = crate::resolve::Sources::new();
     let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources)?;
     for warning in &resolution.warnings {
