@@ -33,6 +33,8 @@ pub enum Error {
     #[error(transparent)]
     Config(Box<crate::config::ConfigError>),
     #[error(transparent)]
+    Cache(Box<crate::cache::CacheError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -79,6 +81,7 @@ boxed_from!(
     Git(crate::git::GitError),
     Watch(crate::watch::WatchError),
     Config(crate::config::ConfigError),
+    Cache(crate::cache::CacheError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -126,6 +129,7 @@ impl Error {
             Error::Git(e) => Some(e.as_ref()),
             Error::Watch(e) => Some(e.as_ref()),
             Error::Config(e) => Some(e.as_ref()),
+            Error::Cache(e) => Some(e.as_ref()),
             _ => None,
         }
     }

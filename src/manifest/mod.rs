@@ -5,10 +5,12 @@
 //! value (one source per agent, files that must exist) point back into the file with
 //! [`locate`].
 
+mod cache;
 pub mod load;
 mod locate;
 pub mod settings;
 
+pub use cache::CacheSection;
 pub use load::{Loaded, ManifestError, find, load};
 pub use locate::{locate, locate_exact};
 
@@ -25,7 +27,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The keys a later mpm will understand; until then they are errors with this hint.
-pub const NOT_YET: &[&str] = &["registries", "cache", "budget", "release", "registry"];
+pub const NOT_YET: &[&str] = &["registries", "budget", "release", "registry"];
 
 /// One Claude Code config directory's desired state.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -59,6 +61,9 @@ pub struct Manifest {
     /// Other keys of the target's settings.json, merged key by key.
     #[serde(default, skip_serializing_if = "settings::Settings::is_empty")]
     pub settings: settings::Settings,
+    /// Bounds of the download cache: `max_entries`, `max_size_mb`, `ttl_hours`.
+    #[serde(default, skip_serializing_if = "CacheSection::is_default")]
+    pub cache: CacheSection,
 }
 
 /// `version: 1`.
