@@ -64,6 +64,17 @@ pub const LOCK_PATIENCE: Duration = Duration::from_secs(30);
 /// The longest document header read.
 const HEADER_MAX: u64 = 64 << 10;
 
+/// Where the cache is unless the `cache.dir` setting says: `$XDG_CACHE_HOME/mpm`,
+/// else `~/.cache/mpm` (a relative `XDG_CACHE_HOME` is ignored, as the XDG Base
+/// Directory specification says); `None` without a home either.
+pub fn default_dir(xdg_cache_home: Option<&Path>, home: Option<&Path>) -> Option<PathBuf> {
+    let xdg = xdg_cache_home
+        .filter(|p| p.is_absolute())
+        .map(Path::to_path_buf);
+    let dir = xdg.or_else(|| home.map(|h| h.join(".cache")))?;
+    Some(dir.join("mpm"))
+}
+
 /// How large the cache may grow, and how long a document stays fresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -243,6 +254,11 @@ impl Cache {
 
     pub fn is_enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// Whether there is an mpm cache in the folder yet (not just an empty folder).
+    pub fn exists(&self) -> Result<bool, CacheError> {
+        Ok(self.for_reading()?.is_some())
     }
 
     /// The bytes whose SHA-256 is `sha256`, checked against it. A damaged entry

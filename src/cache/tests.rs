@@ -57,6 +57,21 @@ fn tree(root: &Path) -> Vec<String> {
 }
 
 #[test]
+fn the_cache_is_in_xdg_cache_home_else_in_the_home() {
+    let home = Some(Path::new("/home/u"));
+    assert_eq!(default_dir(None, home), Some("/home/u/.cache/mpm".into()));
+    assert_eq!(
+        default_dir(Some(Path::new("/c")), home),
+        Some("/c/mpm".into())
+    );
+    assert_eq!(
+        default_dir(Some(Path::new("rel")), home),
+        Some("/home/u/.cache/mpm".into())
+    );
+    assert_eq!(default_dir(None, None), None);
+}
+
+#[test]
 fn nothing_is_created_until_the_first_write() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = cache_in(&tmp);
