@@ -74,7 +74,7 @@ impl ManifestUse {
             Command::Plan(_) | Command::Status | Command::Verify => ManifestUse::Required,
             Command::Apply(args) if args.plan.is_none() => ManifestUse::Required,
             Command::History(_) | Command::Rollback(_) => ManifestUse::ForTarget,
-            Command::Config(_) => ManifestUse::IfFound,
+            Command::Config(_) | Command::Cache(_) => ManifestUse::IfFound,
             Command::Env(_) => ManifestUse::Required,
             Command::Doctor(_) => ManifestUse::ForTarget,
             Command::Watch(_) => ManifestUse::EachRound,

@@ -2,6 +2,7 @@
 //! and prints through the [`Printer`].
 
 mod apply;
+mod cache;
 mod completions;
 mod config;
 mod diff;
@@ -41,6 +42,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Doctor(args) => doctor::run(options, &args, printer),
         Command::Env(args) => env::run(options, &args, printer),
         Command::Config(args) => config::run(options, &args, printer),
+        Command::Cache(args) => cache::run(options, &args, printer),
         Command::Schema => {
             printer.out(&crate::manifest::json_schema());
             Ok(ExitStatus::Success)
