@@ -606,30 +606,25 @@ impl Cache {
                     continue;
                 };
                 let names = folder.names()?;
-                let entries: Vec<(OsString, dir::Opened)> = names
-                    .iter()
-                    .filter(|n| {
-                        is_hex(n, 64) && n.as_encoded_bytes().starts_with(prefix.as_encoded_bytes())
-                    })
-                    .filter_map(|n| {
-                        folder
-                            .open_file(n)
-                            .transpose()
-                            .map(|o| o.map(|o| (n.clone(), o)))
-                    })
-                    .collect::<Result<_, _>>()?;
                 let at = listing.add_folder(folder, &names);
-                for (name, opened) in entries {
-                    listing
-                        .entries
-                        .push(candidate(Kind::Content, name, at, &opened.meta, false));
+                let folder = &listing.folders[at];
+                let own = |n: &&OsString| {
+                    is_hex(n, 64) && n.as_encoded_bytes().starts_with(prefix.as_encoded_bytes())
+                };
+                for name in names.iter().filter(own) {
+                    // opened one at a time: a folder of many entries holds no more
+                    if let Some(opened) = folder.open_file(name)? {
+                        let entry = candidate(Kind::Content, name.clone(), at, &opened.meta, false);
+                        listing.entries.push(entry);
+                    }
                 }
             }
             listing.add_folder(sha256, &prefixes);
         }
         if let Some(documents) = root.sub("documents")? {
             let names = documents.names()?;
-            let mut entries = Vec::new();
+            let at = listing.add_folder(documents, &names);
+            let documents = &listing.folders[at];
             for name in names.iter().filter(|n| is_hex(n, 64)) {
                 let Some(mut opened) = documents.open_file(name)? else {
                     continue;
@@ -641,13 +636,8 @@ impl Cache {
                     .is_none_or(|h| {
                         !self.is_fresh(UNIX_EPOCH + Duration::from_millis(h.fetched_ms), now)
                     });
-                entries.push((name.clone(), opened.meta, expired));
-            }
-            let at = listing.add_folder(documents, &names);
-            for (name, meta, expired) in entries {
-                listing
-                    .entries
-                    .push(candidate(Kind::Document, name, at, &meta, expired));
+                let entry = candidate(Kind::Document, name.clone(), at, &opened.meta, expired);
+                listing.entries.push(entry);
             }
         }
         Ok(listing)

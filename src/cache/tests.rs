@@ -56,6 +56,13 @@ fn tree(root: &Path) -> Vec<String> {
     out
 }
 
+/// The resolver fetches with bounded concurrency: one cache serves its tasks.
+#[test]
+fn a_cache_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Cache>();
+}
+
 #[test]
 fn the_cache_is_in_xdg_cache_home_else_in_the_home() {
     let home = Some(Path::new("/home/u"));
