@@ -112,6 +112,9 @@ pub enum Command {
     Outdated(OutdatedArgs),
     /// Work with registries: `mpm registry build DIR --out OUT`
     Registry(RegistryArgs),
+    /// The download cache: what registries served, kept for every project in
+    /// `cache.dir` and bounded by `mpm.yaml`'s `cache:`
+    Cache(CacheArgs),
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +161,31 @@ pub struct RegistryBuildArgs {
     /// The folder to write the index and the files to (served as it is)
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Print the cache's entries, bytes and limits, and its hits, misses and hit
+    /// rate over every command so far (writes nothing)
+    Stats(CacheStatsArgs),
+    /// Remove every entry, and the hit and miss counts
+    Clear,
+    /// Remove expired registry indexes, then the least recently used entries until
+    /// the cache is within its limits, and temp files of interrupted writes
+    Prune,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheStatsArgs {
+    /// Print the figures as JSON (a versioned format)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

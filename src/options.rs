@@ -62,7 +62,7 @@ pub enum ManifestUse {
     /// `history`, `rollback`: when there is one; one that cannot be read is an
     /// error, unless a variable or a flag gives the target (then a warning).
     ForTarget,
-    /// `config show`: when there is one.
+    /// `config show`, `cache`: when there is one.
     IfFound,
     /// `init`, `schema`, `diff` (which reads manifests its own way), `apply PLAN`
     /// (a saved plan says where it applies), `completions`, `man`.
@@ -78,7 +78,7 @@ impl ManifestUse {
             Command::Plan(_) | Command::Status | Command::Verify => ManifestUse::Required,
             Command::Apply(args) if args.plan.is_none() => ManifestUse::Required,
             Command::History(_) | Command::Rollback(_) => ManifestUse::ForTarget,
-            Command::Config(_) => ManifestUse::IfFound,
+            Command::Config(_) | Command::Cache(_) => ManifestUse::IfFound,
             Command::Env(_) => ManifestUse::Required,
             Command::Lock | Command::Update(_) | Command::Outdated(_) => ManifestUse::Required,
             Command::Doctor(_) => ManifestUse::ForTarget,
@@ -229,6 +229,33 @@ impl Options {
         self.settings.cache_enabled.value
     }
 
+    /// The download cache's folder: the `cache.dir` setting, else
+    /// `$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`.
+    pub fn cache_dir(&self) -> Result<PathBuf, Error> {
+        if let Some(dir) = &self.settings.cache_dir.value.0 {
+            return Ok(dir.clone());
+        }
+        crate::cache::default_dir(self.env.cache_home.as_deref(), self.env.home.as_deref())
+            .ok_or_else(|| {
+                Error::usage(
+                    "there is no folder for the download cache: `HOME` is not set",
+                    Some("set `cache.dir` in the user file, or `MPM_CACHE_DIR`".to_string()),
+                )
+            })
+    }
+
+    /// The download cache, bounded by `loaded`'s `cache:` section (the defaults
+    /// without a manifest). With `cache.enabled: false` it reads and keeps nothing,
+    /// like the render memo: every registry file is fetched, and still checked.
+    pub fn cache(&self, loaded: Option<&Loaded>) -> Result<crate::cache::Cache, Error> {
+        let limits = cache_limits(loaded);
+        let dir = self.cache_dir()?;
+        Ok(match self.settings.cache_enabled.value {
+            true => crate::cache::Cache::at(dir, limits),
+            false => crate::cache::Cache::disabled(dir, limits),
+        })
+    }
+
     /// The `mpm.lock` beside the manifest in `manifest_dir`, when `target` is the
     /// manifest's own (not one given by the user file, a variable or a flag) and
     /// lies in the manifest's directory, where it is committed with it. A user
@@ -302,6 +329,12 @@ impl Options {
                 &self.env.cwd,
             )?)),
         }
+    }
+
+    /// The manifest as read when the options were resolved: for a command that
+    /// reads it when there is one ([`ManifestUse::IfFound`]), `None` without one.
+    pub fn manifest_if_found(&self) -> Option<&Loaded> {
+        self.loaded.as_deref()
     }
 
     /// The target the settings name, for the manifest `loaded`.
@@ -392,6 +425,14 @@ impl Options {
         let lockfile = self.lockfile_of(&loaded, &target);
         Ok((target, lockfile))
     }
+}
+
+/// The download cache's bounds: `loaded`'s `cache:` section, the defaults
+/// without a manifest.
+pub fn cache_limits(loaded: Option<&Loaded>) -> crate::cache::Limits {
+    loaded.map_or_else(crate::cache::Limits::default, |l| {
+        crate::cache::Limits::of(&l.manifest.cache)
+    })
 }
 
 /// The manifest, when the command reads it (`manifest`: `--manifest`, absolute).

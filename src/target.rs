@@ -245,6 +245,8 @@ pub struct Env {
     pub cwd: PathBuf,
     pub home: Option<PathBuf>,
     pub claude_config_dir: Option<PathBuf>,
+    /// `XDG_CACHE_HOME`, where the download cache goes by default.
+    pub cache_home: Option<PathBuf>,
 }
 
 impl Env {
@@ -258,6 +260,7 @@ impl Env {
             cwd: std::env::current_dir()?,
             home: non_empty("HOME"),
             claude_config_dir: non_empty("CLAUDE_CONFIG_DIR"),
+            cache_home: non_empty("XDG_CACHE_HOME"),
         })
     }
 }
@@ -366,6 +369,7 @@ mod tests {
             cwd: "/work/p".into(),
             home: Some("/home/u".into()),
             claude_config_dir: None,
+            cache_home: None,
         }
     }
 

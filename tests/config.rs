@@ -22,6 +22,7 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 0s  # default
             color = auto  # default
             cache.enabled = true  # default
+            cache.dir = $XDG_CACHE_HOME/mpm  # default
             ",
         )
         .success();
@@ -35,6 +36,7 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 1s  # home/.config/mpm/config.yaml:3
             color = auto  # default
             cache.enabled = true  # default
+            cache.dir = $XDG_CACHE_HOME/mpm  # default
             ",
         )
         .success();
@@ -48,6 +50,7 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 2m  # mpm.yaml:4
             color = auto  # default
             cache.enabled = true  # default
+            cache.dir = $XDG_CACHE_HOME/mpm  # default
             ",
         )
         .success();
@@ -62,6 +65,7 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 3s  # env MPM_LOCK_TIMEOUT
             color = auto  # default
             cache.enabled = true  # default
+            cache.dir = $XDG_CACHE_HOME/mpm  # default
             ",
         )
         .success();
@@ -77,6 +81,7 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 500ms  # flag --lock-timeout
             color = auto  # default
             cache.enabled = true  # default
+            cache.dir = $XDG_CACHE_HOME/mpm  # default
             ",
         )
         .success();
@@ -90,6 +95,7 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 2m
             color = auto
             cache.enabled = true
+            cache.dir = $XDG_CACHE_HOME/mpm
             ",
         )
         .success();
@@ -109,6 +115,7 @@ fn xdg_config_home_is_where_the_user_file_is_when_set() {
             lock_timeout = 7s  # xdg/mpm/config.yaml:1
             color = auto  # default
             cache.enabled = true  # default
+            cache.dir = $XDG_CACHE_HOME/mpm  # default
             ",
         )
         .success();
@@ -441,7 +448,8 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             "state_dir",
             "lock_timeout",
             "color",
-            "cache.enabled"
+            "cache.enabled",
+            "cache.dir"
         ]
     );
     let values: Vec<&serde_json::Value> = shown.settings.iter().map(|s| &s.value).collect();
@@ -453,6 +461,7 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             &serde_json::json!("90s"),
             &serde_json::json!("auto"),
             &serde_json::json!(false),
+            &serde_json::Value::Null,
         ]
     );
     let origin =
@@ -476,6 +485,7 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             ),
             &origin("default", None, None, None),
             &origin("manifest", Some("mpm.yaml"), Some(4), None),
+            &origin("default", None, None, None),
         ]
     );
 }

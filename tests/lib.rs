@@ -4,6 +4,7 @@
 mod harness;
 
 mod apply;
+mod cache;
 pub mod claude_mpm;
 mod completions;
 mod config;

@@ -25,6 +25,8 @@ const READ_ONLY: &[&[&str]] = &[
     &["env", "--json"],
     &["config", "show", "--origin"],
     &["config", "show", "--json"],
+    &["cache", "stats"],
+    &["cache", "stats", "--json"],
 ];
 
 /// Every file under `root` with its bytes, and every folder: nothing left out.

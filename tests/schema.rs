@@ -72,6 +72,10 @@ fn the_schema_refuses_what_the_parser_refuses() {
         "version: 1\nmpm: {color: never}\n",
         "version: 1\nmpm: {target: user}\n",
         "version: 1\nmpm: {cache: {enabled: 3}}\n",
+        "version: 1\ncache: {max_entries: 0}\n",
+        "version: 1\ncache: {max_size_mb: 1.5}\n",
+        "version: 1\ncache: {ttl_hours: 0}\n",
+        "version: 1\ncache: {ttl: 24}\n",
     ] {
         let doc: serde_json::Value = serde_yaml::from_str(bad).unwrap();
         assert!(!v.is_valid(&doc), "schema accepts {bad:?}");

@@ -2,6 +2,7 @@
 //! and prints through the [`Printer`].
 
 mod apply;
+mod cache;
 mod completions;
 mod config;
 mod diff;
@@ -50,6 +51,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
             });
             Ok(ExitStatus::Success)
         }
+        Command::Cache(args) => cache::run(options, &args, printer),
         Command::Completions(args) => completions::run(&args, printer),
         Command::Man(args) => man::run(options, &args, printer),
         Command::Watch(args) => watch::run(options, &args, printer),

@@ -116,24 +116,60 @@ fn shown_dir(dir: &Path, cwd: &Path) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StateDir(pub Option<PathBuf>);
 
+/// A directory, relative to `base`.
+fn directory(raw: &Raw, base: &Path) -> Result<PathBuf, Invalid> {
+    let path = match raw {
+        Raw::Arg(os) => PathBuf::from(os),
+        other => PathBuf::from(other.text()?),
+    };
+    if path.as_os_str().is_empty() {
+        return Err(Invalid::from("expected a directory".to_string()));
+    }
+    Ok(paths::normalize(&base.join(path)))
+}
+
 impl Kind for StateDir {
     const EXPECTED: &'static str = "a directory";
 
     fn parse(raw: &Raw, base: &Path) -> Result<Self, Invalid> {
-        let path = match raw {
-            Raw::Arg(os) => PathBuf::from(os),
-            other => PathBuf::from(other.text()?),
-        };
-        if path.as_os_str().is_empty() {
-            return Err(Invalid::from("expected a directory".to_string()));
-        }
-        Ok(StateDir(Some(paths::normalize(&base.join(path)))))
+        directory(raw, base).map(|dir| StateDir(Some(dir)))
     }
 
     fn show(&self, cwd: &Path) -> String {
         match &self.0 {
             Some(dir) => paths::display(dir, cwd),
             None => format!("<target>/{}", crate::target::STATE_DIR),
+        }
+    }
+
+    fn json(&self, cwd: &Path) -> Value {
+        match &self.0 {
+            Some(dir) => Value::String(paths::display(dir, cwd)),
+            None => Value::Null,
+        }
+    }
+
+    fn schema() -> Value {
+        json!({ "type": "string", "minLength": 1 })
+    }
+}
+
+/// Where the download cache lives; `None`: `$XDG_CACHE_HOME/mpm`, else
+/// `~/.cache/mpm` ([`crate::options::Options::cache_dir`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CacheDir(pub Option<PathBuf>);
+
+impl Kind for CacheDir {
+    const EXPECTED: &'static str = "a directory";
+
+    fn parse(raw: &Raw, base: &Path) -> Result<Self, Invalid> {
+        directory(raw, base).map(|dir| CacheDir(Some(dir)))
+    }
+
+    fn show(&self, cwd: &Path) -> String {
+        match &self.0 {
+            Some(dir) => paths::display(dir, cwd),
+            None => "$XDG_CACHE_HOME/mpm".into(),
         }
     }
 

@@ -14,7 +14,7 @@ pub mod kind;
 mod settings;
 
 pub use file::Section;
-pub use kind::{Kind, Raw, StateDir, TargetSetting};
+pub use kind::{CacheDir, Kind, Raw, StateDir, TargetSetting};
 pub use settings::{Files, InManifest, Settings, Shown, Sourced, Spec, TABLE};
 
 use crate::checked::Invalid;

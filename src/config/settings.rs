@@ -7,7 +7,7 @@
 //! env ["MPM_CACHE_MAX_ENTRIES", "CLAUDE_AGENT_CACHE_MAX_ENTRIES"], flag None,
 //! Files::BOTH, "..."` (with a [`Kind`] for `u64`).
 
-use super::kind::{Kind, Raw, StateDir, TargetSetting};
+use super::kind::{CacheDir, Kind, Raw, StateDir, TargetSetting};
 use super::{ConfigError, Layers, Origin};
 use crate::checked::Invalid;
 use crate::cli::ColorArg;
@@ -138,7 +138,8 @@ settings! {
     state_dir: StateDir = StateDir(None); "state_dir", env ["MPM_STATE_DIR"], flag Some("--state-dir"), Files::MANIFEST, "Where the state log lives";
     lock_timeout: Duration = Duration::ZERO; "lock_timeout", env ["MPM_LOCK_TIMEOUT"], flag Some("--lock-timeout"), Files::BOTH, "How long to wait when another mpm holds the target's lock";
     color: ColorArg = ColorArg::Auto; "color", env ["MPM_COLOR"], flag Some("--color"), Files::USER, "When to use colour (`auto`: on a terminal, unless `NO_COLOR` is set)";
-    cache_enabled: bool = true; "cache.enabled", env ["MPM_CACHE_ENABLED", "CLAUDE_AGENT_CACHE_ENABLED"], flag None, Files::BOTH, "Keep what each agent rendered to (the render memo), so that a plan renders only what changed";
+    cache_enabled: bool = true; "cache.enabled", env ["MPM_CACHE_ENABLED", "CLAUDE_AGENT_CACHE_ENABLED"], flag None, Files::BOTH, "Keep what each agent rendered to (the render memo), so that a plan renders only what changed, and keep what registries served (the download cache, `cache.dir`); `false`: every agent is rendered and every registry file fetched, still checked against its sha256";
+    cache_dir: CacheDir = CacheDir(None); "cache.dir", env ["MPM_CACHE_DIR"], flag None, Files::BOTH, "Where the download cache lives (what registries served, for every project): `$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`; its bounds are `mpm.yaml`'s `cache:`";
 }
 
 impl Spec {
@@ -155,8 +156,9 @@ mod tests {
     fn every_default_reads_back_as_itself() {
         for spec in TABLE {
             let shown = (spec.default)();
-            // `<target>/.mpm` describes an unset state dir; it is no value
-            if spec.key != "state_dir" {
+            // `<target>/.mpm` and `$XDG_CACHE_HOME/mpm` describe an unset
+            // directory; they are no value
+            if spec.key != "state_dir" && spec.key != "cache.dir" {
                 assert_eq!(
                     (spec.check)(&Raw::Text(shown.clone())),
                     Ok(()),

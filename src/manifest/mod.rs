@@ -5,11 +5,13 @@
 //! value (one source per agent, files that must exist) point back into the file with
 //! [`locate`].
 
+mod cache;
 pub mod load;
 mod locate;
 pub mod registries;
 pub mod settings;
 
+pub use cache::CacheSection;
 pub use load::{Loaded, ManifestError, find, load};
 pub use locate::{locate, locate_exact};
 
@@ -26,7 +28,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The keys a later mpm will understand; until then they are errors with this hint.
-pub const NOT_YET: &[&str] = &["cache", "budget", "release"];
+pub const NOT_YET: &[&str] = &["budget", "release"];
 
 /// One Claude Code config directory's desired state.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -43,7 +45,7 @@ pub struct Manifest {
     #[serde(default)]
     pub target: TargetSpec,
     /// mpm's own settings for this project (`lock_timeout`, `state_dir`,
-    /// `cache.enabled`); `MPM_*` variables and flags override them.
+    /// `cache.enabled`, `cache.dir`); `MPM_*` variables and flags override them.
     #[serde(default, skip_serializing_if = "crate::config::Section::is_empty")]
     pub mpm: crate::config::Section,
     /// Values applied to every agent unless the agent says otherwise.
@@ -64,6 +66,9 @@ pub struct Manifest {
     /// a Claude Code plugin marketplace. An agent uses one with `registry: NAME`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub registries: registries::Registries,
+    /// Bounds of the download cache: `max_entries`, `max_size_mb`, `ttl_hours`.
+    #[serde(default, skip_serializing_if = "CacheSection::is_default")]
+    pub cache: CacheSection,
 }
 
 /// `version: 1`.
