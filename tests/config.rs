@@ -22,6 +22,10 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 0s  # default
             color = auto  # default
             cache.enabled = true  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -35,6 +39,10 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 1s  # home/.config/mpm/config.yaml:3
             color = auto  # default
             cache.enabled = true  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -48,6 +56,10 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 2m  # mpm.yaml:4
             color = auto  # default
             cache.enabled = true  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -62,6 +74,10 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 3s  # env MPM_LOCK_TIMEOUT
             color = auto  # default
             cache.enabled = true  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -77,6 +93,10 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 500ms  # flag --lock-timeout
             color = auto  # default
             cache.enabled = true  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -90,6 +110,10 @@ fn each_layer_overrides_the_one_below() {
             lock_timeout = 2m
             color = auto
             cache.enabled = true
+            http.timeout = 1m
+            http.connect_timeout = 10s
+            http.retries = 3
+            http.concurrency = 8
             ",
         )
         .success();
@@ -109,6 +133,10 @@ fn xdg_config_home_is_where_the_user_file_is_when_set() {
             lock_timeout = 7s  # xdg/mpm/config.yaml:1
             color = auto  # default
             cache.enabled = true  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -381,6 +409,42 @@ fn the_framework_guides_cache_variable_is_an_alias_and_the_mpm_name_beats_it() {
 }
 
 #[test]
+fn the_http_settings_come_from_every_layer_and_take_only_their_values() {
+    Test::new()
+        .write(USER_FILE, "http:\n  timeout: 30s\n  retries: 5\n")
+        .manifest("version: 1\nmpm:\n  http:\n    retries: 0\n    concurrency: 2\n")
+        .env("MPM_HTTP_CONNECT_TIMEOUT", "3")
+        .args(SHOW)
+        .stdout_has(
+            "http.timeout = 30s  # home/.config/mpm/config.yaml:2
+http.connect_timeout = 3s  # env MPM_HTTP_CONNECT_TIMEOUT
+http.retries = 0  # mpm.yaml:4
+http.concurrency = 2  # mpm.yaml:5
+",
+        )
+        .success();
+    Test::new()
+        .manifest("version: 1\n")
+        .env("MPM_HTTP_CONCURRENCY", "0")
+        .args(SHOW)
+        .stderr("error: invalid `MPM_HTTP_CONCURRENCY`: `0` is not a whole number, 1 or more\n")
+        .failure();
+    Test::new()
+        .write(USER_FILE, "http:\n  retries: -1\n")
+        .args(SHOW)
+        .stderr(
+            "
+            error: `-1` is not a whole number, 0 or more in `http.retries`
+             --> home/.config/mpm/config.yaml:2:12
+              |
+            2 |   retries: -1
+              |            ^^
+            ",
+        )
+        .failure();
+}
+
+#[test]
 fn the_colour_setting_of_the_user_file_beats_no_color() {
     // NO_COLOR (set by the harness) only silences `auto`, as no-color.org asks:
     // a configuration file that says otherwise wins
@@ -441,7 +505,11 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             "state_dir",
             "lock_timeout",
             "color",
-            "cache.enabled"
+            "cache.enabled",
+            "http.timeout",
+            "http.connect_timeout",
+            "http.retries",
+            "http.concurrency",
         ]
     );
     let values: Vec<&serde_json::Value> = shown.settings.iter().map(|s| &s.value).collect();
@@ -453,6 +521,10 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             &serde_json::json!("90s"),
             &serde_json::json!("auto"),
             &serde_json::json!(false),
+            &serde_json::json!("1m"),
+            &serde_json::json!("10s"),
+            &serde_json::json!(3),
+            &serde_json::json!(8),
         ]
     );
     let origin =
@@ -476,6 +548,10 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             ),
             &origin("default", None, None, None),
             &origin("manifest", Some("mpm.yaml"), Some(4), None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
         ]
     );
 }

@@ -42,7 +42,7 @@ pub struct Manifest {
     #[serde(default)]
     pub target: TargetSpec,
     /// mpm's own settings for this project (`lock_timeout`, `state_dir`,
-    /// `cache.enabled`); `MPM_*` variables and flags override them.
+    /// `cache.enabled`, `http.*`); `MPM_*` variables and flags override them.
     #[serde(default, skip_serializing_if = "crate::config::Section::is_empty")]
     pub mpm: crate::config::Section,
     /// Values applied to every agent unless the agent says otherwise.
