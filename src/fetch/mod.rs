@@ -243,8 +243,7 @@ async fn run(
             done
         });
     }
-    // each worker's results are in the order it took them; `next` handed them out
-    // in order, so sorting by index restores the requests' order
+    // the workers took the requests in turns: sorting by index restores their order
     let mut all: Vec<(usize, Result<Fetched, FetchError>)> = Vec::with_capacity(requests.len());
     while let Some(joined) = workers.join_next().await {
         match joined {
