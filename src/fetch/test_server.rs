@@ -335,6 +335,17 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// What a request is answered.
+enum Reply {
+    Whole {
+        code: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// All the headers, half the body, then the connection is closed.
+    Cut { etag: String, contents: Vec<u8> },
+}
+
 /// Answers one request; whether the connection stays open.
 fn answer(shared: &Shared, request: &Incoming, out: &mut TcpStream) -> bool {
     let script = {
@@ -364,57 +375,97 @@ fn answer(shared: &Shared, request: &Incoming, out: &mut TcpStream) -> bool {
         script
     };
     shared.changed.notify_all();
-    let _counted = InFlight(shared);
-    if script.hang {
-        wait_while(shared, None, |_| true);
-        return false;
-    }
-    if let Some(delay) = script.delay {
-        wait_while(shared, Some(delay), |_| true);
-    }
-    if let Some(n) = script.gate {
-        wait_while(shared, Some(GATE_GIVES_UP), |state| {
-            if state.in_flight >= n {
-                state.opened.insert(request.path.clone());
-            }
-            !state.opened.contains(&request.path)
-        });
-    }
-    if shared.lock().stopped {
-        return false;
-    }
+    let reply = {
+        // in flight until its answer is decided, not until it is sent: the client
+        // may see the answer and send its next request before the write returns,
+        // which must not count as one more at once
+        let _counted = InFlight(shared);
+        if script.hang {
+            wait_while(shared, None, |_| true);
+            return false;
+        }
+        if let Some(delay) = script.delay {
+            wait_while(shared, Some(delay), |_| true);
+        }
+        if let Some(n) = script.gate {
+            wait_while(shared, Some(GATE_GIVES_UP), |state| {
+                if state.in_flight >= n {
+                    state.opened.insert(request.path.clone());
+                }
+                !state.opened.contains(&request.path)
+            });
+        }
+        if shared.lock().stopped {
+            return false;
+        }
+        decide(&shared.root, request, &script)
+    };
     let keep = !request
         .header("connection")
         .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-    let head = request.method == "HEAD";
-    if let Some(code) = script.fail.filter(|(_, times)| *times > 0).map(|(c, _)| c) {
-        return respond(out, code, &[], &status_body(code), head) && keep;
+    match reply {
+        Reply::Whole {
+            code,
+            headers,
+            body,
+        } => {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            respond(out, code, &headers, &body, request.method == "HEAD") && keep
+        }
+        Reply::Cut { etag, contents } => {
+            let head = head_of(200, &[("ETag", &etag)], contents.len());
+            let _ = out.write_all(head.as_bytes());
+            let _ = out.write_all(&contents[..contents.len() / 2]);
+            let _ = out.flush();
+            false
+        }
+    }
+}
+
+fn decide(root: &Path, request: &Incoming, script: &Script) -> Reply {
+    let status = |code| Reply::Whole {
+        code,
+        headers: Vec::new(),
+        body: format!("{code} {}\n", reason(code)).into_bytes(),
+    };
+    if let Some((code, times)) = script.fail
+        && times > 0
+    {
+        return status(code);
     }
     if let Some(code) = script.status {
-        return respond(out, code, &[], &status_body(code), head) && keep;
+        return status(code);
     }
     if let Some(location) = &script.redirect {
-        return respond(out, 302, &[("Location", location)], b"", head) && keep;
+        return Reply::Whole {
+            code: 302,
+            headers: vec![("Location", location.clone())],
+            body: Vec::new(),
+        };
     }
-    let Some(contents) = file(&shared.root, &request.path) else {
-        return respond(out, 404, &[], &status_body(404), head) && keep;
+    let Some(contents) = file(root, &request.path) else {
+        return status(404);
     };
     let etag = TestServer::etag(&contents);
     if request
         .header("if-none-match")
         .is_some_and(|tags| matches_etag(tags, &etag))
     {
-        return respond(out, 304, &[("ETag", &etag)], b"", true) && keep;
+        return Reply::Whole {
+            code: 304,
+            headers: vec![("ETag", etag)],
+            body: Vec::new(),
+        };
     }
     if script.cut > 0 {
-        let half = &contents[..contents.len() / 2];
-        let head = head_of(200, &[("ETag", &etag)], contents.len());
-        let _ = out.write_all(head.as_bytes());
-        let _ = out.write_all(half);
-        let _ = out.flush();
-        return false;
+        return Reply::Cut { etag, contents };
     }
-    respond(out, 200, &[("ETag", &etag)], &contents, head) && keep
+    Reply::Whole {
+        code: 200,
+        headers: vec![("ETag", etag)],
+        body: contents,
+    }
 }
 
 /// Waits until `waiting` is false of the state, the server stops, or `limit`
@@ -466,10 +517,6 @@ fn matches_etag(list: &str, etag: &str) -> bool {
         .any(|t| t == "*" || t == etag)
 }
 
-fn status_body(code: u16) -> Vec<u8> {
-    format!("{code} {}\n", reason(code)).into_bytes()
-}
-
 fn head_of(code: u16, headers: &[(&str, &str)], length: usize) -> String {
     let mut head = format!("HTTP/1.1 {code} {}\r\n", reason(code));
     for (name, value) in headers {
@@ -483,6 +530,7 @@ fn head_of(code: u16, headers: &[(&str, &str)], length: usize) -> String {
 }
 
 /// Writes a whole response; whether it was written.
+/// (A `HEAD` is told the body's length, and not sent it.)
 fn respond(
     out: &mut TcpStream,
     code: u16,
