@@ -19,6 +19,7 @@ pub mod diagnose;
 pub mod diff;
 pub mod doctor;
 pub mod error;
+pub mod fetch;
 pub mod files;
 pub mod git;
 pub mod hash;

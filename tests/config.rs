@@ -23,6 +23,10 @@ fn each_layer_overrides_the_one_below() {
             color = auto  # default
             cache.enabled = true  # default
             cache.dir = $XDG_CACHE_HOME/mpm  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -37,6 +41,10 @@ fn each_layer_overrides_the_one_below() {
             color = auto  # default
             cache.enabled = true  # default
             cache.dir = $XDG_CACHE_HOME/mpm  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -51,6 +59,10 @@ fn each_layer_overrides_the_one_below() {
             color = auto  # default
             cache.enabled = true  # default
             cache.dir = $XDG_CACHE_HOME/mpm  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -66,6 +78,10 @@ fn each_layer_overrides_the_one_below() {
             color = auto  # default
             cache.enabled = true  # default
             cache.dir = $XDG_CACHE_HOME/mpm  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -82,6 +98,10 @@ fn each_layer_overrides_the_one_below() {
             color = auto  # default
             cache.enabled = true  # default
             cache.dir = $XDG_CACHE_HOME/mpm  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -96,6 +116,10 @@ fn each_layer_overrides_the_one_below() {
             color = auto
             cache.enabled = true
             cache.dir = $XDG_CACHE_HOME/mpm
+            http.timeout = 1m
+            http.connect_timeout = 10s
+            http.retries = 3
+            http.concurrency = 8
             ",
         )
         .success();
@@ -116,6 +140,10 @@ fn xdg_config_home_is_where_the_user_file_is_when_set() {
             color = auto  # default
             cache.enabled = true  # default
             cache.dir = $XDG_CACHE_HOME/mpm  # default
+            http.timeout = 1m  # default
+            http.connect_timeout = 10s  # default
+            http.retries = 3  # default
+            http.concurrency = 8  # default
             ",
         )
         .success();
@@ -388,6 +416,42 @@ fn the_framework_guides_cache_variable_is_an_alias_and_the_mpm_name_beats_it() {
 }
 
 #[test]
+fn the_http_settings_come_from_every_layer_and_take_only_their_values() {
+    Test::new()
+        .write(USER_FILE, "http:\n  timeout: 30s\n  retries: 5\n")
+        .manifest("version: 1\nmpm:\n  http:\n    retries: 0\n    concurrency: 2\n")
+        .env("MPM_HTTP_CONNECT_TIMEOUT", "3")
+        .args(SHOW)
+        .stdout_has(
+            "http.timeout = 30s  # home/.config/mpm/config.yaml:2
+http.connect_timeout = 3s  # env MPM_HTTP_CONNECT_TIMEOUT
+http.retries = 0  # mpm.yaml:4
+http.concurrency = 2  # mpm.yaml:5
+",
+        )
+        .success();
+    Test::new()
+        .manifest("version: 1\n")
+        .env("MPM_HTTP_CONCURRENCY", "0")
+        .args(SHOW)
+        .stderr("error: invalid `MPM_HTTP_CONCURRENCY`: `0` is not a whole number, 1 or more\n")
+        .failure();
+    Test::new()
+        .write(USER_FILE, "http:\n  retries: -1\n")
+        .args(SHOW)
+        .stderr(
+            "
+            error: `-1` is not a whole number, 0 or more in `http.retries`
+             --> home/.config/mpm/config.yaml:2:12
+              |
+            2 |   retries: -1
+              |            ^^
+            ",
+        )
+        .failure();
+}
+
+#[test]
 fn the_colour_setting_of_the_user_file_beats_no_color() {
     // NO_COLOR (set by the harness) only silences `auto`, as no-color.org asks:
     // a configuration file that says otherwise wins
@@ -449,7 +513,11 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             "lock_timeout",
             "color",
             "cache.enabled",
-            "cache.dir"
+            "cache.dir",
+            "http.timeout",
+            "http.connect_timeout",
+            "http.retries",
+            "http.concurrency",
         ]
     );
     let values: Vec<&serde_json::Value> = shown.settings.iter().map(|s| &s.value).collect();
@@ -462,6 +530,10 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             &serde_json::json!("auto"),
             &serde_json::json!(false),
             &serde_json::Value::Null,
+            &serde_json::json!("1m"),
+            &serde_json::json!("10s"),
+            &serde_json::json!(3),
+            &serde_json::json!(8),
         ]
     );
     let origin =
@@ -485,6 +557,10 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             ),
             &origin("default", None, None, None),
             &origin("manifest", Some("mpm.yaml"), Some(4), None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
             &origin("default", None, None, None),
         ]
     );

@@ -2,6 +2,9 @@
 //! (faster to link); one module per area.
 
 mod harness;
+/// The HTTP server of `fetch`'s unit tests, for tests of registries: std only.
+#[path = "../src/fetch/test_server.rs"]
+mod server;
 
 mod apply;
 mod cache;

@@ -7,6 +7,7 @@ use crate::cli::ColorArg;
 use crate::paths;
 use serde_json::{Value, json};
 use std::ffi::OsString;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -275,6 +276,75 @@ impl Kind for bool {
     }
 }
 
+/// The text of a whole number (`3`, not `3.0` or `-1`), trimmed as a YAML scalar is.
+fn whole(raw: &Raw) -> Result<(&str, Option<u64>), Invalid> {
+    let text = raw.text()?.trim();
+    let n = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse::<u64>().ok()
+    } else {
+        None
+    };
+    Ok((text, n))
+}
+
+/// How many times (`http.retries`): 0 is a value.
+impl Kind for u32 {
+    const EXPECTED: &'static str = "a whole number, 0 or more";
+
+    fn parse(raw: &Raw, _: &Path) -> Result<Self, Invalid> {
+        let (text, n) = whole(raw)?;
+        n.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+            Invalid::from(format!(
+                "`{}` is not {}",
+                crate::text::escaped(text),
+                Self::EXPECTED
+            ))
+        })
+    }
+
+    fn show(&self, _: &Path) -> String {
+        self.to_string()
+    }
+
+    fn json(&self, _: &Path) -> Value {
+        Value::from(*self)
+    }
+
+    fn schema() -> Value {
+        json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX })
+    }
+}
+
+/// How many at once (`http.concurrency`): 0 would do nothing, ever.
+impl Kind for NonZeroUsize {
+    const EXPECTED: &'static str = "a whole number, 1 or more";
+
+    fn parse(raw: &Raw, _: &Path) -> Result<Self, Invalid> {
+        let (text, n) = whole(raw)?;
+        n.and_then(|n| usize::try_from(n).ok())
+            .and_then(NonZeroUsize::new)
+            .ok_or_else(|| {
+                Invalid::from(format!(
+                    "`{}` is not {}",
+                    crate::text::escaped(text),
+                    Self::EXPECTED
+                ))
+            })
+    }
+
+    fn show(&self, _: &Path) -> String {
+        self.to_string()
+    }
+
+    fn json(&self, _: &Path) -> Value {
+        Value::from(self.get())
+    }
+
+    fn schema() -> Value {
+        json!({ "type": "integer", "minimum": 1 })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +411,29 @@ mod tests {
         assert!(ColorArg::parse(&arg("blue"), Path::new("/")).is_err());
         let not_utf8 = Raw::Arg(std::os::unix::ffi::OsStringExt::from_vec(vec![0xff]));
         assert!(ColorArg::parse(&not_utf8, Path::new("/")).is_err());
+    }
+
+    #[test]
+    fn counts_are_whole_numbers() {
+        let base = Path::new("/");
+        assert_eq!(u32::parse(&text("0"), base), Ok(0));
+        assert_eq!(u32::parse(&arg(" 12 "), base), Ok(12));
+        for bad in ["-1", "1.5", "three", "", "4294967296"] {
+            let e = u32::parse(&text(bad), base).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("`{bad}` is not a whole number, 0 or more"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            NonZeroUsize::parse(&arg("8"), base),
+            Ok(NonZeroUsize::new(8).unwrap())
+        );
+        let e = NonZeroUsize::parse(&text("0"), base).unwrap_err();
+        assert_eq!(e.message, "`0` is not a whole number, 1 or more");
+        assert_eq!(NonZeroUsize::new(8).unwrap().json(base), json!(8));
+        assert_eq!(3u32.show(base), "3");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::kind::{CacheDir, Kind, Raw, StateDir, TargetSetting};
 use super::{ConfigError, Layers, Origin};
 use crate::checked::Invalid;
 use crate::cli::ColorArg;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Duration;
 
@@ -91,6 +92,9 @@ pub struct Shown<'a> {
     pub origin: &'a Origin,
 }
 
+/// `http.concurrency`'s default (a `const`: checked where it is compiled).
+const EIGHT: NonZeroUsize = NonZeroUsize::new(8).unwrap();
+
 macro_rules! settings {
     ($($field:ident: $ty:ty = $default:expr; $key:literal, env [$($env:literal),*], flag $flag:expr, $files:expr, $doc:literal;)*) => {
         /// The effective value of every setting, and where each came from.
@@ -140,6 +144,10 @@ settings! {
     color: ColorArg = ColorArg::Auto; "color", env ["MPM_COLOR"], flag Some("--color"), Files::USER, "When to use colour (`auto`: on a terminal, unless `NO_COLOR` is set)";
     cache_enabled: bool = true; "cache.enabled", env ["MPM_CACHE_ENABLED", "CLAUDE_AGENT_CACHE_ENABLED"], flag None, Files::BOTH, "Keep what each agent rendered to (the render memo), so that a plan renders only what changed, and keep what registries served (the download cache, `cache.dir`); `false`: every agent is rendered and every registry file fetched, still checked against its sha256";
     cache_dir: CacheDir = CacheDir(None); "cache.dir", env ["MPM_CACHE_DIR"], flag None, Files::BOTH, "Where the download cache lives (what registries served, for every project): `$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`; its bounds are `mpm.yaml`'s `cache:`";
+    http_timeout: Duration = Duration::from_secs(60); "http.timeout", env ["MPM_HTTP_TIMEOUT"], flag None, Files::BOTH, "How long one HTTP request to a registry may take, from connecting to its last byte (`0s`: no limit)";
+    http_connect_timeout: Duration = Duration::from_secs(10); "http.connect_timeout", env ["MPM_HTTP_CONNECT_TIMEOUT"], flag None, Files::BOTH, "How long connecting to a registry's server may take (`0s`: no limit but the system's)";
+    http_retries: u32 = 3; "http.retries", env ["MPM_HTTP_RETRIES"], flag None, Files::BOTH, "How many times a request is tried again after its connection failed or the server answered 5xx";
+    http_concurrency: NonZeroUsize = EIGHT; "http.concurrency", env ["MPM_HTTP_CONCURRENCY"], flag None, Files::BOTH, "How many HTTP requests mpm makes at once";
 }
 
 impl Spec {

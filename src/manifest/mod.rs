@@ -45,7 +45,7 @@ pub struct Manifest {
     #[serde(default)]
     pub target: TargetSpec,
     /// mpm's own settings for this project (`lock_timeout`, `state_dir`,
-    /// `cache.enabled`, `cache.dir`); `MPM_*` variables and flags override them.
+    /// `cache.enabled`, `cache.dir`, `http.*`); `MPM_*` variables and flags override them.
     #[serde(default, skip_serializing_if = "crate::config::Section::is_empty")]
     pub mpm: crate::config::Section,
     /// Values applied to every agent unless the agent says otherwise.
