@@ -41,6 +41,8 @@ pub enum Error {
     #[error(transparent)]
     Cache(Box<crate::cache::CacheError>),
     #[error(transparent)]
+    Fetch(Box<crate::fetch::FetchError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -90,6 +92,7 @@ boxed_from!(
     Resolve(crate::resolve::ResolveError),
     Index(crate::registry::index::IndexError),
     Build(crate::registry::build::BuildError),
+    Fetch(crate::fetch::FetchError),
     Cache(crate::cache::CacheError),
 );
 
@@ -141,6 +144,7 @@ impl Error {
             Error::Resolve(e) => Some(e.as_ref()),
             Error::Index(e) => Some(e.as_ref()),
             Error::Build(e) => Some(e.as_ref()),
+            Error::Fetch(e) => Some(e.as_ref()),
             Error::Cache(e) => Some(e.as_ref()),
             _ => None,
         }

@@ -28,6 +28,8 @@ pub struct Options {
     pub locked: bool,
     /// `--offline`: no network call.
     pub offline: bool,
+    /// The command prints JSON (`--json`): no progress bar, even on a terminal.
+    pub json: bool,
     /// The `lock_timeout` setting (read in many places).
     pub lock_timeout: Duration,
     /// The command line, recorded in generations and the lock file.
@@ -94,6 +96,16 @@ impl ManifestUse {
     }
 }
 
+/// Whether the command prints JSON (`--json`).
+fn prints_json(command: &Command) -> bool {
+    match command {
+        Command::Plan(args) => args.json,
+        Command::Outdated(args) => args.json,
+        Command::Diff(args) => args.json,
+        _ => false,
+    }
+}
+
 /// The flags that set settings, by setting key.
 fn flags(global: &GlobalArgs) -> Vec<config::Given> {
     config::flags([
@@ -133,6 +145,10 @@ impl Options {
                 &mut layers,
                 &mut colors,
             )
+        });
+        let result = result.map(|mut options| {
+            options.json = prints_json(command);
+            options
         });
         result.map_err(|error| Unresolved { error, colors })
     }
@@ -181,6 +197,7 @@ impl Options {
             allow_system_target: global.allow_system_target,
             locked: global.locked,
             offline: global.offline,
+            json: false,
             lock_timeout: settings.lock_timeout.value,
             settings,
             command_line,

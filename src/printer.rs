@@ -192,6 +192,10 @@ impl Printer {
         io::stdin().is_terminal()
     }
 
+    pub fn stderr_is_terminal(&self) -> bool {
+        io::stderr().is_terminal()
+    }
+
     /// Asks a yes/no question on the terminal; only `yes` accepts (Terraform's rule).
     pub fn confirm(&self, question: &str) -> io::Result<bool> {
         {

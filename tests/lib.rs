@@ -27,6 +27,7 @@ mod plan;
 mod readonly;
 mod real_client;
 mod registry;
+mod registry_http;
 mod review;
 mod rollback;
 mod saved;

@@ -127,8 +127,12 @@ fn resolved_at(
         offline: options.offline,
         update: crate::resolve::Update::Nothing,
     };
-    let mut sources = crate::resolve::Sources::new();
-    let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources)?;
+    let mut sources = super::sources(options, loaded, printer)?;
+    let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources);
+    if let Some(warning) = sources.finish(resolution.is_ok()) {
+        printer.warn(&warning);
+    }
+    let resolution = resolution?;
     for warning in &resolution.warnings {
         printer.warn(warning);
     }

@@ -241,12 +241,31 @@ pub fn resolve(
         true => pins_beside(loaded, &options.env.cwd)?,
         false => Default::default(),
     };
-    let mut sources = crate::resolve::Sources::new();
-    let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources)?;
+    let mut sources = sources(options, loaded, printer)?;
+    let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources);
+    if let Some(warning) = sources.finish(resolution.is_ok()) {
+        printer.warn(&warning);
+    }
+    let resolution = resolution?;
     for warning in &resolution.warnings {
         printer.warn(warning);
     }
     Ok(resolution)
+}
+
+/// Where the resolve stage reads: files, the download cache, HTTP with the
+/// `http.*` settings (a progress bar only on a terminal, and not for `--json`).
+pub fn sources(
+    options: &Options,
+    loaded: &Loaded,
+    printer: &Printer,
+) -> Result<crate::resolve::Sources, Error> {
+    let mut policy = crate::fetch::Policy::from_options(options);
+    policy.progress = !options.json && printer.stderr_is_terminal();
+    Ok(crate::resolve::Sources::new(
+        options.cache(Some(loaded))?,
+        policy,
+    ))
 }
 
 /// The registry pins of the `mpm.lock` beside the manifest.

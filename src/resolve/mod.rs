@@ -135,14 +135,8 @@ pub enum ResolveError {
     },
     #[error("mpm.lock would change, and `--locked` forbids it:\n{}", changes.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"))]
     LockWouldChange { changes: Vec<String> },
-    #[error(
-        "agent `{agent}`: {what} is not in mpm's cache, and `--offline` forbids fetching `{shown}`"
-    )]
-    Offline {
-        agent: String,
-        what: &'static str,
-        shown: String,
-    },
+    #[error("{what} `{shown}` is not in mpm's cache, and `--offline` forbids fetching it")]
+    Offline { what: String, shown: String },
     #[error("cannot read `{shown}`: {message}")]
     Read { shown: String, message: String },
     #[error("agent `{agent}`: {message}")]
