@@ -241,3 +241,20 @@ fn two_processes_resolving_at_once_share_the_cache() {
     let stats: serde_json::Value = serde_json::from_str(&stats.stdout).unwrap();
     assert_eq!(stats["entries"], 3);
 }
+
+#[test]
+fn the_cache_limits_of_the_manifest_hold_after_a_resolution() {
+    let (ran, _server) = served();
+    let manifest = ran.read("mpm.yaml") + "cache: { max_entries: 2 }\n";
+    std::fs::write(ran.path("mpm.yaml"), manifest).unwrap();
+    // the index and two agents' bytes: three entries, one over the limit
+    ran.then().args(&["apply", "-y"]).stdout_any().success();
+    let stats = ran
+        .then()
+        .args(&["cache", "stats", "--json"])
+        .stdout_any()
+        .success();
+    let stats: serde_json::Value = serde_json::from_str(&stats.stdout).unwrap();
+    assert_eq!(stats["entries"], 2);
+    assert_eq!(stats["limits"]["max_entries"], 2);
+}
