@@ -324,8 +324,8 @@ fn a_yanked_version_is_never_chosen_anew_but_a_pin_keeps_it_with_a_warning() {
     publish(&ran, "2.3.0", "You cut releases best.");
     ran.then()
         .args(&["update"])
-        .stdout("  ~ release-bot 2.1.0 → 2.3.0 (team)\n")
-        .stderr("Wrote `mpm.lock`.\n")
+        .stdout("~ release-bot 2.1.0 → 2.3.0 (team)\n")
+        .stderr("warning: agent `release-bot`: version 2.1.0 of `release-bot`, which mpm.lock pins, is yanked in registry `team`\nWrote `mpm.lock`.\n")
         .success();
 }
 
@@ -426,4 +426,39 @@ fn an_agent_can_be_deployed_under_another_name_and_take_overrides() {
         text.contains("\nname: releaser\n") && text.contains("\nmodel: haiku\n"),
         "{text}"
     );
+}
+
+#[test]
+fn a_pin_naming_a_pipe_or_a_device_is_refused_not_read() {
+    let ran = applied();
+    let fifo = ran.path("reg/fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let lock = ran
+        .read("mpm.lock")
+        .replace("\"agents/reviewer/1.0.0.md\"", "\"fifo\"");
+    std::fs::write(ran.path("mpm.lock"), lock).unwrap();
+    ran.then()
+        .args(&["plan"])
+        .stderr(
+            "
+            error: cannot read `[TMP]/reg/fifo`: it is not a regular file
+            hint: check the registry's location in mpm.yaml; `--offline` uses what mpm.lock and the cache hold
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn registry_build_into_a_new_relative_folder_with_nothing_to_publish() {
+    Test::new()
+        .write("empty/.keep", "")
+        .args(&["registry", "build", "empty", "--out", "out"])
+        .stdout("Built `out/index.json`: 0 agents, 0 versions (0 new).\n")
+        .success();
 }

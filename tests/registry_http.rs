@@ -258,3 +258,53 @@ fn the_cache_limits_of_the_manifest_hold_after_a_resolution() {
     assert_eq!(stats["entries"], 2);
     assert_eq!(stats["limits"]["max_entries"], 2);
 }
+
+#[test]
+fn an_index_served_over_http_cannot_point_at_this_machines_files() {
+    let (ran, server) = served();
+    let text = ran
+        .read("reg/index.json")
+        .replace("\"agents/docs/1.2.0.md\"", "\"file:///etc/passwd\"");
+    std::fs::write(ran.path("reg/index.json"), text).unwrap();
+    let err = ran.then().args(&["plan"]).stderr_any().failure();
+    assert_eq!(
+        port(&err.stderr, &server),
+        "error: agent `docs`: `file:///etc/passwd` is named by a document served over HTTP, which may point only at `http://` and `https://` URLs\n"
+    );
+}
+
+#[test]
+fn update_and_outdated_see_a_release_the_cache_has_not() {
+    let (ran, server) = served();
+    ran.then()
+        .args(&["lock"])
+        .stdout_any()
+        .stderr_any()
+        .success();
+    std::fs::write(
+        ran.path("src/docs.md"),
+        DOCS.replace("1.2.0", "1.3.0")
+            .replace("docs.", "better docs."),
+    )
+    .unwrap();
+    ran.then()
+        .args(&["registry", "build", "src", "--out", "reg"])
+        .stdout_any()
+        .success();
+    // the index is fresh in the cache, but moving pins asks the server again
+    ran.then()
+        .args(&["outdated"])
+        .stdout(
+            "
+            agent  pinned  allowed  latest  registry
+            docs   1.2.0   1.3.0    1.3.0   team
+            ",
+        )
+        .success();
+    ran.then()
+        .args(&["update"])
+        .stdout("~ docs 1.2.0 → 1.3.0 (team)\n")
+        .stderr("Wrote `mpm.lock`.\n")
+        .success();
+    assert_eq!(server.hits("/index.json"), 3);
+}

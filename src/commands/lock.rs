@@ -65,6 +65,10 @@ fn write_pins(
 ) -> Result<ExitStatus, Error> {
     let path = lockfile::path_beside(&loaded.dir);
     let shown = crate::paths::display(&path, &options.env.cwd);
+    // an apply writes mpm.lock too: the target's lock keeps the two apart (held
+    // until the file is written)
+    let target = options.target(loaded)?;
+    let _held = super::open_state(options, &target, crate::state::LockMode::Exclusive, printer)?;
     let existing = Lockfile::read(&path, &shown)?;
     let pinned = resolution.packages.len();
     if resolution.changes.is_empty() {

@@ -242,6 +242,8 @@ pub fn resolve(
         false => Default::default(),
     };
     let mut sources = sources(options, loaded, printer)?;
+    // moving pins wants the registries as they are now, not as cached
+    sources.refresh = policy.update != crate::resolve::Update::Nothing;
     let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources);
     if let Some(warning) = sources.finish(resolution.is_ok()) {
         printer.warn(&warning);

@@ -147,6 +147,7 @@ pub fn build(dir: &Path, out: &Path) -> Result<Built, Error> {
     }
     Error::collect(errors)?;
     // the files first, the index that names them last
+    fs_err::create_dir_all(out)?;
     for (path, bytes) in &writes {
         if let Some(parent) = path.parent() {
             fs_err::create_dir_all(parent)?;

@@ -30,6 +30,9 @@ pub struct Sources {
     policy: fetch::Policy,
     /// How many requests were made (for the tests' and the benchmark's eyes).
     pub requests: usize,
+    /// Ask again for every index, fresh in the cache or not (`update`, `outdated`:
+    /// a release made within `ttl_hours` is seen).
+    pub refresh: bool,
     /// Documents fetched: URL, bytes, ETag.
     documents: Vec<(String, Vec<u8>, Option<String>)>,
     /// Documents the server said are unchanged.
@@ -44,6 +47,7 @@ impl Sources {
             cache,
             policy,
             requests: 0,
+            refresh: false,
             documents: Vec::new(),
             revalidated: Vec::new(),
             contents: Vec::new(),
@@ -84,15 +88,46 @@ impl Sources {
     }
 }
 
-fn read_file(location: &Location) -> Result<Vec<u8>, Error> {
+/// The largest registry index mpm reads (an index of 10 000 versions is 1.4 MB).
+pub const MAX_INDEX: u64 = 64 << 20;
+/// The largest agent file or template mpm reads.
+pub const MAX_CONTENT: u64 = 8 << 20;
+
+/// A regular file's bytes, at most `limit` of them: never a device, a pipe or a
+/// folder, whatever an index or a lock names.
+fn read_file(location: &Location, limit: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
     match location {
-        Location::File(path) => fs_err::read(path).map_err(|e| {
-            ResolveError::Read {
-                shown: path.display().to_string(),
-                message: io_message(&e),
+        Location::File(path) => {
+            let refused = |message: String| -> Error {
+                ResolveError::Read {
+                    shown: path.display().to_string(),
+                    message,
+                }
+                .into()
+            };
+            let meta = std::fs::metadata(path).map_err(|e| refused(io_message(&e)))?;
+            if !meta.is_file() {
+                return Err(refused("it is not a regular file".into()));
             }
-            .into()
-        }),
+            if meta.len() > limit {
+                return Err(refused(format!(
+                    "it is {} bytes, more than the {limit} mpm reads from a registry",
+                    meta.len()
+                )));
+            }
+            let file = std::fs::File::open(path).map_err(|e| refused(io_message(&e)))?;
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
+            file.take(limit + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| refused(io_message(&e)))?;
+            if bytes.len() as u64 > limit {
+                return Err(refused(format!(
+                    "it is more than the {limit} bytes mpm reads from a registry"
+                )));
+            }
+            Ok(bytes)
+        }
         Location::Url(url) => Err(ResolveError::Read {
             shown: url.clone(),
             message: "not a file".into(),
@@ -122,7 +157,7 @@ impl Fetcher for Sources {
         let mut asks: Vec<(usize, Request, Option<Vec<u8>>)> = Vec::new();
         for (i, location) in at.iter().enumerate() {
             let Location::Url(url) = location else {
-                out.push(Some(read_file(location)));
+                out.push(Some(read_file(location, MAX_INDEX)));
                 continue;
             };
             let held = match self.cache.document(url) {
@@ -133,7 +168,7 @@ impl Fetcher for Sources {
                 }
             };
             match held {
-                Some(doc) if doc.fresh => out.push(Some(Ok(doc.bytes))),
+                Some(doc) if doc.fresh && !self.refresh => out.push(Some(Ok(doc.bytes))),
                 // offline, a stale index is better than none: pins are what matter
                 Some(doc) if offline_only => out.push(Some(Ok(doc.bytes))),
                 None if offline_only => {
@@ -146,6 +181,7 @@ impl Fetcher for Sources {
                     };
                     let request = Request {
                         etag,
+                        max_bytes: Some(MAX_INDEX),
                         ..Request::get(url.clone())
                     };
                     asks.push((i, request, bytes));
@@ -183,7 +219,7 @@ impl Fetcher for Sources {
         let mut asks: Vec<(usize, Request, Digest)> = Vec::new();
         for (i, (location, digest, agent)) in wanted.iter().enumerate() {
             let Location::Url(url) = location else {
-                out.push(Some(read_file(location)));
+                out.push(Some(read_file(location, MAX_CONTENT)));
                 continue;
             };
             match self.cache.content(digest) {
@@ -193,7 +229,11 @@ impl Fetcher for Sources {
                     url.clone(),
                 )))),
                 Ok(None) => {
-                    asks.push((i, Request::get(url.clone()), *digest));
+                    let request = Request {
+                        max_bytes: Some(MAX_CONTENT),
+                        ..Request::get(url.clone())
+                    };
+                    asks.push((i, request, *digest));
                     out.push(None);
                 }
                 Err(e) => out.push(Some(Err(e.into()))),

@@ -42,7 +42,13 @@ impl Location {
     pub fn join(&self, reference: &str) -> Result<Location, String> {
         let has_scheme = reference.contains("://");
         match self {
-            _ if has_scheme => Location::parse(reference, Path::new("/")),
+            // what a server says may not send mpm to this machine's own files
+            _ if has_scheme => match Location::parse(reference, Path::new("/"))? {
+                Location::File(_) if self.is_remote() => Err(format!(
+                    "`{reference}` is named by a document served over HTTP, which may point only at `http://` and `https://` URLs"
+                )),
+                location => Ok(location),
+            },
             Location::File(path) => {
                 let dir = path.parent().unwrap_or(Path::new("/"));
                 Ok(Location::File(crate::paths::normalize(
@@ -152,5 +158,8 @@ mod tests {
             file.join("https://cdn.example/qa.md").unwrap(),
             Location::Url("https://cdn.example/qa.md".into())
         );
+        // a server may not send mpm to this machine's files
+        assert!(url.join("file:///etc/passwd").is_err());
+        assert!(url.join("FILE:///dev/zero").is_err());
     }
 }

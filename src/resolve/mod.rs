@@ -341,6 +341,18 @@ pub fn resolve(
         if let Some((v, _)) = index.versions(&w.name).into_iter().find(|(_, e)| !e.yanked) {
             resolution.latest.insert(w.agent.clone(), v.to_string());
         }
+        if let Some(pin) = pinned.get(&w.agent).filter(|p| p.name == w.name)
+            && index
+                .agents
+                .get(&w.name)
+                .and_then(|a| a.versions.get(&pin.version))
+                .is_some_and(|v| v.yanked)
+        {
+            resolution.warnings.push(format!(
+                "agent `{}`: version {} of `{}`, which mpm.lock pins, is yanked in registry `{}`",
+                w.agent, pin.version, pin.name, pin.registry
+            ));
+        }
         match choose(&w, index) {
             Ok(package) => taken.push((w, package)),
             Err(e) => errors.push(e),
@@ -373,17 +385,28 @@ pub fn resolve(
     }
 
     // the bytes, from the cache or their locations, each checked against its pin
-    let wanted: Vec<(Location, Digest, String)> = taken
+    let wanted: Vec<(Result<Location, String>, Digest, String)> = taken
         .iter()
         .map(|(w, p)| {
             let url = p.url.as_deref().unwrap_or_default();
-            let location = w
-                .registry
-                .location
-                .join(url)
-                .unwrap_or_else(|_| Location::Url(url.to_string()));
+            let location = w.registry.location.join(url);
             (location, p.sha256, w.agent.clone())
         })
+        .collect();
+    let refused: Vec<Error> = wanted
+        .iter()
+        .filter_map(|(l, _, agent)| {
+            let message = l.as_ref().err()?.clone();
+            Some(Error::from(ResolveError::Unsupported {
+                agent: agent.clone(),
+                message,
+            }))
+        })
+        .collect();
+    Error::collect(refused)?;
+    let wanted: Vec<(Location, Digest, String)> = wanted
+        .into_iter()
+        .filter_map(|(l, d, a)| Some((l.ok()?, d, a)))
         .collect();
     let contents = fetcher.contents(&wanted, policy.offline);
     let mut errors = Vec::new();
