@@ -39,6 +39,8 @@ pub enum Error {
     #[error(transparent)]
     Build(Box<crate::registry::build::BuildError>),
     #[error(transparent)]
+    Registry(Box<crate::registry::RegistryError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -88,6 +90,7 @@ boxed_from!(
     Resolve(crate::resolve::ResolveError),
     Index(crate::registry::index::IndexError),
     Build(crate::registry::build::BuildError),
+    Registry(crate::registry::RegistryError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -138,6 +141,7 @@ impl Error {
             Error::Resolve(e) => Some(e.as_ref()),
             Error::Index(e) => Some(e.as_ref()),
             Error::Build(e) => Some(e.as_ref()),
+            Error::Registry(e) => Some(e.as_ref()),
             _ => None,
         }
     }

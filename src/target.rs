@@ -245,6 +245,8 @@ pub struct Env {
     pub cwd: PathBuf,
     pub home: Option<PathBuf>,
     pub claude_config_dir: Option<PathBuf>,
+    /// `XDG_CACHE_HOME`.
+    pub cache_home: Option<PathBuf>,
 }
 
 impl Env {
@@ -258,7 +260,18 @@ impl Env {
             cwd: std::env::current_dir()?,
             home: non_empty("HOME"),
             claude_config_dir: non_empty("CLAUDE_CONFIG_DIR"),
+            // the XDG spec: a relative path is to be ignored
+            cache_home: non_empty("XDG_CACHE_HOME").filter(|p| p.is_absolute()),
         })
+    }
+
+    /// mpm's cache folder: `$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        match (&self.cache_home, &self.home) {
+            (Some(dir), _) => Some(dir.join("mpm")),
+            (None, Some(home)) => Some(home.join(".cache").join("mpm")),
+            (None, None) => None,
+        }
     }
 }
 
@@ -366,6 +379,7 @@ mod tests {
             cwd: "/work/p".into(),
             home: Some("/home/u".into()),
             claude_config_dir: None,
+            cache_home: None,
         }
     }
 

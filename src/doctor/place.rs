@@ -120,6 +120,7 @@ mod tests {
             cwd: "/work/p".into(),
             home: Some("/home/u".into()),
             claude_config_dir: config.map(PathBuf::from),
+            cache_home: None,
         }
     }
 
