@@ -22,6 +22,7 @@ mod memo;
 mod plan;
 mod readonly;
 mod real_client;
+pub mod registry_git;
 mod review;
 mod rollback;
 mod saved;

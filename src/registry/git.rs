@@ -621,9 +621,11 @@ fn check_transport(url: &str) -> Result<(), Error> {
     }
 }
 
-/// Fetches every branch and tag of `url` into the bare clone at `dir` (made
-/// first when there is none), under the clone's lock, and drops the branches and
-/// tags the remote no longer has.
+/// Fetches every branch and tag of `url` into the bare clone at `dir`, and drops
+/// the branches and tags the remote no longer has. A clone is fetched into under
+/// its lock file; a new one is made aside and renamed into place whole (of two
+/// made at once, the first renamed wins), and a failed one leaves nothing behind,
+/// not even the cache's folders.
 fn fetch_into(url: &str, dir: &Path) -> Result<gix::Repository, Error> {
     let failed = |e: &dyn std::fmt::Display| {
         Error::from(RegistryError::Fetch {
@@ -632,30 +634,60 @@ fn fetch_into(url: &str, dir: &Path) -> Result<gix::Repository, Error> {
         })
     };
     let parent = dir.parent().unwrap_or(dir);
-    fs_err::create_dir_all(parent)?;
-    let mut lock_path = dir.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(PathBuf::from(lock_path))?;
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| failed(&std::io::Error::from(e)))?;
-    let (repo, fresh) = if dir.join("HEAD").is_file() {
-        (open_clone(dir)?, None)
-    } else {
-        // made aside and renamed into place once it holds what the remote has
+    if dir.join("HEAD").is_file() {
+        let mut lock_path = dir.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(lock_path))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| failed(&std::io::Error::from(e)))?;
+        let repo = open_clone(dir)?;
+        fetch(&repo, url).map_err(|e| failed(&e))?;
+        return Ok(repo);
+    }
+    let made = create_dirs(parent)?;
+    let cloned = (|| {
         let temp = tempfile::Builder::new()
             .prefix(".tmp-clone-")
             .tempdir_in(parent)?;
         gix::init_bare(temp.path()).map_err(|e| failed(&e))?;
-        (open_clone(temp.path())?, Some(temp))
-    };
+        fetch(&open_clone(temp.path())?, url).map_err(|e| failed(&e))?;
+        if let Err(e) = fs_err::rename(temp.path(), dir) {
+            // another mpm made it meanwhile: theirs is as good
+            if !dir.join("HEAD").is_file() {
+                return Err(Error::from(e));
+            }
+        }
+        open_clone(dir)
+    })();
+    if cloned.is_err() {
+        for made in made.iter().rev() {
+            let _ = fs_err::remove_dir(made);
+        }
+    }
+    cloned
+}
+
+/// Creates `dir` and its missing parents; the ones it made, outermost first.
+fn create_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let missing: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    fs_err::create_dir_all(dir)?;
+    Ok(missing.into_iter().rev().collect())
+}
+
+/// One fetch of every branch, tag and the remote's `HEAD`.
+fn fetch(repo: &gix::Repository, url: &str) -> Result<(), String> {
     let remote = repo
         .remote_at(url)
         .and_then(|r| r.with_refspecs(REFSPECS, gix::remote::Direction::Fetch))
-        .map_err(|e| failed(&e))?
+        .map_err(|e| e.to_string())?
         .with_fetch_tags(gix::remote::fetch::Tags::None);
     let outcome = remote
         .connect(gix::remote::Direction::Fetch)
@@ -666,17 +698,8 @@ fn fetch_into(url: &str, dir: &Path) -> Result<gix::Repository, Error> {
                 &std::sync::atomic::AtomicBool::new(false),
             )
         })
-        .map_err(|e| failed(&e))?;
-    prune(&repo, &outcome.ref_map.remote_refs).map_err(|e| failed(&e))?;
-    drop(remote);
-    match fresh {
-        Some(temp) => {
-            let temp = temp.keep();
-            fs_err::rename(&temp, dir)?;
-            open_clone(dir)
-        }
-        None => Ok(repo),
-    }
+        .map_err(|e| e.to_string())?;
+    prune(repo, &outcome.ref_map.remote_refs)
 }
 
 /// Deletes the branches and tags of the clone that the remote did not advertise.

@@ -583,9 +583,13 @@ fn choose_offer(w: &Wanted, offers: Offers) -> Result<Package, Error> {
                 .unwrap_or_else(|| "*".into()),
             available: offers
                 .iter()
-                .map(|o| match o.semver {
-                    Some(_) => o.version.clone(),
-                    None => format!("{}, which is not a version", o.version),
+                .map(|o| match (&o.semver, w.registry.kind) {
+                    (Some(_), _) => o.version.clone(),
+                    (None, RegistryKind::Git) => format!(
+                        "{}, a commit: the file declares no version, and no `vX.Y.Z` tag is on it",
+                        o.version
+                    ),
+                    (None, _) => format!("{}: the plugin declares no version", o.version),
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
