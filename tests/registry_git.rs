@@ -406,9 +406,10 @@ fn with_no_tags_the_files_own_versions_are_the_versions() {
         .failure();
 }
 
-/// A marketplace folder: `review-tools` (plugin.json 1.2.0, entry 0.9.0) and
-/// `qa-kit` (entry 1.4.0) both have a `reviewer`; `qa-kit`'s `runner` has no `name`.
-fn marketplace(t: &Test) {
+/// A marketplace folder at `vendor/acme`: `review-tools` (plugin.json 1.2.0,
+/// entry 0.9.0) and `qa-kit` (entry 1.4.0) both have a `reviewer`; `qa-kit`'s
+/// `runner` has no `name`.
+pub fn marketplace(t: &Test) {
     let root = t.path("vendor/acme");
     let write = |rel: &str, text: &str| {
         let p = root.join(rel);
