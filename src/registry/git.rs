@@ -112,8 +112,13 @@ pub struct GitRepo {
     /// Fetched in this run already.
     fetched: bool,
     catalogs: HashMap<ObjectId, Rc<Catalog>>,
+    /// What each blob read so far is (most are the same at every tag).
+    blobs: HashMap<(ObjectId, String), Option<Agent>>,
     tags: Option<Rc<Vec<(semver::Version, ObjectId)>>>,
 }
+
+/// The agent a blob is: its name, own version and digest.
+type Agent = (String, Option<semver::Version>, Digest);
 
 impl GitRepo {
     /// Opens the repository at `location` (a URL's clone in `cache`, if it has
@@ -124,6 +129,7 @@ impl GitRepo {
             repo: None,
             fetched: false,
             catalogs: HashMap::new(),
+            blobs: HashMap::new(),
             tags: None,
             location,
         };
@@ -296,7 +302,10 @@ impl GitRepo {
         if let Some(c) = self.catalogs.get(&commit) {
             return Ok(c.clone());
         }
-        let repo = self.repo()?;
+        // the field, not `repo()`: `blobs` is written below
+        let Some(repo) = self.repo.as_ref() else {
+            return Err(self.failed("it is not cloned yet"));
+        };
         let entries = repo
             .find_commit(commit)
             .and_then(|c| c.tree())
@@ -311,7 +320,17 @@ impl GitRepo {
             if path.split('/').any(|part| part.starts_with('.')) {
                 continue;
             }
-            let Some((name, version, sha256)) = agent_in(repo, &path, entry.oid) else {
+            // a template's name is its file's: the same bytes elsewhere may be another
+            let file = path.rsplit('/').next().unwrap_or(&path).to_string();
+            let agent = match self.blobs.get(&(entry.oid, file.clone())) {
+                Some(known) => known.clone(),
+                None => {
+                    let agent = agent_in(repo, &path, entry.oid);
+                    self.blobs.insert((entry.oid, file), agent.clone());
+                    agent
+                }
+            };
+            let Some((name, version, sha256)) = agent else {
                 continue;
             };
             catalog.agents.entry(name).or_default().push(Found {
@@ -538,11 +557,7 @@ fn ref_names(repo: &gix::Repository) -> Vec<String> {
 }
 
 /// The agent a blob at `path` is, if any: its name, own version and digest.
-fn agent_in(
-    repo: &gix::Repository,
-    path: &str,
-    oid: ObjectId,
-) -> Option<(String, Option<semver::Version>, Digest)> {
+fn agent_in(repo: &gix::Repository, path: &str, oid: ObjectId) -> Option<Agent> {
     let file = path.rsplit('/').next().unwrap_or(path);
     let (stem, ext) = file.rsplit_once('.')?;
     if !matches!(ext, "md" | "json")
