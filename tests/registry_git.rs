@@ -265,7 +265,7 @@ fn a_tampered_pin_is_refused_with_both_hashes_and_nothing_is_written() {
 }
 
 #[test]
-fn a_ref_the_repository_does_not_have_is_named() {
+fn a_ref_the_repository_does_not_have_is_named_once() {
     let t = Test::new();
     let pack = tagged(&t);
     t.manifest(
@@ -275,6 +275,7 @@ fn a_ref_the_repository_does_not_have_is_named() {
           pack: { git: ./pack, ref: mian }
         agents:
           qa: { registry: pack }
+          lint: { registry: pack }
         ",
     )
     .args(&["plan"])
@@ -610,4 +611,199 @@ fn a_marketplace_in_a_git_repository_is_read_at_its_commit() {
             ",
         )
         .success();
+}
+
+/// A git server on 127.0.0.1 speaking git's smart HTTP protocol: each request is
+/// handed to `git http-backend` (a CGI program), as a web server would. It serves
+/// the repositories under `root` until dropped.
+struct GitHttp {
+    port: u16,
+    serving: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl GitHttp {
+    fn start(root: PathBuf) -> GitHttp {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let serving = std::sync::Arc::new(AtomicBool::new(true));
+        let flag = serving.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if !flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let root = root.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &root);
+                });
+            }
+        });
+        GitHttp { port, serving }
+    }
+
+    fn url(&self, repo: &str) -> String {
+        format!("http://127.0.0.1:{}/{repo}", self.port)
+    }
+}
+
+impl Drop for GitHttp {
+    fn drop(&mut self) {
+        self.serving
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        // wakes the accepting thread, which then stops
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// One request: read, run through `git http-backend`, answered, closed.
+fn serve(mut stream: std::net::TcpStream, root: &Path) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut parts = request_line.split_whitespace();
+    let (method, target) = (
+        parts.next().unwrap_or_default().to_string(),
+        parts.next().unwrap_or_default().to_string(),
+    );
+    let mut headers = std::collections::BTreeMap::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let mut body = Vec::new();
+    if let Some(n) = headers.get("content-length") {
+        body.resize(n.parse().unwrap_or(0), 0);
+        reader.read_exact(&mut body)?;
+    } else if headers
+        .get("transfer-encoding")
+        .is_some_and(|t| t == "chunked")
+    {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let mut cgi = Command::new("git");
+    cgi.arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    for (header, var) in [
+        ("content-type", "CONTENT_TYPE"),
+        ("git-protocol", "GIT_PROTOCOL"),
+        ("content-encoding", "HTTP_CONTENT_ENCODING"),
+    ] {
+        if let Some(v) = headers.get(header) {
+            cgi.env(var, v);
+        }
+    }
+    let mut child = cgi.spawn()?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let feeder = std::thread::spawn(move || stdin.write_all(&body));
+    let out = child.wait_with_output()?;
+    let _ = feeder.join();
+    // the CGI answer: headers (one may be `Status:`), a blank line, the body
+    let split = out
+        .stdout
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| {
+            out.stdout
+                .windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| (i, 2))
+        });
+    let (head, body) = match split {
+        Some((i, n)) => (&out.stdout[..i], &out.stdout[i + n..]),
+        None => (&out.stdout[..], &[][..]),
+    };
+    let head = String::from_utf8_lossy(head);
+    let mut status = "200 OK".to_string();
+    let mut response = Vec::new();
+    for line in head.lines() {
+        match line.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
+            Some(_) => response.extend_from_slice(format!("{line}\r\n").as_bytes()),
+            None => {}
+        }
+    }
+    let mut answer = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(&response);
+    answer.extend_from_slice(b"\r\n");
+    answer.extend_from_slice(body);
+    stream.write_all(&answer)?;
+    stream.flush()
+}
+
+#[test]
+fn a_git_registry_over_http_is_cloned_and_its_pins_read_with_the_server_gone() {
+    let t = Test::new();
+    let pack = tagged(&t);
+    let server = GitHttp::start(t.path(""));
+    let url = server.url("pack");
+    let ran = t
+        .manifest(&manifest(&url, ", version: \"~1.0\""))
+        .args(&["lock"])
+        .stdout_verbatim("  + qa 1.0.0 (pack)\n")
+        .stderr("Wrote `mpm.lock`.\n")
+        .success();
+    assert_eq!(pin(&ran, "qa")["commit"], pack.rev("v1.0.0"));
+    ran.then()
+        .manifest(&manifest(&url, ", version: \"^2\""))
+        .args(&["lock"])
+        .stdout_verbatim("  ~ qa 1.0.0 → 2.0.0 (pack)\n")
+        .stderr("Wrote `mpm.lock`.\n")
+        .success();
+    drop(server);
+    ran.then()
+        .args(&["apply", "-y"])
+        .stdout(
+            "
+            mpm will make these changes in `.claude`:
+
+              + qa        2.0.0 (pack)     agents/qa.md
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            Apply complete! Agents: 1 added, 0 changed, 0 destroyed.
+            ",
+        )
+        .success();
+    ran.then()
+        .args(&["update"])
+        .stderr_has(&format!("error: cannot fetch `{url}`: "))
+        .stderr_has("hint: check the URL and the network")
+        .failure();
 }

@@ -46,10 +46,6 @@ pub enum RegistryError {
         url: String,
         what: String,
     },
-    #[error(
-        "`{url}`: this mpm reads git repositories from paths and `file://` URLs, not over {scheme}"
-    )]
-    Transport { url: String, scheme: String },
     #[error("`{shown}` is not a Claude Code plugin marketplace: {message}")]
     NotAMarketplace { shown: String, message: String },
     #[error("agent `{agent}`: marketplace `{registry}` has no plugin `{plugin}`")]
@@ -99,7 +95,6 @@ impl Diagnose for RegistryError {
             RegistryError::NoSuchFile { agent, .. } => format!("mpm.lock names a file that commit does not hold: restore mpm.lock from git, or `mpm update {agent}`"),
             RegistryError::TwoAgents { .. } => "an agent's name is its frontmatter `name` (a template's: its file name); rename or remove one of them in the repository".into(),
             RegistryError::Offline { .. } => "run once without `--offline` to fetch it".into(),
-            RegistryError::Transport { .. } => "clone it yourself and give `git:` the clone's path, or a `file://` URL to it".into(),
             RegistryError::NotAMarketplace { .. } => "give `marketplace:` the folder holding `.claude-plugin/marketplace.json` (or a git URL of one)".into(),
             RegistryError::NoSuchPlugin { near: Some(near), .. } => format!("did you mean `{near}`?"),
             RegistryError::NoSuchPlugin { plugins, .. } if plugins.is_empty() => "the marketplace lists no plugin".into(),

@@ -3,8 +3,8 @@
 //! from the object database at a revision: no checkout, nothing written to the
 //! repository.
 //!
-//! A path is opened where it is. A URL (`file://`, and `https://` when this mpm
-//! is built with it) is cloned, bare, into mpm's cache
+//! A path is opened where it is. A URL (`file://`, `http(s)://`) is cloned, bare,
+//! into mpm's cache
 //! (`<cache>/git/<sha256 of the URL>`, one lock file beside each clone so that two
 //! mpm processes never fetch into one at once) and fetched when a resolution
 //! needs more than the clone holds; `--offline` never fetches.
@@ -48,6 +48,16 @@ pub enum GitLocation {
 impl GitLocation {
     /// `written` as the manifest gives it: a URL, or a path relative to `dir`.
     pub fn parse(written: &str, dir: &Path) -> Result<GitLocation, String> {
+        // `git@github.com:acme/agents`: git's short form of an SSH URL
+        if let Some((user_host, _)) = written.split_once(':')
+            && user_host.contains('@')
+            && !user_host.contains('/')
+        {
+            return Err(
+                "it is an SSH address, which mpm does not read: give the repository's `https://` URL, or the path of a clone"
+                    .into(),
+            );
+        }
         let location = crate::resolve::Location::parse(written, dir)?;
         let is_file_url = written
             .get(..7)
@@ -138,7 +148,6 @@ impl GitRepo {
                 this.repo = Some(open_in_place(path)?);
             }
             GitLocation::Url(url) => {
-                check_transport(url)?;
                 let Some(cache) = cache else {
                     return Err(RegistryError::Repository {
                         shown: url.clone(),
@@ -619,23 +628,6 @@ fn open_clone(dir: &Path) -> Result<gix::Repository, Error> {
     })
 }
 
-/// The transports this mpm was built with.
-fn check_transport(url: &str) -> Result<(), Error> {
-    let scheme = url
-        .split("://")
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match scheme.as_str() {
-        "file" => Ok(()),
-        _ => Err(RegistryError::Transport {
-            url: url.to_string(),
-            scheme,
-        }
-        .into()),
-    }
-}
-
 /// Fetches every branch and tag of `url` into the bare clone at `dir`, and drops
 /// the branches and tags the remote no longer has. A clone is fetched into under
 /// its lock file; a new one is made aside and renamed into place whole (of two
@@ -699,6 +691,9 @@ fn create_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 
 /// One fetch of every branch, tag and the remote's `HEAD`.
 fn fetch(repo: &gix::Repository, url: &str) -> Result<(), String> {
+    // TLS for `https://`: rustls with ring, as for registries' HTTP (a second
+    // install is refused, which is fine)
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let remote = repo
         .remote_at(url)
         .and_then(|r| r.with_refspecs(REFSPECS, gix::remote::Direction::Fetch))
@@ -785,6 +780,7 @@ mod tests {
             GitLocation::parse("file:///srv/my%20agents", dir).unwrap(),
             GitLocation::Url("file:///srv/my agents".into())
         );
+        assert!(GitLocation::parse("git@github.com:acme/agents", dir).is_err());
         assert_eq!(
             GitLocation::parse("https://github.com/acme/agents", dir).unwrap(),
             GitLocation::Url("https://github.com/acme/agents".into())

@@ -60,6 +60,8 @@ pub struct Opened {
     offline: bool,
     git: BTreeMap<String, GitRepo>,
     markets: BTreeMap<String, Marketplace>,
+    /// Registries that could not be opened or fetched.
+    broken: std::collections::BTreeSet<String>,
     /// For the resolution's warnings.
     pub warnings: Vec<String>,
 }
@@ -71,6 +73,7 @@ impl Opened {
             offline,
             git: BTreeMap::new(),
             markets: BTreeMap::new(),
+            broken: Default::default(),
             warnings: Vec::new(),
         }
     }
@@ -86,7 +89,13 @@ impl Opened {
     ) -> Result<Offers, Error> {
         match place.kind {
             RegistryKind::Marketplace => {
-                let market = self.market(place, agent)?;
+                let market = match self.market(place, agent) {
+                    Ok(market) => market,
+                    Err(e) => {
+                        self.broken.insert(place.name.to_string());
+                        return Err(e);
+                    }
+                };
                 let (offers, names) = market.offers(place.name, agent, name, plugin)?;
                 Ok(Offers {
                     offers: offers
@@ -105,9 +114,18 @@ impl Opened {
             }
             _ => {
                 let offline = self.offline;
+                let revisions = self.repo(place).and_then(|repo| {
+                    repo.refresh(offline, agent)?;
+                    repo.revisions(place.name, place.reference)
+                });
+                let revisions = match revisions {
+                    Ok(revisions) => revisions,
+                    Err(e) => {
+                        self.broken.insert(place.name.to_string());
+                        return Err(e);
+                    }
+                };
                 let repo = self.repo(place)?;
-                repo.refresh(offline, agent)?;
-                let revisions = repo.revisions(place.name, place.reference)?;
                 let (offers, names) = repo.offers(place.name, name, &revisions)?;
                 Ok(Offers {
                     offers: offers
@@ -130,6 +148,32 @@ impl Opened {
     /// The bytes a pin names, and where they were as messages name it. Nothing is
     /// fetched when the clone holds the pinned commit.
     pub fn read(
+        &mut self,
+        place: &Place,
+        agent: &str,
+        package: &Package,
+    ) -> Result<(Vec<u8>, String), Error> {
+        let read = self.read_pinned(place, agent, package);
+        if let Err(Error::Registry(e)) = &read
+            && matches!(
+                **e,
+                RegistryError::Repository { .. }
+                    | RegistryError::Fetch { .. }
+                    | RegistryError::Offline { .. }
+            )
+        {
+            self.broken.insert(place.name.to_string());
+        }
+        read
+    }
+
+    /// Whether `registry` failed as a whole (it cannot be opened or fetched)
+    /// already: its error is reported once, not for each of its agents.
+    pub fn is_broken(&self, registry: &str) -> bool {
+        self.broken.contains(registry)
+    }
+
+    fn read_pinned(
         &mut self,
         place: &Place,
         agent: &str,

@@ -341,6 +341,9 @@ pub fn resolve(
     let mut errors = Vec::new();
     for w in anew {
         if w.registry.kind != RegistryKind::Index {
+            if opened.is_broken(&w.registry.name) {
+                continue; // its error is reported
+            }
             let offers = opened.offers(
                 &w.registry.place(&loaded.dir),
                 &w.agent,
@@ -429,6 +432,7 @@ pub fn resolve(
                 }),
                 location.to_string(),
             ),
+            _ if opened.is_broken(&w.registry.name) => continue, // its error is reported
             _ => match opened.read(&w.registry.place(&loaded.dir), &w.agent, &package) {
                 Ok((bytes, shown)) => (Ok(bytes), shown),
                 Err(e) => (Err(e), String::new()),
