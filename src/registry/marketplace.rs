@@ -314,6 +314,16 @@ impl Marketplace {
     }
 }
 
+/// The marketplace folder `path` names: itself, or the folder holding it when
+/// it is the `.claude-plugin/marketplace.json` file (Claude Code's `file` source).
+pub fn root_of(path: PathBuf) -> PathBuf {
+    let names_it = path.ends_with(MANIFEST) && path.is_file();
+    match path.parent().and_then(Path::parent) {
+        Some(root) if names_it => root.to_path_buf(),
+        _ => path,
+    }
+}
+
 /// The bytes of a file of the folder marketplace `dir` (a pin's `path`), and the
 /// file as messages name it.
 pub fn read_in_dir(dir: &Path, agent: &str, path: &str) -> Result<(Vec<u8>, String), Error> {

@@ -183,7 +183,7 @@ impl Opened {
         let path = package.path.as_deref().unwrap_or_default();
         let (bytes, shown) = match (&package.commit, location(place)?) {
             (None, GitLocation::Path(dir)) if place.kind == RegistryKind::Marketplace => {
-                marketplace::read_in_dir(&dir, agent, path)?
+                marketplace::read_in_dir(&marketplace::root_of(dir), agent, path)?
             }
             (commit, _) => {
                 let commit = commit.as_deref().unwrap_or_default();
@@ -224,8 +224,16 @@ impl Opened {
         };
         let market = match location(place)? {
             GitLocation::Path(dir) if place.reference.is_none() => {
+                let dir = marketplace::root_of(dir);
                 let shown = dir.display().to_string();
                 Marketplace::open(Root::Dir(dir), shown)?
+            }
+            GitLocation::Url(url) if url.to_ascii_lowercase().ends_with(".json") => {
+                return Err(RegistryError::NotAMarketplace {
+                    shown: url,
+                    message: "mpm reads a marketplace from a folder or a git repository, not from the URL of its `marketplace.json`".into(),
+                }
+                .into());
             }
             location => {
                 let mut repo = GitRepo::open(location, self.cache.as_deref())?;
