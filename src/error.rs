@@ -43,6 +43,8 @@ pub enum Error {
     #[error(transparent)]
     Fetch(Box<crate::fetch::FetchError>),
     #[error(transparent)]
+    Registry(Box<crate::registry::RegistryError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -94,6 +96,7 @@ boxed_from!(
     Build(crate::registry::build::BuildError),
     Fetch(crate::fetch::FetchError),
     Cache(crate::cache::CacheError),
+    Registry(crate::registry::RegistryError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -146,6 +149,7 @@ impl Error {
             Error::Build(e) => Some(e.as_ref()),
             Error::Fetch(e) => Some(e.as_ref()),
             Error::Cache(e) => Some(e.as_ref()),
+            Error::Registry(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -260,8 +260,18 @@ impl Env {
             cwd: std::env::current_dir()?,
             home: non_empty("HOME"),
             claude_config_dir: non_empty("CLAUDE_CONFIG_DIR"),
-            cache_home: non_empty("XDG_CACHE_HOME"),
+            // the XDG spec: a relative path is to be ignored
+            cache_home: non_empty("XDG_CACHE_HOME").filter(|p| p.is_absolute()),
         })
+    }
+
+    /// mpm's cache folder: `$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        match (&self.cache_home, &self.home) {
+            (Some(dir), _) => Some(dir.join("mpm")),
+            (None, Some(home)) => Some(home.join(".cache").join("mpm")),
+            (None, None) => None,
+        }
     }
 }
 

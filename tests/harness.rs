@@ -194,6 +194,13 @@ impl Test {
         self
     }
 
+    /// Exact stdout, as written (not unindented): for output whose every line is
+    /// indented, like `mpm lock`'s `  + qa 1.0.0 (team)`.
+    pub fn stdout_verbatim(mut self, text: &str) -> Test {
+        self.stdout.exact = Some(text.to_string());
+        self
+    }
+
     /// Exact stderr (unindented).
     pub fn stderr(mut self, text: &str) -> Test {
         self.stderr.exact = Some(unindent(text));

@@ -27,6 +27,7 @@ mod plan;
 mod readonly;
 mod real_client;
 mod registry;
+pub mod registry_git;
 mod registry_http;
 mod review;
 mod rollback;

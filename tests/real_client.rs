@@ -108,6 +108,62 @@ fn the_real_client_loads_every_agent_mpm_writes() {
     }
 }
 
+#[test]
+#[ignore = "needs the real Claude Code client: MPM_REAL_CLIENT=1 scripts/test"]
+fn the_real_client_loads_agents_from_an_index_a_git_repository_and_a_marketplace() {
+    use crate::registry_git::{Repo, agent, marketplace};
+    let tool = tool("claude-agents-loaded", "MPM_CLAUDE_AGENTS_LOADED");
+    let t = Test::new().write(
+        "published/release-bot.md",
+        &agent("release-bot", Some("2.1.0"), "You cut releases."),
+    );
+    let pack = Repo::init(t.path("pack"));
+    pack.write("agents/qa.md", &agent("qa", None, "You test."));
+    pack.commit("qa");
+    pack.tag("v1.0.0");
+    marketplace(&t);
+    let ran = t
+        .args(&["registry", "build", "published", "--out", "registry"])
+        .stdout("Built `registry/index.json`: 1 agent, 1 version (1 new).\n")
+        .success();
+    let ran = ran
+        .then()
+        .manifest(&format!(
+            "
+            version: 1
+            target: {{ path: cfg }}
+            registries:
+              team: {{ index: ./registry/index.json }}
+              pack: {{ git: \"{}\" }}
+              acme: {{ marketplace: ./vendor/acme }}
+            agents:
+              release-bot: {{ registry: team, version: \"^2\" }}
+              qa: {{ registry: pack }}
+              reviewer: {{ registry: acme, plugin: review-tools }}
+            ",
+            pack.url()
+        ))
+        .args(&["apply", "-y"])
+        .stdout(
+            "
+            mpm will make these changes in `cfg`:
+
+              + qa           1.0.0 (pack)     agents/qa.md
+              + release-bot  2.1.0 (team)     agents/release-bot.md
+              + reviewer     1.2.0 (acme)     agents/reviewer.md
+
+            Plan: 3 to add, 0 to change, 0 to destroy.
+            Apply complete! Agents: 3 added, 0 changed, 0 destroyed.
+            ",
+        )
+        .success();
+    assert_eq!(
+        loaded(&tool, &ran.path("cfg")),
+        ["qa", "release-bot", "reviewer"],
+        "the agents the real client loaded, one from each kind of registry"
+    );
+}
+
 /// What one real session left: the client ran in `cfg` (the config dir mpm wrote) and
 /// the empty project dir `proj`, against a fake model (see `claude-session`).
 struct Session {

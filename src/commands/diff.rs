@@ -126,6 +126,7 @@ fn resolved_at(
         locked: false,
         offline: options.offline,
         update: crate::resolve::Update::Nothing,
+        cache: options.env.cache_dir(),
     };
     let mut sources = super::sources(options, loaded, printer)?;
     let resolution = crate::resolve::resolve(loaded, &pins, &policy, &mut sources);

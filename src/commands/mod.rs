@@ -225,6 +225,7 @@ pub fn resolve(
         locked: options.locked,
         offline: options.offline,
         update,
+        cache: options.env.cache_dir(),
     };
     let wants_registry = loaded
         .manifest

@@ -22,6 +22,7 @@ use crate::lockfile::{Package, Packages};
 use crate::manifest::Loaded;
 use crate::manifest::registries::{RegistryKind, RegistrySpec};
 use crate::registry::index::Index;
+use crate::registry::{Offers, Opened};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub struct Policy {
     pub offline: bool,
     /// Pins to set aside: these agents move to the newest versions allowed.
     pub update: Update,
+    /// mpm's cache folder: git registries' clones go in its `git/`.
+    pub cache: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -305,17 +308,11 @@ pub fn resolve(
     // new resolutions read their registries' indexes, each once
     let mut indexes: BTreeMap<String, Arc<Index>> = BTreeMap::new();
     let mut needed: Vec<&Registry> = Vec::new();
+    // git repositories and marketplaces: read as each agent needs them
+    let mut opened = Opened::new(policy.cache.clone(), policy.offline);
     for w in &anew {
         if w.registry.kind != RegistryKind::Index {
-            return Err(ResolveError::Unsupported {
-                agent: w.agent.clone(),
-                message: format!(
-                    "registry `{}` is a {} registry, which this mpm cannot read yet",
-                    w.registry.name,
-                    w.registry.kind.key()
-                ),
-            }
-            .into());
+            continue;
         }
         if !needed.iter().any(|r| r.name == w.registry.name) {
             needed.push(&w.registry);
@@ -337,6 +334,29 @@ pub fn resolve(
     Error::collect(errors)?;
     let mut errors = Vec::new();
     for w in anew {
+        if w.registry.kind != RegistryKind::Index {
+            if opened.is_broken(&w.registry.name) {
+                continue; // its error is reported
+            }
+            let offers = opened.offers(
+                &w.registry.place(&loaded.dir),
+                &w.agent,
+                &w.name,
+                w.plugin.as_deref(),
+            );
+            if let Ok(Offers { offers, .. }) = &offers
+                && let Some(newest) = offers.first()
+            {
+                resolution
+                    .latest
+                    .insert(w.agent.clone(), newest.version.clone());
+            }
+            match offers.and_then(|offers| choose_offer(&w, offers)) {
+                Ok(package) => taken.push((w, package)),
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
         let index = &indexes[&w.registry.name];
         if let Some((v, _)) = index.versions(&w.name).into_iter().find(|(_, e)| !e.yanked) {
             resolution.latest.insert(w.agent.clone(), v.to_string());
@@ -393,9 +413,12 @@ pub fn resolve(
             (location, p.sha256, w.agent.clone())
         })
         .collect();
-    let refused: Vec<Error> = wanted
+    // an index's agents whose URLs may not be read are refused before any read
+    let refused: Vec<Error> = taken
         .iter()
-        .filter_map(|(l, _, agent)| {
+        .zip(&wanted)
+        .filter(|((w, _), _)| w.registry.kind == RegistryKind::Index)
+        .filter_map(|(_, (l, _, agent))| {
             let message = l.as_ref().err()?.clone();
             Some(Error::from(ResolveError::Unsupported {
                 agent: agent.clone(),
@@ -406,14 +429,41 @@ pub fn resolve(
     Error::collect(refused)?;
     let wanted: Vec<(Location, Digest, String)> = wanted
         .into_iter()
-        .filter_map(|(l, d, a)| Some((l.ok()?, d, a)))
+        .map(|(l, d, a)| {
+            (
+                l.unwrap_or_else(|_| Location::File(Default::default())),
+                d,
+                a,
+            )
+        })
         .collect();
-    let contents = fetcher.contents(&wanted, policy.offline);
+    // (git and marketplace agents are read from their repositories and folders)
+    let from_index: Vec<(Location, Digest, String)> = taken
+        .iter()
+        .zip(&wanted)
+        .filter(|((w, _), _)| w.registry.kind == RegistryKind::Index)
+        .map(|(_, wanted)| wanted.clone())
+        .collect();
+    let mut contents = fetcher.contents(&from_index, policy.offline).into_iter();
     let mut errors = Vec::new();
-    for (((w, package), (location, expected, _)), got) in
-        taken.into_iter().zip(&wanted).zip(contents)
-    {
-        let shown = location.to_string();
+    for ((w, package), (location, expected, _)) in taken.into_iter().zip(&wanted) {
+        let (got, shown) = match w.registry.kind {
+            RegistryKind::Index => (
+                contents.next().unwrap_or_else(|| {
+                    Err(ResolveError::Read {
+                        shown: location.to_string(),
+                        message: "not fetched".into(),
+                    }
+                    .into())
+                }),
+                location.to_string(),
+            ),
+            _ if opened.is_broken(&w.registry.name) => continue, // its error is reported
+            _ => match opened.read(&w.registry.place(&loaded.dir), &w.agent, &package) {
+                Ok((bytes, shown)) => (Ok(bytes), shown),
+                Err(e) => (Err(e), String::new()),
+            },
+        };
         match got {
             Ok(bytes) => {
                 let found = Digest::of(&bytes);
@@ -448,6 +498,7 @@ pub fn resolve(
         }
     }
     Error::collect(errors)?;
+    resolution.warnings.append(&mut opened.warnings);
     Ok(resolution)
 }
 
@@ -528,6 +579,66 @@ fn choose(w: &Wanted, index: &Index) -> Result<Package, Error> {
     })
 }
 
+/// The newest of a git repository's or a marketplace's `offers` that `w` allows.
+fn choose_offer(w: &Wanted, offers: Offers) -> Result<Package, Error> {
+    let Offers { offers, names } = offers;
+    if offers.is_empty() {
+        return Err(Error::from(ResolveError::NoSuchAgent {
+            registry: w.registry.name.clone(),
+            location: w.registry.source.clone(),
+            name: w.name.clone(),
+            wanted: match (&w.plugin, w.name == w.agent) {
+                (Some(p), true) => format!(" in plugin `{p}`"),
+                (Some(p), false) => format!(" in plugin `{p}` (agent `{}`)", w.agent),
+                (None, true) => String::new(),
+                (None, false) => format!(" (agent `{}`)", w.agent),
+            },
+            near: crate::text::closest(&w.name, &names).map(str::to_string),
+        }));
+    }
+    let allows = |o: &crate::registry::Offer| match (&w.req, &o.semver) {
+        (None, _) => true,
+        (Some(req), Some(v)) => req.matches(v),
+        (Some(_), None) => false,
+    };
+    let Some(offer) = offers.iter().find(|o| allows(o)) else {
+        return Err(Error::from(ResolveError::NoVersion {
+            agent: w.agent.clone(),
+            registry: w.registry.name.clone(),
+            name: w.name.clone(),
+            req: w
+                .req
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "*".into()),
+            available: offers
+                .iter()
+                .map(|o| match (&o.semver, w.registry.kind) {
+                    (Some(_), _) => o.version.clone(),
+                    (None, RegistryKind::Git) => format!(
+                        "{}, a commit: the file declares no version, and no `vX.Y.Z` tag is on it",
+                        o.version
+                    ),
+                    (None, _) => format!("{}: the plugin declares no version", o.version),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            yanked: Vec::new(),
+        }));
+    };
+    Ok(Package {
+        registry: w.registry.name.clone(),
+        source: w.registry.source.clone(),
+        name: w.name.clone(),
+        plugin: offer.plugin.clone(),
+        version: offer.version.clone(),
+        url: None,
+        commit: offer.commit.clone(),
+        path: Some(offer.path.clone()),
+        sha256: offer.sha256,
+    })
+}
+
 /// A registry the manifest declares, checked.
 #[derive(Debug, Clone)]
 struct Registry {
@@ -536,9 +647,23 @@ struct Registry {
     /// `index ./registry/index.json`, as the lock records it.
     source: String,
     location: Location,
+    /// The location as the manifest writes it, and its `ref:`.
+    written: String,
+    reference: Option<String>,
 }
 
 impl Registry {
+    /// Where a git or marketplace registry is, for [`Opened`].
+    fn place<'a>(&'a self, dir: &'a std::path::Path) -> crate::registry::Place<'a> {
+        crate::registry::Place {
+            name: &self.name,
+            kind: self.kind,
+            written: &self.written,
+            reference: self.reference.as_deref(),
+            dir,
+        }
+    }
+
     fn of(name: &str, spec: &RegistrySpec, loaded: &Loaded) -> Result<Registry, Error> {
         let (kind, written) = spec.kind().map_err(|(key, message, hint)| {
             let mut at = vec!["registries", name];
@@ -559,6 +684,8 @@ impl Registry {
             kind,
             source,
             location,
+            written: written.to_string(),
+            reference: spec.reference.clone(),
         })
     }
 }
@@ -574,13 +701,21 @@ struct Wanted {
 }
 
 impl Wanted {
-    /// Whether a pin from mpm.lock still satisfies the manifest.
+    /// Whether a pin from mpm.lock still satisfies the manifest. A pin whose
+    /// version is no semantic version (a git commit, a marketplace's `unknown`)
+    /// satisfies only an agent with no `version:`; one with no `plugin:` takes
+    /// the plugin its pin found.
     fn is_met_by(&self, pin: &Package) -> bool {
+        let version_allowed = match (semver::Version::parse(&pin.version), &self.req) {
+            (Ok(v), Some(req)) => req.matches(&v),
+            (Ok(_), None) => true,
+            (Err(_), None) => self.registry.kind != RegistryKind::Index,
+            (Err(_), Some(_)) => false,
+        };
         pin.registry == self.registry.name
             && pin.source == self.registry.source
             && pin.name == self.name
-            && pin.plugin == self.plugin
-            && semver::Version::parse(&pin.version)
-                .is_ok_and(|v| self.req.as_ref().is_none_or(|r| r.matches(&v)))
+            && (self.plugin.is_none() || pin.plugin == self.plugin)
+            && version_allowed
     }
 }
