@@ -549,11 +549,7 @@ fn choose(w: &Wanted, index: &Index) -> Result<Package, Error> {
             agent: w.agent.clone(),
             registry: w.registry.name.clone(),
             name: w.name.clone(),
-            req: w
-                .req
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_else(|| "*".into()),
+            req: w.req_shown(),
             available: if shown.is_empty() {
                 "none that is not yanked".into()
             } else {
@@ -606,11 +602,7 @@ fn choose_offer(w: &Wanted, offers: Offers) -> Result<Package, Error> {
             agent: w.agent.clone(),
             registry: w.registry.name.clone(),
             name: w.name.clone(),
-            req: w
-                .req
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_else(|| "*".into()),
+            req: w.req_shown(),
             available: offers
                 .iter()
                 .map(|o| match (&o.semver, w.registry.kind) {
@@ -701,6 +693,13 @@ struct Wanted {
 }
 
 impl Wanted {
+    /// The version requirement as messages show it (`*`: any).
+    fn req_shown(&self) -> String {
+        self.req
+            .as_ref()
+            .map_or_else(|| "*".into(), ToString::to_string)
+    }
+
     /// Whether a pin from mpm.lock still satisfies the manifest. A pin whose
     /// version is no semantic version (a git commit, a marketplace's `unknown`)
     /// satisfies only an agent with no `version:`; one with no `plugin:` takes
