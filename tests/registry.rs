@@ -274,7 +274,7 @@ fn bytes_that_differ_from_the_pin_are_refused_with_both_hashes_and_nothing_is_wr
         .stderr(&format!(
             "
             error: agent `reviewer`: the bytes of `[TMP]/reg/agents/reviewer/1.0.0.md` have SHA-256 {}, but mpm.lock gives {pinned}
-            hint: the registry now serves other bytes for the version mpm.lock pins: nothing was written. Ask its maintainers why; to take what it serves now, `mpm update reviewer`
+            hint: nothing was written. Either mpm.lock was edited (`git diff mpm.lock`; restore it), or the registry now serves other bytes for the version it pins (ask its maintainers why); to take what it serves now, `mpm update reviewer`
             ",
             mpm::hash::Digest::of(tampered.as_bytes()).hex()
         ))

@@ -258,7 +258,7 @@ fn a_tampered_pin_is_refused_with_both_hashes_and_nothing_is_written() {
         .stderr(&format!(
             "
             error: agent `qa`: the bytes of `agents/qa.md @ {short} in file://[TMP]/pack` have SHA-256 {real}, but mpm.lock gives {forged}
-            hint: the registry now serves other bytes for the version mpm.lock pins: nothing was written. Ask its maintainers why; to take what it serves now, `mpm update qa`
+            hint: nothing was written. Either mpm.lock was edited (`git diff mpm.lock`; restore it), or the registry now serves other bytes for the version it pins (ask its maintainers why); to take what it serves now, `mpm update qa`
             "
         ))
         .failure();
@@ -519,7 +519,7 @@ fn a_marketplace_folder_offers_its_plugins_agents_by_name() {
         .stderr(&format!(
             "
             error: agent `reviewer`: the bytes of `[TMP]/vendor/acme/plugins/review-tools/agents/reviewer.md` have SHA-256 {}, but mpm.lock gives {}
-            hint: the registry now serves other bytes for the version mpm.lock pins: nothing was written. Ask its maintainers why; to take what it serves now, `mpm update reviewer`
+            hint: nothing was written. Either mpm.lock was edited (`git diff mpm.lock`; restore it), or the registry now serves other bytes for the version it pins (ask its maintainers why); to take what it serves now, `mpm update reviewer`
             ",
             sha256(&edited),
             sha256(file)

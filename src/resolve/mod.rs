@@ -161,7 +161,7 @@ impl Diagnose for ResolveError {
                 Some("widen the agent's `version:` requirement, or remove it to take the newest".into())
             }
             ResolveError::Integrity { pinned_by, agent, .. } => Some(if *pinned_by == "mpm.lock" {
-                format!("the registry now serves other bytes for the version mpm.lock pins: nothing was written. Ask its maintainers why; to take what it serves now, `mpm update {agent}`")
+                format!("nothing was written. Either mpm.lock was edited (`git diff mpm.lock`; restore it), or the registry now serves other bytes for the version it pins (ask its maintainers why); to take what it serves now, `mpm update {agent}`")
             } else {
                 "the registry's index and its files disagree: nothing was written; tell the registry's maintainers".into()
             }),
