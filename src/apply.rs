@@ -446,12 +446,12 @@ fn store_blobs(
         if row.address.is_part() {
             // a secret's value is in no blob (a rollback reads its variable again),
             // and neither is what stood where a secret goes
-            let values = row.values.as_deref();
+            let part = row.part.as_deref();
             if let Some(before) = row
                 .before
                 .filter(|b| !row.sensitive && !blobs.knows(&b.digest))
             {
-                match values.and_then(|v| v.before.as_deref()) {
+                match part.and_then(|v| v.before.as_deref()) {
                     Some(json) if Digest::of(json.as_bytes()) == before.digest => {
                         blobs.add(before.digest, json.as_bytes())?
                     }
@@ -459,7 +459,7 @@ fn store_blobs(
                 }
             }
             // and as the file wrote it, for a rollback to put back byte for byte
-            if let Some(text) = values
+            if let Some(text) = part
                 .and_then(|v| v.before_text.as_deref())
                 .filter(|_| !row.sensitive)
             {
@@ -470,15 +470,15 @@ fn store_blobs(
             }
             if let Some(after) = row
                 .after
-                .filter(|a| row.writes() && row.secret.is_none() && !blobs.knows(&a.digest))
+                .filter(|a| row.writes() && row.secret().is_none() && !blobs.knows(&a.digest))
             {
                 let (_, canonical) =
                     crate::desired::checked_part(source, &row.address, &after.digest)?;
                 blobs.add(after.digest, &canonical)?;
             }
-            if let (Some(after), Some(&text)) = (row.after, row.text.as_deref())
+            if let (Some(after), Some(text)) = (row.after, part.and_then(|p| p.text))
                 && row.writes()
-                && row.secret.is_none()
+                && row.secret().is_none()
                 && !blobs.knows(&text)
             {
                 let (written, _) =
@@ -549,7 +549,7 @@ fn part_bytes(row: &Row, source: &dyn Source, last: &LastApplied) -> Result<Vec<
     let Some(after) = row.after else {
         return Err(stale(&row.address));
     };
-    if row.secret.is_none() {
+    if row.secret().is_none() {
         return crate::desired::checked_part(source, &row.address, &after.digest)
             .map(|(bytes, _)| bytes);
     }
@@ -557,7 +557,7 @@ fn part_bytes(row: &Row, source: &dyn Source, last: &LastApplied) -> Result<Vec<
     if last.secret_key.digest(&bytes) == after.digest {
         Ok(bytes)
     } else {
-        let var = row.secret.as_deref().unwrap_or("?");
+        let var = row.secret().unwrap_or("?");
         Err(Error::StalePlan {
             file: "plan".into(),
             changes: vec![format!(
@@ -611,18 +611,21 @@ fn compose(
             }
         }
         for (row, part) in parts.iter().filter(|(r, _)| r.action == Action::Delete) {
-            let created = last.entries.get(&row.address).map_or(0, |e| e.created);
+            let created = last
+                .entries
+                .get(&row.address)
+                .map_or(0, |e| e.part().created);
             doc.remove(part, created);
             file_goes |= usize::from(created) > part.containers().len();
         }
         // put back in the order they stood, so that each index is right
         parts.retain(|(r, _)| r.action != Action::Delete);
-        parts.sort_by_key(|(r, _)| r.position.unwrap_or(u32::MAX));
+        parts.sort_by_key(|(r, _)| r.position().unwrap_or(u32::MAX));
         for (row, part) in parts {
             let bytes = part_bytes(row, source, last)?;
             let value: serde_json::Value =
                 serde_json::from_slice(&bytes).map_err(|_| stale(&row.address))?;
-            doc.set_at(&part, value, row.position.map(|p| p as usize))
+            doc.set_at(&part, value, row.position().map(|p| p as usize))
                 .map_err(|_| stale(&row.address))?;
         }
         let after = if file_goes && doc.is_empty() {
@@ -1067,7 +1070,7 @@ pub fn check_fresh(
         // the places whose digests are keyed hashes: a secret is, or was, there
         parts
             .iter()
-            .filter(|r| r.secret.is_some() || last.is_keyed(&r.address))
+            .filter(|r| r.secret().is_some() || last.is_keyed(&r.address))
             .map(|r| &r.address),
         &last.secret_key,
     );
@@ -1122,17 +1125,21 @@ fn change_of(row: &Row, interrupted: Option<&Generation>, last: &LastApplied) ->
             .entries
             .get(&row.address)
             .filter(|e| Some(e.digest) == row.before.map(|b| b.digest))
-            .and_then(|e| e.secret.clone()),
-        secret_after: row.secret.clone(),
+            .and_then(|e| e.secret().map(str::to_string)),
+        secret_after: row.secret().map(str::to_string),
         before_withheld: row.address.is_part() && row.sensitive,
         position: None,
         before_text: row
-            .values
+            .part
             .as_deref()
             .and_then(|v| v.before_text.as_deref())
             .filter(|_| !row.sensitive)
             .map(|t| Digest::of(t.as_bytes())),
-        after_text: row.text.as_deref().copied().filter(|_| row.writes()),
+        after_text: row
+            .part
+            .as_deref()
+            .and_then(|p| p.text)
+            .filter(|_| row.writes()),
     }
 }
 
@@ -1198,11 +1205,8 @@ mod tests {
             protect: false,
             takeover: None,
             drift: None,
-            values: None,
             sensitive: false,
-            secret: None,
-            position: None,
-            text: None,
+            part: None,
         };
         // the killed run had replaced the file: its pre-image (v1) is this one's
         assert_eq!(

@@ -250,18 +250,14 @@ mod tests {
         for name in ["qa", "engineer"] {
             entries.insert(
                 Address::parse(&format!("agents/{name}.md")).unwrap(),
-                Entry {
-                    digest: Digest::of(name.as_bytes()),
-                    mode: 0o644,
-                    size: 2,
-                    agent: Some(name.into()),
-                    version: (name == "qa").then(|| "1.2.0".into()),
-                    protect: false,
-                    secret: None,
-                    created: 0,
-                    found: false,
-                    text: None,
-                },
+                Entry::file(
+                    Digest::of(name.as_bytes()),
+                    0o644,
+                    2,
+                    Some(name.into()),
+                    (name == "qa").then(|| "1.2.0".into()),
+                    false,
+                ),
             );
         }
         let lock = Lockfile::of(&entries);

@@ -231,8 +231,7 @@ fn settings_allowed(
             let name = at.last().copied().unwrap_or_default();
             // a secret's value is never in a message, nor a number made from it
             let instead = resource
-                .secret
-                .as_ref()
+                .secret()
                 .map(|var| format!("the value of the secret `${var}`, not shown"));
             let quote = match &instead {
                 Some(phrase) => crate::claude_env::Quote::Instead(phrase),
@@ -274,7 +273,7 @@ fn settings_allowed(
             )));
             continue;
         }
-        if resource.secret.is_none() {
+        if resource.secret().is_none() {
             continue;
         }
         use crate::git::Tracking;
@@ -485,7 +484,7 @@ pub fn scan_and_diff(
     let secrets = desired
         .resources
         .iter()
-        .filter(|(_, d)| d.secret.is_some())
+        .filter(|(_, d)| d.secret().is_some())
         .map(|(a, _)| a)
         .chain(last.keyed());
     actual.seal(secrets, &last.secret_key);

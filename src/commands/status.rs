@@ -15,11 +15,9 @@ use crate::state::LockMode;
 fn columns(row: &Row, actual: &Actual, recorded: Option<crate::hash::Digest>) -> (char, char) {
     let outside = match (recorded, actual) {
         (Some(_), Actual::Absent) => 'D',
-        (Some(d), Actual::File { digest, .. } | Actual::Value { digest, .. }) if *digest != d => {
-            'M'
-        }
+        (Some(d), now @ (Actual::File { .. } | Actual::Value(_))) if now.digest() != Some(d) => 'M',
         (Some(_), Actual::Other(_)) => 'M',
-        (None, Actual::File { .. } | Actual::Value { .. } | Actual::Other(_))
+        (None, Actual::File { .. } | Actual::Value(_) | Actual::Other(_))
             if matches!(row.action, Action::Conflict(_)) =>
         {
             '?'

@@ -543,10 +543,7 @@ fn remembered(
         },
         record: super::Record::Written,
         protect: spec.protect,
-        json: None,
-        secret: None,
-        position: None,
-        text: None,
+        part: None,
     };
     (resource, Vec::new())
 }

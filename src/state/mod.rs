@@ -23,7 +23,7 @@ pub use crate::last_applied::LastApplied;
 pub use lock::{Holder, Lock, LockMode, parse_duration, recorded_holder};
 pub use model::{
     Change, Counts, Entries, Entry, FileVersion, Generation, GenerationRecord, GitInfo,
-    ManifestInfo,
+    ManifestInfo, PartRecord,
 };
 
 use crate::diagnose::Diagnose;
@@ -672,7 +672,7 @@ impl StateStore {
         let mut values = BTreeMap::new();
         for entry in entries
             .iter()
-            .filter(|(a, e)| a.is_part() && e.secret.is_none())
+            .filter(|(a, e)| a.is_part() && e.secret().is_none())
             .map(|(_, e)| e)
         {
             if let Some(bytes) = self.blob(&entry.digest)? {
