@@ -276,7 +276,7 @@ fn refresh_lockfile(
     if entries.is_empty() || planned.lockfile_seen == Some(crate::hash::Digest::of(&new)) {
         return Ok(());
     }
-    crate::system::write_file_atomically(path, &new)?;
+    crate::system::write_file_atomically(path, new)?;
     printer.note(&format!(
         "Wrote `{}`.",
         crate::paths::display(path, &options.env.cwd)

@@ -645,7 +645,7 @@ impl Execution<'_> {
         };
         if let Some(bytes) = memo {
             // a cache: failing to write it fails nothing
-            let _ = desired::memo::Memo::write_bytes(&bytes, store.dir());
+            let _ = desired::memo::Memo::write_bytes(bytes, store.dir());
         }
         if outcome.stray_temps > 0 {
             printer.note(&format!(

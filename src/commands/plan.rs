@@ -84,7 +84,7 @@ pub fn run_reading(
         .sealed();
         let text = serde_json::to_string_pretty(&saved).unwrap_or_default() + "\n";
         let path = options.env.cwd.join(out);
-        crate::system::write_file_atomically(&path, text.as_bytes())?;
+        crate::system::write_file_atomically(&path, text)?;
         printer.note(&format!(
             "Saved the plan to `{}`. Apply exactly it with: mpm apply {}",
             out.display(),

@@ -59,8 +59,7 @@ pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
     // a committed `mpm.lock` that no longer records what is deployed fails too:
     // the pull request changed agents without applying
     let lock_stale = planned.lockfile_seen.is_some_and(|seen| {
-        let expected = crate::lockfile::Lockfile::render_of(planned.plan.entries_after_iter());
-        seen != crate::hash::Digest::of(&expected)
+        seen != crate::lockfile::Lockfile::digest_of(planned.plan.entries_after_iter())
     });
     if !planned.plan.changes_files() && planned.plan.conflicts().next().is_none() {
         if lock_stale {

@@ -210,13 +210,13 @@ impl Memo {
     }
 
     /// Replaces the memo in `state_dir` (which exists) atomically with `bytes`.
-    pub fn write_bytes(bytes: &[u8], state_dir: &Path) -> std::io::Result<()> {
+    pub fn write_bytes(bytes: Vec<u8>, state_dir: &Path) -> std::io::Result<()> {
         crate::system::write_file_atomically(&state_dir.join(FILE_NAME), bytes)
     }
 
     /// Replaces the memo in `state_dir` (which exists) atomically.
     pub fn write(&self, state_dir: &Path) -> std::io::Result<()> {
-        Memo::write_bytes(&self.to_bytes(), state_dir)
+        Memo::write_bytes(self.to_bytes(), state_dir)
     }
 }
 

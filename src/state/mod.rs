@@ -1239,11 +1239,17 @@ impl BlobWriter {
         Ok(())
     }
 
-    /// Stores a value as a JSON blob; returns its digest.
+    /// Stores a value as a JSON blob, serialised straight into the pack (the
+    /// changes of 10 000 paths are a few MB); returns its digest.
     pub fn add_json<T: serde::Serialize>(&mut self, value: &T) -> Result<Digest, StateError> {
-        let bytes = serde_json::to_vec(value).unwrap_or_default();
-        let digest = Digest::of(&bytes);
-        self.add(digest, &bytes)?;
+        let known = &self.known;
+        let (digest, at) = self.writer.add_streamed(
+            |out| serde_json::to_writer(out, value).map_err(std::io::Error::from),
+            |digest| known.contains_key(digest),
+        )?;
+        if let Some((offset, len)) = at {
+            self.known.insert(digest, (self.pack, offset, len));
+        }
         Ok(digest)
     }
 
