@@ -201,6 +201,10 @@ pub fn execute(
             e
         }
     };
+    // what rendering every file for its blob freed goes back to the system
+    // (10 000 agents: 5 MB); the pack's index and the state log's next buffers
+    // come from mappings of their own, and would not reuse it
+    crate::memory::release_freed();
     let ((changes, entries), lock_before) = match stored {
         Ok(digests) => digests,
         Err(e) => {
@@ -276,6 +280,8 @@ pub fn execute(
         &mut temps,
         &mut progress,
     );
+    // and what the batches of files freed, before mpm.lock is rendered
+    crate::memory::release_freed();
     if let Err(cause) = written {
         return Err(undo.put_back(cause, &mut temps, progress));
     }

@@ -867,7 +867,9 @@ impl StateStore {
     /// already (only those: with a long history, every blob's digest is megabytes).
     pub fn blob_writer(&self, wanted: &crate::hash::DigestSet) -> Result<BlobWriter, StateError> {
         let mut packs = std::collections::BTreeSet::new();
-        let mut known = Located::default();
+        // room for every blob the apply may add (all it wants, its changes and
+        // entries): growing it would hold the old table beside the new one
+        let mut known = Located::with_capacity_and_hasher(wanted.len() + 4, Default::default());
         self.each_pack_index(|pack, index| {
             packs.insert(pack);
             for slot in index.iter().filter(|s| wanted.contains(&s.digest)) {
