@@ -617,8 +617,9 @@ impl Execution<'_> {
                 (store, last)
             }
         };
-        // the memo as bytes, a third of its size in memory, while the files are written
-        let memo = self.memo.map(|m| m.to_bytes());
+        // the memo on disk while the files are written (a cache: one that cannot
+        // be set aside is not kept)
+        let memo = self.memo.and_then(|m| m.set_aside(store.dir()).ok());
         let system = self.options.system();
         let from_log = desired::StoreSource {
             store: &store,
@@ -643,9 +644,9 @@ impl Execution<'_> {
                 return Err(name_stale(e, &self.plan_name));
             }
         };
-        if let Some(bytes) = memo {
+        if let Some(memo) = memo {
             // a cache: failing to write it fails nothing
-            let _ = desired::memo::Memo::write_bytes(bytes, store.dir());
+            let _ = memo.keep(store.dir());
         }
         if outcome.stray_temps > 0 {
             printer.note(&format!(
