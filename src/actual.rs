@@ -17,18 +17,23 @@ pub enum Actual {
         digest: Digest,
         mode: u32,
     },
-    /// A part of a settings file that is there: its value, canonical (see
-    /// [`crate::part`]), and the digest of that (for a secret, its keyed hash, and
-    /// no value: see [`ActualState::seal`]).
-    Value {
-        digest: Digest,
-        json: Option<Arc<str>>,
-        /// The value as the file writes it (compact, its keys in the file's order),
-        /// when that differs from the canonical form: what a rollback puts back.
-        text: Option<Arc<str>>,
-    },
+    /// A part of a settings file that is there (boxed: a path is held per managed
+    /// path, and nearly all are files).
+    Value(Box<Found>),
     /// A directory, a symbolic link, a socket...: never written through.
     Other(OtherKind),
+}
+
+/// A part of a settings file that is there: its value, canonical (see
+/// [`crate::part`]), and the digest of that (for a secret, its keyed hash, and no
+/// value: see [`ActualState::seal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub digest: Digest,
+    pub json: Option<Arc<str>>,
+    /// The value as the file writes it (compact, its keys in the file's order),
+    /// when that differs from the canonical form: what a rollback puts back.
+    pub text: Option<Arc<str>>,
 }
 
 /// What stands at a path that is not a regular file.
@@ -65,7 +70,8 @@ impl std::fmt::Display for OtherKind {
 impl Actual {
     pub fn digest(&self) -> Option<Digest> {
         match self {
-            Actual::File { digest, .. } | Actual::Value { digest, .. } => Some(*digest),
+            Actual::File { digest, .. } => Some(*digest),
+            Actual::Value(found) => Some(found.digest),
             _ => None,
         }
     }
@@ -95,11 +101,11 @@ impl ActualState {
         key: &crate::secret::Key,
     ) {
         for address in secrets {
-            if let Some(Actual::Value { digest, json, text }) = self.paths.get_mut(address)
-                && let Some(canonical) = json.take()
+            if let Some(Actual::Value(found)) = self.paths.get_mut(address)
+                && let Some(canonical) = found.json.take()
             {
-                *digest = key.digest(canonical.as_bytes());
-                *text = None;
+                found.digest = key.digest(canonical.as_bytes());
+                found.text = None;
             }
         }
     }
@@ -132,11 +138,11 @@ fn scan_parts(
                 crate::settings_file::Found::Value(value) => {
                     let json: Arc<str> = crate::part::canonical_string(value).into();
                     let written = serde_json::to_string(value).unwrap_or_default();
-                    Actual::Value {
+                    Actual::Value(Box::new(Found {
                         digest: Digest::of(json.as_bytes()),
                         text: (*written != *json).then(|| written.into()),
                         json: Some(json),
-                    }
+                    }))
                 }
                 crate::settings_file::Found::Absent => {
                     state

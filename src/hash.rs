@@ -85,6 +85,42 @@ impl Digest {
     }
 }
 
+/// Passes bytes on to a writer and digests them on the way, so that a large value
+/// can be written without being held whole.
+pub struct DigestWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W: std::io::Write> DigestWriter<W> {
+    pub fn new(inner: W) -> Self {
+        DigestWriter {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// The digest and the number of the bytes written.
+    pub fn finish(self) -> (Digest, u64) {
+        (Digest(self.hasher.finalize().into()), self.len)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for DigestWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.hex())
@@ -123,5 +159,16 @@ mod tests {
         );
         assert_eq!(Digest::from_hex(&d.hex()), Some(d));
         assert_eq!(Digest::from_hex("zz"), None);
+    }
+
+    #[test]
+    fn a_digest_writer_digests_what_it_passes_on() {
+        use std::io::Write;
+        let mut out = Vec::new();
+        let mut w = DigestWriter::new(&mut out);
+        w.write_all(b"ab").unwrap();
+        w.write_all(b"c").unwrap();
+        assert_eq!(w.finish(), (Digest::of(b"abc"), 3));
+        assert_eq!(out, b"abc");
     }
 }

@@ -40,7 +40,7 @@ impl LastApplied {
         let entries = self
             .entries
             .iter()
-            .filter(|(_, e)| e.secret.is_some())
+            .filter(|(_, e)| e.secret().is_some())
             .map(|(a, _)| a);
         let pending = self
             .pending

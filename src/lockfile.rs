@@ -164,6 +164,28 @@ impl Lockfile {
         entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>,
         packages: &Packages,
     ) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        // writing to memory fails only with memory itself
+        let _ = Lockfile::write_of(entries, packages, &mut bytes);
+        bytes
+    }
+
+    /// The digest of what [`Lockfile::render_of`] gives, without holding it.
+    pub fn digest_of<'a>(
+        entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>,
+        packages: &Packages,
+    ) -> Digest {
+        let mut out = crate::hash::DigestWriter::new(std::io::sink());
+        let _ = Lockfile::write_of(entries, packages, &mut out);
+        out.finish().0
+    }
+
+    /// Writes what [`Lockfile::render_of`] gives to `out`.
+    fn write_of<'a>(
+        entries: impl IntoIterator<Item = (&'a Address, &'a Entry)>,
+        packages: &Packages,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
         #[derive(Serialize)]
         struct LockedRef<'a> {
             agent: Option<&'a String>,
@@ -171,34 +193,66 @@ impl Lockfile {
             version: Option<&'a String>,
             sha256: &'a Digest,
         }
+        /// Addresses in order, each once (as a map's keys are).
+        struct Files<'a>(Vec<(&'a Address, LockedRef<'a>)>);
+        impl Serialize for Files<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(a, l)| (a, l)))
+            }
+        }
         #[derive(Serialize)]
         struct LockfileRef<'a> {
             version: u32,
             #[serde(skip_serializing_if = "BTreeMap::is_empty")]
             packages: &'a Packages,
-            files: BTreeMap<&'a Address, LockedRef<'a>>,
+            files: Files<'a>,
+        }
+        // the record of deployed files: the keys of settings files are not files,
+        // and a secret's keyed hash has no place in a committed file
+        let mut files: Vec<_> = entries
+            .into_iter()
+            .filter(|(address, _)| !address.is_part())
+            .map(|(address, e)| {
+                let locked = LockedRef {
+                    agent: e.agent.as_ref(),
+                    version: e.version.as_ref(),
+                    sha256: &e.digest,
+                };
+                (address, locked)
+            })
+            .collect();
+        // in order already from every caller (a map's entries, a plan's rows)
+        if !files.is_sorted_by(|a, b| a.0 < b.0) {
+            let sorted: BTreeMap<_, _> = files.into_iter().collect();
+            files = sorted.into_iter().collect();
         }
         let lock = LockfileRef {
             version: if packages.is_empty() { 1 } else { VERSION },
             packages,
-            // the record of deployed files: the keys of settings files are not files,
-            // and a secret's keyed hash has no place in a committed file
-            files: entries
-                .into_iter()
-                .filter(|(address, _)| !address.is_part())
-                .map(|(address, e)| {
-                    let locked = LockedRef {
-                        agent: e.agent.as_ref(),
-                        version: e.version.as_ref(),
-                        sha256: &e.digest,
-                    };
-                    (address, locked)
-                })
-                .collect(),
+            files: Files(files),
         };
-        let mut bytes = serde_json::to_vec_pretty(&lock).unwrap_or_default();
-        bytes.push(b'\n');
-        bytes
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        serde_json::to_writer_pretty(&mut out, &lock)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+        std::io::Write::flush(&mut out)
+    }
+
+    /// The digest of the lock file at `path` (`None`: there is none), read a piece
+    /// at a time, never whole.
+    pub fn digest_file(path: &Path, shown: &str) -> Result<Option<Digest>, LockfileError> {
+        let digest = crate::system::open_no_follow(path).and_then(|mut file| {
+            let mut out = crate::hash::DigestWriter::new(std::io::sink());
+            std::io::copy(&mut file, &mut out)?;
+            Ok(out.finish().0)
+        });
+        match digest {
+            Ok(digest) => Ok(Some(digest)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(LockfileError::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot read `{shown}`: {e}"),
+            ))),
+        }
     }
 
     /// The file's bytes: pretty JSON, keys sorted, one trailing newline, so that
@@ -301,23 +355,23 @@ mod tests {
         for name in ["qa", "engineer"] {
             entries.insert(
                 Address::parse(&format!("agents/{name}.md")).unwrap(),
-                Entry {
-                    digest: Digest::of(name.as_bytes()),
-                    mode: 0o644,
-                    size: 2,
-                    agent: Some(name.into()),
-                    version: (name == "qa").then(|| "1.2.0".into()),
-                    protect: false,
-                    secret: None,
-                    created: 0,
-                    found: false,
-                    text: None,
-                },
+                Entry::file(
+                    Digest::of(name.as_bytes()),
+                    0o644,
+                    2,
+                    Some(name.into()),
+                    (name == "qa").then(|| "1.2.0".into()),
+                    false,
+                ),
             );
         }
         let lock = Lockfile::of(&entries);
         let bytes = lock.render();
-        assert_eq!(Lockfile::render_of(&entries, &Packages::new()), bytes);
+        let none = Packages::new();
+        assert_eq!(Lockfile::render_of(&entries, &none), bytes);
+        assert_eq!(Lockfile::digest_of(&entries, &none), Digest::of(&bytes));
+        // given out of order, the same bytes
+        assert_eq!(Lockfile::render_of(entries.iter().rev(), &none), bytes);
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.starts_with("{\n  \"version\": 1,\n  \"files\": {\n    \"agents/engineer.md\": {\n      \"agent\": \"engineer\",\n      \"sha256\": \""));
         let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,6 @@ use rustix::fs::{Access, IFlags, Mode, OFlags};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const DIR_MODE: u32 = 0o755;
@@ -24,7 +23,7 @@ pub const TEMP_PREFIX: &str = ".mpm-tmp.";
 #[derive(Debug, Clone)]
 pub struct FileWrite {
     pub path: PathBuf,
-    pub content: Arc<[u8]>,
+    pub content: Vec<u8>,
     pub mode: u32,
 }
 
@@ -373,11 +372,11 @@ pub fn create_dirs(system: &dyn System, dir: &Path, created: &mut Vec<PathBuf>) 
 }
 
 /// Writes one file atomically, mode 0644, creating its parents (saved plans,
-/// `mpm init`).
-pub fn write_file_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
+/// `mpm init`); bytes given owned are not copied.
+pub fn write_file_atomically(path: &Path, content: impl Into<Vec<u8>>) -> io::Result<()> {
     let write = FileWrite {
         path: path.to_path_buf(),
-        content: Arc::from(content),
+        content: content.into(),
         mode: 0o644,
     };
     let mut temps = Temps::new(std::process::id().to_string());
@@ -717,7 +716,7 @@ mod tests {
     fn one(path: &Path, text: &str) -> FileWrite {
         FileWrite {
             path: path.to_path_buf(),
-            content: Arc::from(text.as_bytes()),
+            content: text.as_bytes().to_vec(),
             mode: 0o644,
         }
     }

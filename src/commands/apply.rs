@@ -43,6 +43,19 @@ pub fn run_reading(
     };
     let (mut planned, renderer) = plan_from_manifest(options, plan_options, lock, printer)?;
     *read = planned.files_read();
+    let memo = planned
+        .desired
+        .memo
+        .take()
+        .filter(|_| options.render_memo());
+    if planned.plan.has_changes() {
+        // the plan's rows carry all that is left to show and do: drop the
+        // per-agent records, and what the target held (each row has its digest
+        // before)
+        planned.desired = Default::default();
+        planned.actual = Default::default();
+        crate::memory::release_freed();
+    }
     let compared_with = format!("`{}`", renderer.loaded().display);
     planned.show(&renderer, &compared_with, printer)?;
     super::stop_on_conflicts(&planned.plan, "apply", args.takeover.force)?;
@@ -57,11 +70,6 @@ pub fn run_reading(
             printer,
         );
     }
-    let memo = planned
-        .desired
-        .memo
-        .take()
-        .filter(|_| options.render_memo());
     if !planned.plan.has_changes() {
         // the one this state log wrote needs no rendering to be known current
         if let Some(path) = planned.lockfile.as_ref().filter(|_| {
@@ -86,11 +94,6 @@ pub fn run_reading(
         }
         return Ok(ExitStatus::Success);
     }
-    // the plan's rows carry all that is left to do: drop the per-agent records
-    planned.desired = Default::default();
-    // and so does what the target held: each row has its digest before
-    planned.actual = Default::default();
-    crate::memory::release_freed();
     confirm(printer, args.yes, "apply these changes")?;
     let context = Context {
         command: options.command_line.clone(),
@@ -276,7 +279,7 @@ fn refresh_lockfile(
     if entries.is_empty() || planned.lockfile_seen == Some(crate::hash::Digest::of(&new)) {
         return Ok(());
     }
-    crate::system::write_file_atomically(path, &new)?;
+    crate::system::write_file_atomically(path, new)?;
     printer.note(&format!(
         "Wrote `{}`.",
         crate::paths::display(path, &options.env.cwd)

@@ -59,7 +59,7 @@ pub fn run(options: &Options, args: &EnvArgs, printer: &Printer) -> Result<ExitS
         }) else {
             continue;
         };
-        let sensitive = resource.secret.is_some();
+        let sensitive = resource.secret().is_some();
         let value = parts
             .bytes
             .get(address)

@@ -83,7 +83,7 @@ fn write_pins(
     }
     let mut lock = existing.map(|(lock, _)| lock).unwrap_or_default();
     lock.packages = resolution.packages.clone();
-    crate::system::write_file_atomically(&path, &lock.render())?;
+    crate::system::write_file_atomically(&path, lock.render())?;
     printer.note(&format!("Wrote `{shown}`."));
     Ok(ExitStatus::Success)
 }

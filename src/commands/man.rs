@@ -26,7 +26,7 @@ pub fn run(options: &Options, args: &ManArgs, printer: &Printer) -> Result<ExitS
     let pages = pages(&cmd)?;
     let dir = options.env.cwd.join(dir);
     for page in &pages {
-        crate::system::write_file_atomically(&dir.join(&page.file_name), &page.roff)?;
+        crate::system::write_file_atomically(&dir.join(&page.file_name), page.roff.as_slice())?;
     }
     printer.note(&format!(
         "Wrote {} man pages to `{}`.",

@@ -315,8 +315,7 @@ fn settings_allowed(
             let name = at.last().copied().unwrap_or_default();
             // a secret's value is never in a message, nor a number made from it
             let instead = resource
-                .secret
-                .as_ref()
+                .secret()
                 .map(|var| format!("the value of the secret `${var}`, not shown"));
             let quote = match &instead {
                 Some(phrase) => crate::claude_env::Quote::Instead(phrase),
@@ -358,7 +357,7 @@ fn settings_allowed(
             )));
             continue;
         }
-        if resource.secret.is_none() {
+        if resource.secret().is_none() {
             continue;
         }
         use crate::git::Tracking;
@@ -569,7 +568,7 @@ pub fn scan_and_diff(
     let secrets = desired
         .resources
         .iter()
-        .filter(|(_, d)| d.secret.is_some())
+        .filter(|(_, d)| d.secret().is_some())
         .map(|(a, _)| a)
         .chain(last.keyed());
     actual.seal(secrets, &last.secret_key);
@@ -702,8 +701,9 @@ impl Execution<'_> {
                 (store, last)
             }
         };
-        // the memo as bytes, a third of its size in memory, while the files are written
-        let memo = self.memo.map(|m| m.to_bytes());
+        // the memo on disk while the files are written (a cache: one that cannot
+        // be set aside is not kept)
+        let memo = self.memo.and_then(|m| m.set_aside(store.dir()).ok());
         let system = self.options.system();
         let from_log = desired::StoreSource {
             store: &store,
@@ -728,9 +728,9 @@ impl Execution<'_> {
                 return Err(name_stale(e, &self.plan_name));
             }
         };
-        if let Some(bytes) = memo {
+        if let Some(memo) = memo {
             // a cache: failing to write it fails nothing
-            let _ = desired::memo::Memo::write_bytes(&bytes, store.dir());
+            let _ = memo.keep(store.dir());
         }
         if outcome.stray_temps > 0 {
             printer.note(&format!(

@@ -38,7 +38,7 @@ pub fn run_reading(
     super::stop_on_conflicts(p, "plan", args.takeover.force)?;
     if args.out.is_some()
         && !planned.last.secret_key_kept
-        && p.rows.iter().any(|r| r.secret.is_some())
+        && p.rows.iter().any(|r| r.secret().is_some())
     {
         return Err(Error::usage(
             "a plan with secrets cannot be saved before the target's first apply",
@@ -67,7 +67,7 @@ pub fn run_reading(
                 .rows
                 .iter()
                 // a secret is read again from mpm's environment when the plan is applied
-                .filter(|r| r.writes() && r.secret.is_none())
+                .filter(|r| r.writes() && r.secret().is_none())
                 .filter_map(|r| r.after.map(|a| (r, a)))
                 .map(|(r, a)| {
                     let bytes = if r.address.is_part() {
@@ -84,7 +84,7 @@ pub fn run_reading(
         .sealed();
         let text = serde_json::to_string_pretty(&saved).unwrap_or_default() + "\n";
         let path = options.env.cwd.join(out);
-        crate::system::write_file_atomically(&path, text.as_bytes())?;
+        crate::system::write_file_atomically(&path, text)?;
         printer.note(&format!(
             "Saved the plan to `{}`. Apply exactly it with: mpm apply {}",
             out.display(),

@@ -92,6 +92,13 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         store: &store,
         secrets: &secrets,
     };
+    if planned.plan.has_changes() {
+        // the plan's rows carry all that is left to show and do: drop the
+        // per-path records
+        planned.desired = Default::default();
+        planned.actual = Default::default();
+        crate::memory::release_freed();
+    }
     printer.out(&format!("Rolling back to the state {what}.\n\n"));
     planned.show(&source, &format!("the state {what}"), printer)?;
     super::stop_on_conflicts(&planned.plan, "rollback", args.force)?;
@@ -109,10 +116,6 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
     if !planned.plan.has_changes() {
         return Ok(ExitStatus::Success);
     }
-    // the plan's rows carry all that is left to do: drop the per-agent records
-    planned.desired = Default::default();
-    planned.actual = Default::default();
-    crate::memory::release_freed();
     confirm(printer, args.yes, "roll back")?;
     let context = Context {
         command: options.command_line.clone(),

@@ -15,11 +15,9 @@ use crate::state::LockMode;
 fn columns(row: &Row, actual: &Actual, recorded: Option<crate::hash::Digest>) -> (char, char) {
     let outside = match (recorded, actual) {
         (Some(_), Actual::Absent) => 'D',
-        (Some(d), Actual::File { digest, .. } | Actual::Value { digest, .. }) if *digest != d => {
-            'M'
-        }
+        (Some(d), now @ (Actual::File { .. } | Actual::Value(_))) if now.digest() != Some(d) => 'M',
         (Some(_), Actual::Other(_)) => 'M',
-        (None, Actual::File { .. } | Actual::Value { .. } | Actual::Other(_))
+        (None, Actual::File { .. } | Actual::Value(_) | Actual::Other(_))
             if matches!(row.action, Action::Conflict(_)) =>
         {
             '?'
@@ -61,11 +59,10 @@ pub fn verify(options: &Options, printer: &Printer) -> Result<ExitStatus, Error>
     // a committed `mpm.lock` that no longer records what is deployed fails too:
     // the pull request changed agents without applying
     let lock_stale = planned.lockfile_seen.is_some_and(|seen| {
-        let expected = crate::lockfile::Lockfile::render_of(
+        seen != crate::lockfile::Lockfile::digest_of(
             planned.plan.entries_after_iter(),
             &planned.plan.packages,
-        );
-        seen != crate::hash::Digest::of(&expected)
+        )
     });
     if !planned.plan.changes_files() && planned.plan.conflicts().next().is_none() {
         if lock_stale {

@@ -1,7 +1,7 @@
 //! The desired state of a rollback, read from the state log, and the state log as
 //! the [`Source`] of its bytes.
 
-use super::{DesiredResource, DesiredState, Owner, Record, Source};
+use super::{DesiredResource, DesiredState, Owner, PartValue, Record, Source};
 use crate::Error;
 use crate::address::Address;
 use crate::hash::Digest;
@@ -40,8 +40,12 @@ fn from_entry(entry: &Entry, source: &str) -> DesiredResource {
     };
     let mut resource =
         DesiredResource::stored(version, entry.size, owner, Record::Written, entry.protect);
-    resource.secret = entry.secret.clone();
-    resource.text = entry.text.clone();
+    resource.part = PartValue {
+        secret: entry.part().secret.clone(),
+        text: entry.part().text,
+        ..PartValue::default()
+    }
+    .boxed();
     resource
 }
 
@@ -62,7 +66,7 @@ pub fn resolve_parts(
     let mut gone = Vec::new();
     for (address, resource) in state.resources.iter_mut().filter(|(a, _)| a.is_part()) {
         let name = crate::plan::part_name(address);
-        if let Some(var) = &resource.secret {
+        if let Some(var) = resource.secret() {
             let Some(value) = lookup(var) else {
                 errors.push(Error::usage(
                     format!("rolling back `{name}` needs its secret from `${var}`, which is not set in mpm's environment"),
@@ -73,18 +77,18 @@ pub fn resolve_parts(
             let json: Arc<str> =
                 crate::part::canonical_string(&serde_json::Value::String(value)).into();
             resource.digest = key.digest(json.as_bytes());
-            resource.json = None;
+            resource.part_mut().json = None;
             secrets.insert(address.clone(), json);
             continue;
         }
         // as the file wrote it, when that was kept: a rollback gives it back
-        if let Some(text) = resource.text.as_deref()
-            && let Some(bytes) = store.blob(text)?
+        if let Some(text) = resource.part().text
+            && let Some(bytes) = store.blob(&text)?
         {
             secrets.insert(address.clone(), String::from_utf8_lossy(&bytes).into());
         }
         match store.blob(&resource.digest)? {
-            Some(bytes) => resource.json = Some(String::from_utf8_lossy(&bytes).into()),
+            Some(bytes) => resource.part_mut().json = Some(String::from_utf8_lossy(&bytes).into()),
             None => {
                 state.warnings.push(format!(
                     "`{name}` is left as it is: the value it had then stood where a secret goes, and mpm keeps none there"
@@ -143,9 +147,13 @@ pub fn undo(
         };
         let protect = recorded.is_some_and(|e| e.protect);
         let mut resource = DesiredResource::stored(before, size, owner, record, protect);
-        resource.secret = change.secret_before.clone();
-        resource.position = change.position;
-        resource.text = change.before_text.map(Box::new);
+        resource.part = PartValue {
+            json: None,
+            secret: change.secret_before.clone(),
+            position: change.position,
+            text: change.before_text,
+        }
+        .boxed();
         state.resources.insert(change.address.clone(), resource);
     }
     Ok(state)
@@ -195,9 +203,13 @@ pub fn restore(store: &StateStore, to: u64, last: &LastApplied) -> Result<Desire
                 source: "its owner before mpm".into(),
             };
             let mut resource = DesiredResource::stored(before, 0, owner, Record::Released, false);
-            resource.secret = first.and_then(|c| c.secret_before.clone());
-            resource.position = first.and_then(|c| c.position);
-            resource.text = first.and_then(|c| c.before_text).map(Box::new);
+            resource.part = PartValue {
+                json: None,
+                secret: first.and_then(|c| c.secret_before.clone()),
+                position: first.and_then(|c| c.position),
+                text: first.and_then(|c| c.before_text),
+            }
+            .boxed();
             state.resources.insert(address.clone(), resource);
         }
     }

@@ -15,6 +15,7 @@ use crate::address::Address;
 use crate::diagnose::Diagnose;
 use crate::hash::Digest;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub const FILE_MODE: u32 = 0o644;
 
@@ -41,16 +42,39 @@ pub struct DesiredResource {
     /// What the state log records for the path afterwards.
     pub record: Record,
     pub protect: bool,
-    /// For a part of a settings file: its value, canonical (`None` for a secret).
-    pub json: Option<std::sync::Arc<str>>,
+    /// What only a part of a settings file has (`None`: a file, or a part with
+    /// nothing of it). Boxed: a resource is held per managed path, and nearly all
+    /// are agent files.
+    pub part: Option<Box<PartValue>>,
+}
+
+/// What a desired part of a settings file has beside a file's fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartValue {
+    /// Its value, canonical (`None` for a secret).
+    pub json: Option<Arc<str>>,
     /// For a secret: the variable of mpm's environment it is read from. Its digest
     /// is a keyed hash.
     pub secret: Option<String>,
     /// For a part a rollback puts back: where it stood among its siblings.
     pub position: Option<u32>,
-    /// For a part: the blob of its value as written (its keys in their order), when
-    /// that is not its canonical form.
-    pub text: Option<Box<Digest>>,
+    /// The blob of its value as written (its keys in their order), when that is
+    /// not its canonical form.
+    pub text: Option<Digest>,
+}
+
+static NO_PART: PartValue = PartValue {
+    json: None,
+    secret: None,
+    position: None,
+    text: None,
+};
+
+impl PartValue {
+    /// Boxed, or `None` when there is nothing in it.
+    pub fn boxed(self) -> Option<Box<PartValue>> {
+        (self != NO_PART).then(|| Box::new(self))
+    }
 }
 
 /// What mpm records about a path once it holds the desired bytes.
@@ -76,17 +100,29 @@ impl DesiredResource {
             owner,
             record: Record::Written,
             protect,
-            json: None,
-            secret: None,
-            position: None,
-            text: None,
+            part: None,
         }
+    }
+
+    /// What it has of a part of a settings file (nothing, for a file).
+    pub fn part(&self) -> &PartValue {
+        self.part.as_deref().unwrap_or(&NO_PART)
+    }
+
+    /// The same, to change.
+    pub fn part_mut(&mut self) -> &mut PartValue {
+        self.part.get_or_insert_default()
+    }
+
+    /// A secret's variable (see [`PartValue::secret`]).
+    pub fn secret(&self) -> Option<&str> {
+        self.part().secret.as_deref()
     }
 
     /// A value for a part of a settings file, recorded as mpm's; a secret's digest
     /// is its keyed hash.
     pub fn value(
-        json: std::sync::Arc<str>,
+        json: Arc<str>,
         secret: Option<(String, &crate::secret::Key)>,
         source: String,
     ) -> Self {
@@ -106,10 +142,12 @@ impl DesiredResource {
             owner,
             record: Record::Written,
             protect: false,
-            json,
-            secret,
-            position: None,
-            text: None,
+            part: Some(Box::new(PartValue {
+                json,
+                secret,
+                position: None,
+                text: None,
+            })),
         }
     }
 
@@ -128,10 +166,7 @@ impl DesiredResource {
             owner,
             record,
             protect,
-            json: None,
-            secret: None,
-            position: None,
-            text: None,
+            part: None,
         }
     }
 }

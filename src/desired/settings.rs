@@ -110,8 +110,8 @@ pub fn from_manifest(
         // written as the manifest orders it (digested in canonical form)
         let written: Arc<str> = serde_json::to_string(&value).unwrap_or_default().into();
         let mut resource = DesiredResource::value(json.clone(), None, source.clone());
-        resource.text =
-            (written != json).then(|| Box::new(crate::hash::Digest::of(written.as_bytes())));
+        resource.part_mut().text =
+            (written != json).then(|| crate::hash::Digest::of(written.as_bytes()));
         parts.resources.insert(address.clone(), resource);
         parts.bytes.insert(address.clone(), written);
         let mut declared = vec!["settings".to_string()];

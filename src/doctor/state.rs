@@ -102,7 +102,7 @@ fn secrets_of(last: &LastApplied, root: &Path) -> Secrets {
     let entries = last
         .entries
         .iter()
-        .filter_map(|(address, e)| Some((address, e.secret.as_deref()?)));
+        .filter_map(|(address, e)| Some((address, e.secret()?)));
     let pending = last.pending.iter().flat_map(|p| &p.changes);
     let writing = pending.filter_map(|c| Some((&c.address, c.secret_after.as_deref()?)));
     Secrets::recorded(root, entries.chain(writing))

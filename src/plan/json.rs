@@ -138,7 +138,7 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
             Action::Forget => "forget",
             Action::NoOp => "no-op",
             Action::Conflict(kind) => {
-                let values = row.values.as_deref();
+                let values = row.part.as_deref();
                 let parse = |v: Option<&String>| v.and_then(|j| serde_json::from_str(j).ok());
                 conflicts.push(ConflictJson {
                     address: row.address.to_string(),
@@ -165,7 +165,7 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
                 continue;
             }
         };
-        let values = row.values.as_deref();
+        let values = row.part.as_deref();
         let after = if matches!(row.action, Action::Delete) {
             None
         } else {

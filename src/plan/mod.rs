@@ -14,7 +14,7 @@ use crate::actual::{Actual, ActualState, OtherKind};
 use crate::address::Address;
 use crate::desired::{DesiredResource, DesiredState, Record};
 use crate::hash::Digest;
-use crate::state::{Entry, LastApplied};
+use crate::state::{Entry, LastApplied, PartRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -82,6 +82,7 @@ pub enum Drift {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "saved::RowFields", from = "saved::RowFields")]
 pub struct Row {
     pub address: Address,
     pub action: Action,
@@ -98,27 +99,18 @@ pub struct Row {
     pub protect: bool,
     pub takeover: Option<Takeover>,
     pub drift: Option<Drift>,
-    /// For a part of a settings file: its values, to show (none of a secret's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Box<Values>>,
-    /// A secret is written here, read from this variable of mpm's environment when
+    /// A secret is written here, read from a variable of mpm's environment when
     /// the plan is applied; or one was, and is removed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// A part put back where it stood among its siblings (a rollback).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<u32>,
-    /// The blob of the value it writes as written, when not canonical.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<Box<Digest>>,
+    /// What only the row of a part of a settings file has (`None` for a file).
+    /// Boxed: a row is held per managed path, and nearly all are agent files.
+    pub part: Option<Box<PartRow>>,
 }
 
-/// The values of a part of a settings file, canonical JSON; `None` is absent, or a
-/// secret.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Values {
+/// The row of a part of a settings file: its values, to show (canonical JSON;
+/// `None` is absent, or a secret), and how it is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartRow {
     /// In the file now.
     pub before: Option<String>,
     /// What mpm will write.
@@ -126,8 +118,13 @@ pub struct Values {
     /// What mpm wrote last (shown beside a hand edit).
     pub recorded: Option<String>,
     /// `before` as the file writes it, when that is not its canonical form.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_text: Option<String>,
+    /// The variable of mpm's environment the secret written here is read from.
+    pub secret: Option<String>,
+    /// Put back where it stood among its siblings (a rollback).
+    pub position: Option<u32>,
+    /// The blob of the value it writes as written, when not canonical.
+    pub text: Option<Digest>,
 }
 
 impl Row {
@@ -137,6 +134,16 @@ impl Row {
 
     pub fn changes_state(&self) -> bool {
         !matches!(self.action, Action::NoOp | Action::Conflict(_))
+    }
+
+    /// The variable a secret written here is read from.
+    pub fn secret(&self) -> Option<&str> {
+        self.part.as_deref().and_then(|p| p.secret.as_deref())
+    }
+
+    /// Where a part put back stood among its siblings.
+    pub fn position(&self) -> Option<u32> {
+        self.part.as_deref().and_then(|p| p.position)
     }
 }
 
@@ -228,8 +235,8 @@ fn seen(actual: &Actual) -> Option<Seen> {
             digest: *digest,
             mode: *mode,
         }),
-        Actual::Value { digest, .. } => Some(Seen {
-            digest: *digest,
+        Actual::Value(found) => Some(Seen {
+            digest: found.digest,
             mode: 0,
         }),
         _ => None,
@@ -275,11 +282,8 @@ fn duplicates<'a>(
                 protect: false,
                 takeover,
                 drift: None,
-                values: None,
                 sensitive: false,
-                secret: None,
-                position: None,
-                text: None,
+                part: None,
             }
         })
 }
@@ -289,18 +293,22 @@ fn duplicates<'a>(
 /// value already, put there by someone else.
 fn expected_entry(d: &DesiredResource, created: u8, found: bool) -> Option<Entry> {
     match &d.record {
-        Record::Written => Some(Entry {
-            digest: d.digest,
-            mode: d.mode,
-            size: d.size,
-            agent: d.owner.agent.clone(),
-            version: d.owner.version.clone(),
-            protect: d.protect,
-            secret: d.secret.clone(),
-            created,
-            found,
-            text: d.text.clone(),
-        }),
+        Record::Written => Some(
+            Entry::file(
+                d.digest,
+                d.mode,
+                d.size,
+                d.owner.agent.clone(),
+                d.owner.version.clone(),
+                d.protect,
+            )
+            .with_part(PartRecord {
+                secret: d.part().secret.clone(),
+                created,
+                found,
+                text: d.part().text,
+            }),
+        ),
         Record::Released => None,
         Record::As(e) => Some((**e).clone()),
     }
@@ -360,27 +368,21 @@ pub fn diff(
             actual.missing.get(address).copied().unwrap_or(0),
             options,
         )?;
-        if address.is_part() && row.sensitive {
-            row.values = Some(Box::default());
-        } else if address.is_part() {
-            row.values = Some(Box::new(Values {
-                before: match actual.get(address) {
-                    Actual::Value { json, .. } => json.as_deref().map(str::to_string),
-                    _ => None,
-                },
-                before_text: match actual.get(address) {
-                    Actual::Value { text, .. } => text.as_deref().map(str::to_string),
-                    _ => None,
-                },
-                after: desired
-                    .resources
-                    .get(address)
-                    .and_then(|d| d.json.as_deref().map(str::to_string)),
-                recorded: recorded
-                    .entry
-                    .and_then(|e| last.values.get(&e.digest))
-                    .map(|v| v.to_string()),
-            }));
+        // a part's values, to show: none of a secret's
+        if address.is_part() && !row.sensitive {
+            let part = row.part.get_or_insert_default();
+            if let Actual::Value(found) = actual.get(address) {
+                part.before = found.json.as_deref().map(str::to_string);
+                part.before_text = found.text.as_deref().map(str::to_string);
+            }
+            part.after = desired
+                .resources
+                .get(address)
+                .and_then(|d| d.part().json.as_deref().map(str::to_string));
+            part.recorded = recorded
+                .entry
+                .and_then(|e| last.values.get(&e.digest))
+                .map(|v| v.to_string());
         }
         Some(row)
     }));
@@ -413,13 +415,11 @@ fn credential_like(address: &Address, actual: &Actual, desired: Option<&DesiredR
     let name = part.pointer().tokens().get(1).map_or("", String::as_str);
     let text = |json: &str| serde_json::from_str::<String>(json).unwrap_or_default();
     let now = match actual {
-        Actual::Value {
-            json: Some(json), ..
-        } => text(json),
+        Actual::Value(found) => found.json.as_deref().map(text).unwrap_or_default(),
         _ => String::new(),
     };
     let wanted = desired
-        .and_then(|d| d.json.as_deref())
+        .and_then(|d| d.part().json.as_deref())
         .map(text)
         .unwrap_or_default();
     crate::secret::looks_like_credential(name, &now)
@@ -447,17 +447,16 @@ fn row(
     let before = seen(actual);
     let pending = recorded.pending;
     // the state log's entry, or else what the lock file says mpm wrote there
-    let from_lock = recorded.locked.map(|l| Entry {
-        digest: l.sha256,
-        mode: crate::desired::FILE_MODE,
-        size: 0,
-        agent: l.agent.clone(),
-        version: l.version.clone(),
-        protect: false,
-        secret: None,
-        created: 0,
-        found: false,
-        text: None,
+    let from_lock = recorded.locked.map(|l| {
+        let (agent, version) = (l.agent.clone(), l.version.clone());
+        Entry::file(
+            l.sha256,
+            crate::desired::FILE_MODE,
+            0,
+            agent,
+            version,
+            false,
+        )
     });
     let entry = recorded.entry.or(from_lock.as_ref());
     let ours = |d: Digest| entry.is_some_and(|e| e.digest == d) || pending == Some(d);
@@ -478,13 +477,19 @@ fn row(
         ),
         takeover: None,
         drift: None,
-        values: None,
-        sensitive: desired.is_some_and(|d| d.secret.is_some())
-            || entry.is_some_and(|e| e.secret.is_some())
+        sensitive: desired.is_some_and(|d| d.secret().is_some())
+            || entry.is_some_and(|e| e.secret().is_some())
             || credential_like(address, actual, desired),
-        secret: desired.and_then(|d| d.secret.clone()),
-        position: desired.and_then(|d| d.position),
-        text: desired.and_then(|d| d.text.clone()),
+        // a part's values are filled in by `diff`
+        part: address.is_part().then(|| {
+            let part = desired.map(DesiredResource::part);
+            Box::new(PartRow {
+                secret: part.and_then(|p| p.secret.clone()),
+                position: part.and_then(|p| p.position),
+                text: part.and_then(|p| p.text),
+                ..PartRow::default()
+            })
+        }),
     };
     if let Actual::Other(kind) = actual {
         // never written through, never removed: only reported when mpm would act here
@@ -498,7 +503,7 @@ fn row(
         Some(d) => {
             let created = match (before, entry) {
                 (None, _) => missing,
-                (Some(_), Some(e)) => e.created,
+                (Some(_), Some(e)) => e.part().created,
                 (Some(_), None) => 0,
             };
             // a value someone else put there, the same as mpm's, stays theirs when
@@ -506,7 +511,7 @@ fn row(
             // (it stays theirs only while it holds the value mpm found: one mpm
             // changed is mpm's)
             let found = match (before, entry) {
-                (_, Some(e)) => e.found && e.digest == d.digest,
+                (_, Some(e)) => e.part().found && e.digest == d.digest,
                 (Some(b), None) => {
                     address.is_part() && b.digest == d.digest && pending != Some(b.digest)
                 }
@@ -561,7 +566,7 @@ fn row(
                 Some(_) if row.protect => Action::Conflict(Conflict::Protected),
                 // a part someone else had put there, or one whose hand edit
                 // `--adopt` keeps, goes back to its owner as it is
-                Some(_) if entry.is_some_and(|e| e.found) => Action::Forget,
+                Some(_) if entry.is_some_and(|e| e.part().found) => Action::Forget,
                 Some(b) if address.is_part() && options.adopt && !ours(b.digest) => {
                     row.takeover = Some(Takeover::Adopted);
                     Action::Forget

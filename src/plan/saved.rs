@@ -2,9 +2,11 @@
 //! what it was made from, so that `mpm apply FILE` applies exactly it, or refuses,
 //! naming every input or path that changed since.
 
-use super::{Plan, PlanOptions};
+use super::{Action, Drift, PartRow, Plan, PlanOptions, Row, Seen, Takeover};
+use crate::address::Address;
 use crate::desired::Input;
 use crate::hash::Digest;
+use crate::state::Entry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,112 @@ impl SavedInput {
     }
 }
 
+/// A row as a saved plan writes it: a part's values in an object of their own,
+/// how it is written beside the other fields (the layout of format 2).
+#[derive(Serialize, Deserialize)]
+pub(super) struct RowFields {
+    address: Address,
+    action: Action,
+    before: Option<Seen>,
+    after: Option<Seen>,
+    agent: Option<String>,
+    version_before: Option<String>,
+    version_after: Option<String>,
+    entry_after: Option<Entry>,
+    protect: bool,
+    takeover: Option<Takeover>,
+    drift: Option<Drift>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    values: Option<Values>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sensitive: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    position: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<Digest>,
+}
+
+/// A part's values: none of a secret's.
+#[derive(Default, Serialize, Deserialize)]
+struct Values {
+    before: Option<String>,
+    after: Option<String>,
+    recorded: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    before_text: Option<String>,
+}
+
+impl From<Row> for RowFields {
+    fn from(row: Row) -> RowFields {
+        let part = row.part.map(|p| *p);
+        let (values, how) = match part {
+            Some(p) => {
+                let values = Values {
+                    before: p.before,
+                    after: p.after,
+                    recorded: p.recorded,
+                    before_text: p.before_text,
+                };
+                (Some(values), (p.secret, p.position, p.text))
+            }
+            None => (None, (None, None, None)),
+        };
+        RowFields {
+            address: row.address,
+            action: row.action,
+            before: row.before,
+            after: row.after,
+            agent: row.agent,
+            version_before: row.version_before,
+            version_after: row.version_after,
+            entry_after: row.entry_after,
+            protect: row.protect,
+            takeover: row.takeover,
+            drift: row.drift,
+            values,
+            sensitive: row.sensitive,
+            secret: how.0,
+            position: how.1,
+            text: how.2,
+        }
+    }
+}
+
+impl From<RowFields> for Row {
+    fn from(f: RowFields) -> Row {
+        let how = f.secret.is_some() || f.position.is_some() || f.text.is_some();
+        let part = (f.values.is_some() || how).then(|| {
+            let values = f.values.unwrap_or_default();
+            Box::new(PartRow {
+                before: values.before,
+                after: values.after,
+                recorded: values.recorded,
+                before_text: values.before_text,
+                secret: f.secret,
+                position: f.position,
+                text: f.text,
+            })
+        });
+        Row {
+            address: f.address,
+            action: f.action,
+            before: f.before,
+            after: f.after,
+            agent: f.agent,
+            version_before: f.version_before,
+            version_after: f.version_after,
+            entry_after: f.entry_after,
+            protect: f.protect,
+            takeover: f.takeover,
+            drift: f.drift,
+            sensitive: f.sensitive,
+            part,
+        }
+    }
+}
+
 /// A saved plan carries the bytes it writes.
 impl crate::desired::Source for SavedPlan {
     fn bytes(
@@ -65,7 +173,7 @@ impl crate::desired::Source for SavedPlan {
             .rows
             .iter()
             .find(|r| r.address == *address && r.sensitive)
-            .and_then(|r| r.secret.as_deref());
+            .and_then(Row::secret);
         if let Some(var) = secret {
             let value = std::env::var(var).map_err(|_| {
                 crate::Error::usage(
@@ -180,5 +288,60 @@ impl SavedPlan {
             ));
         }
         Ok(saved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(address: &str, part: Option<PartRow>) -> Row {
+        Row {
+            address: Address::parse(address).unwrap(),
+            action: Action::Create,
+            before: None,
+            after: None,
+            agent: None,
+            version_before: None,
+            version_after: None,
+            entry_after: None,
+            protect: false,
+            takeover: None,
+            drift: None,
+            sensitive: part.as_ref().is_some_and(|p| p.secret.is_some()),
+            part: part.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn a_row_is_saved_in_the_layout_of_format_2() {
+        let file = row("agents/qa.md", None);
+        let json = serde_json::to_value(&file).unwrap();
+        assert_eq!(json.get("values"), None);
+        assert_eq!(serde_json::from_value::<Row>(json).unwrap(), file);
+
+        let digest = Digest::of(b"{}");
+        let part = row(
+            "settings.json#/env/A",
+            Some(PartRow {
+                before: Some("\"1\"".into()),
+                after: Some("\"2\"".into()),
+                recorded: None,
+                before_text: None,
+                secret: Some("A_TOKEN".into()),
+                position: Some(3),
+                text: Some(digest),
+            }),
+        );
+        let json = serde_json::to_value(&part).unwrap();
+        assert_eq!(
+            json["values"],
+            serde_json::json!({"before": "\"1\"", "after": "\"2\"", "recorded": null})
+        );
+        assert_eq!(json["sensitive"], true);
+        assert_eq!(json["secret"], "A_TOKEN");
+        assert_eq!(json["position"], 3);
+        assert_eq!(json["text"], digest.to_string());
+        assert_eq!(serde_json::from_value::<Row>(json).unwrap(), part);
     }
 }

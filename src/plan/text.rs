@@ -179,7 +179,7 @@ fn shown(row: &Row, value: Option<&String>) -> String {
 /// A change to a part: `settings.json env.A = "1"`, `… = "1" → "2"`, or for an
 /// array element `settings.json permissions.allow[] "Read"`.
 fn part_line(row: &Row) -> String {
-    let values = row.values.as_deref().cloned().unwrap_or_default();
+    let values = row.part.as_deref().cloned().unwrap_or_default();
     let is_key = matches!(row.address.part(), Some(crate::part::Part::Key(_)));
     let value = match row.action {
         Action::Create => shown(row, values.after.as_ref()),
@@ -436,7 +436,7 @@ fn conflict_text(kind: Conflict, row: &Row) -> (String, String) {
 /// What is wrong at a part of a settings file, and what to do: a hand edit is
 /// shown as the value mpm wrote and the value there now.
 fn part_conflict_text(kind: Conflict, row: &Row) -> (String, String) {
-    let values = row.values.as_deref().cloned().unwrap_or_default();
+    let values = row.part.as_deref().cloned().unwrap_or_default();
     let now = shown(row, values.before.as_ref());
     let wrote = shown(row, values.recorded.as_ref());
     let file = row.address.file();

@@ -148,13 +148,13 @@ pub fn build(dir: &Path, out: &Path) -> Result<Built, Error> {
     Error::collect(errors)?;
     // the files first, the index that names them last
     fs_err::create_dir_all(out)?;
-    for (path, bytes) in &writes {
+    for (path, bytes) in writes {
         if let Some(parent) = path.parent() {
             fs_err::create_dir_all(parent)?;
         }
-        crate::system::write_file_atomically(path, bytes)?;
+        crate::system::write_file_atomically(&path, bytes)?;
     }
-    crate::system::write_file_atomically(&index_path, &index.render())?;
+    crate::system::write_file_atomically(&index_path, index.render())?;
     built.agents = index.agents.len();
     built.versions = index.agents.values().map(|a| a.versions.len()).sum();
     Ok(built)

@@ -23,7 +23,7 @@ pub use crate::last_applied::LastApplied;
 pub use lock::{Holder, Lock, LockMode, parse_duration, recorded_holder};
 pub use model::{
     Change, Counts, Entries, Entry, FileVersion, Generation, GenerationRecord, GitInfo,
-    ManifestInfo,
+    ManifestInfo, PartRecord,
 };
 
 use crate::diagnose::Diagnose;
@@ -672,7 +672,7 @@ impl StateStore {
         let mut values = BTreeMap::new();
         for entry in entries
             .iter()
-            .filter(|(a, e)| a.is_part() && e.secret.is_none())
+            .filter(|(a, e)| a.is_part() && e.secret().is_none())
             .map(|(_, e)| e)
         {
             if let Some(bytes) = self.blob(&entry.digest)? {
@@ -867,7 +867,9 @@ impl StateStore {
     /// already (only those: with a long history, every blob's digest is megabytes).
     pub fn blob_writer(&self, wanted: &crate::hash::DigestSet) -> Result<BlobWriter, StateError> {
         let mut packs = std::collections::BTreeSet::new();
-        let mut known = Located::default();
+        // room for every blob the apply may add (all it wants, its changes and
+        // entries): growing it would hold the old table beside the new one
+        let mut known = Located::with_capacity_and_hasher(wanted.len() + 4, Default::default());
         self.each_pack_index(|pack, index| {
             packs.insert(pack);
             for slot in index.iter().filter(|s| wanted.contains(&s.digest)) {
@@ -1239,11 +1241,17 @@ impl BlobWriter {
         Ok(())
     }
 
-    /// Stores a value as a JSON blob; returns its digest.
+    /// Stores a value as a JSON blob, serialised straight into the pack (the
+    /// changes of 10 000 paths are a few MB); returns its digest.
     pub fn add_json<T: serde::Serialize>(&mut self, value: &T) -> Result<Digest, StateError> {
-        let bytes = serde_json::to_vec(value).unwrap_or_default();
-        let digest = Digest::of(&bytes);
-        self.add(digest, &bytes)?;
+        let known = &self.known;
+        let (digest, at) = self.writer.add_streamed(
+            |out| serde_json::to_writer(out, value).map_err(std::io::Error::from),
+            |digest| known.contains_key(digest),
+        )?;
+        if let Some((offset, len)) = at {
+            self.known.insert(digest, (self.pack, offset, len));
+        }
         Ok(digest)
     }
 

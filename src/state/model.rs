@@ -7,31 +7,111 @@ use std::collections::BTreeMap;
 
 /// A managed path as last applied (chezmoi's `EntryState`: a digest, never contents;
 /// contents live in `blobs`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "EntryFields<String, Digest>")]
 pub struct Entry {
     pub digest: Digest,
     pub mode: u32,
     pub size: u64,
     pub agent: Option<String>,
     pub version: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// What only a part of a settings file records; `None` when it is all
+    /// defaults (see [`PartRecord::boxed`]). Boxed: an entry is held per managed
+    /// path, and nearly all are agent files.
+    part: Option<Box<PartRecord>>,
+}
+
+/// What an entry of a part of a settings file records beside a file's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartRecord {
     /// A secret's variable in mpm's environment: the digest is a keyed hash, and no
     /// blob holds the value (a rollback reads the variable again).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
-    /// For a part of a settings file: how many containers on its way (objects, the
-    /// array, the file itself) mpm made for it, to remove with it if left empty.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    /// How many containers on its way (objects, the array, the file itself) mpm
+    /// made for it, to remove with it if left empty.
     pub created: u8,
-    /// For a part: it held mpm's value before mpm wrote anything there (someone
-    /// else put it there). Leaving the manifest, it is handed back, never removed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// It held mpm's value before mpm wrote anything there (someone else put it
+    /// there). Leaving the manifest, it is handed back, never removed.
     pub found: bool,
-    /// For a part: the blob of its value as written, when not canonical (boxed:
-    /// rarely there, and an entry is held per managed path).
+    /// The blob of its value as written, when not canonical.
+    pub text: Option<Digest>,
+}
+
+static NO_PART: PartRecord = PartRecord {
+    secret: None,
+    created: 0,
+    found: false,
+    text: None,
+};
+
+impl PartRecord {
+    /// Boxed, or `None` when there is nothing in it.
+    pub fn boxed(self) -> Option<Box<PartRecord>> {
+        (self != NO_PART).then(|| Box::new(self))
+    }
+}
+
+/// An entry as the state log and a saved plan write it: one flat object, the
+/// fields of a part beside the others, each left out when it holds its default.
+/// `S` and `D` are owned when read, borrowed when written.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(deserialize = "S: Deserialize<'de>, D: Deserialize<'de>"))]
+struct EntryFields<S, D> {
+    digest: D,
+    mode: u32,
+    size: u64,
+    agent: Option<S>,
+    version: Option<S>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    protect: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<Box<Digest>>,
+    secret: Option<S>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    created: u8,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    found: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<D>,
+}
+
+impl From<EntryFields<String, Digest>> for Entry {
+    fn from(f: EntryFields<String, Digest>) -> Entry {
+        let part = PartRecord {
+            secret: f.secret,
+            created: f.created,
+            found: f.found,
+            text: f.text,
+        };
+        Entry {
+            digest: f.digest,
+            mode: f.mode,
+            size: f.size,
+            agent: f.agent,
+            version: f.version,
+            protect: f.protect,
+            part: part.boxed(),
+        }
+    }
+}
+
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let part = self.part();
+        EntryFields {
+            digest: &self.digest,
+            mode: self.mode,
+            size: self.size,
+            agent: self.agent.as_deref(),
+            version: self.version.as_deref(),
+            protect: self.protect,
+            secret: part.secret.as_deref(),
+            created: part.created,
+            found: part.found,
+            text: part.text.as_ref(),
+        }
+        .serialize(s)
+    }
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -93,9 +173,47 @@ impl Change {
 }
 
 impl Entry {
+    /// The entry of a file, or of a part that records nothing more than a file.
+    pub fn file(
+        digest: Digest,
+        mode: u32,
+        size: u64,
+        agent: Option<String>,
+        version: Option<String>,
+        protect: bool,
+    ) -> Entry {
+        Entry {
+            digest,
+            mode,
+            size,
+            agent,
+            version,
+            protect,
+            part: None,
+        }
+    }
+
+    /// This entry, recording `part` too.
+    pub fn with_part(self, part: PartRecord) -> Entry {
+        Entry {
+            part: part.boxed(),
+            ..self
+        }
+    }
+
+    /// What it records of a part of a settings file (all defaults for a file).
+    pub fn part(&self) -> &PartRecord {
+        self.part.as_deref().unwrap_or(&NO_PART)
+    }
+
+    /// A secret's variable (see [`PartRecord::secret`]).
+    pub fn secret(&self) -> Option<&str> {
+        self.part().secret.as_deref()
+    }
+
     /// Whether a blob holds the bytes (a secret's never does).
     pub fn is_kept(&self) -> bool {
-        self.secret.is_none()
+        self.secret().is_none()
     }
 }
 
@@ -182,3 +300,45 @@ pub struct GenerationRecord {
 
 /// The managed paths after a generation.
 pub type Entries = BTreeMap<Address, Entry>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_written_flat_as_before_its_part_fields_were_boxed() {
+        let digest = Digest::of(b"v");
+        let hex = digest.to_string();
+        let file = Entry::file(digest, 0o644, 1, Some("qa".into()), None, false);
+        let json = serde_json::to_string(&file).unwrap();
+        assert_eq!(
+            json,
+            format!(r#"{{"digest":"{hex}","mode":420,"size":1,"agent":"qa","version":null}}"#)
+        );
+        assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), file);
+        let part = Entry::file(digest, 0, 0, None, None, true).with_part(PartRecord {
+            secret: Some("TOKEN".into()),
+            created: 2,
+            found: true,
+            text: Some(digest),
+        });
+        let json = serde_json::to_string(&part).unwrap();
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"digest":"{hex}","mode":0,"size":0,"agent":null,"version":null,"protect":true,"secret":"TOKEN","created":2,"found":true,"text":"{hex}"}}"#
+            )
+        );
+        assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), part);
+    }
+
+    #[test]
+    fn a_part_that_records_nothing_more_equals_a_file_entry() {
+        let file = Entry::file(Digest::of(b"v"), 0, 0, None, None, false);
+        let empty = file.clone().with_part(PartRecord::default());
+        assert_eq!(empty, file);
+        assert_eq!(empty.part(), &PartRecord::default());
+        let read: Entry = serde_json::from_str(&serde_json::to_string(&file).unwrap()).unwrap();
+        assert_eq!(read, file);
+    }
+}

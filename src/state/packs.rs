@@ -76,6 +76,38 @@ impl PackWriter {
         Ok(offset)
     }
 
+    /// Appends the bytes `write` gives, digested as they are written (a large
+    /// value is never held whole), unless `known` says the state log has them
+    /// already: then they are cut off again. Returns their digest, and when
+    /// appended, where in the pack they start and their length.
+    pub fn add_streamed(
+        &mut self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+        known: impl FnOnce(&Digest) -> bool,
+    ) -> Result<(Digest, Option<(u64, u64)>), StateError> {
+        // in large pieces: a digest over many small writes is slow
+        let digesting = crate::hash::DigestWriter::new(&mut self.file);
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, digesting);
+        write(&mut out)?;
+        let (digest, len) = out.into_inner().map_err(|e| e.into_error())?.finish();
+        let offset = self.offset;
+        if known(&digest) {
+            use std::io::Seek;
+            self.file.flush()?;
+            let file = self.file.get_mut();
+            file.set_len(offset)?;
+            file.seek(std::io::SeekFrom::Start(offset))?;
+            return Ok((digest, None));
+        }
+        self.index.push(Slot {
+            digest,
+            offset,
+            len,
+        });
+        self.offset += len;
+        Ok((digest, Some((offset, len))))
+    }
+
     /// Removes the pack (an apply that stopped before indexing it).
     pub fn discard(self) {
         drop(self.file);
@@ -151,4 +183,28 @@ pub fn locate_all<'a>(
         }
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamed_blob_is_indexed_where_it_lands_and_one_known_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pack = PackWriter::create(dir.path(), 1).unwrap();
+        pack.add(Digest::of(b"first"), b"first").unwrap();
+        let streamed = |bytes: &'static [u8]| move |out: &mut dyn Write| out.write_all(bytes);
+        let (digest, at) = pack
+            .add_streamed(streamed(b"known"), |d| *d == Digest::of(b"known"))
+            .unwrap();
+        assert_eq!((digest, at), (Digest::of(b"known"), None));
+        let (digest, at) = pack.add_streamed(streamed(b"second"), |_| false).unwrap();
+        assert_eq!((digest, at), (Digest::of(b"second"), Some((5, 6))));
+        let index = pack.finish().unwrap();
+        let file = std::fs::File::open(pack_path(dir.path(), 1)).unwrap();
+        assert_eq!(file.metadata().unwrap().len(), 11);
+        let read: Vec<Vec<u8>> = index.iter().map(|s| read_slot(&file, s).unwrap()).collect();
+        assert_eq!(read, [b"first".to_vec(), b"second".to_vec()]);
+    }
 }
