@@ -707,6 +707,14 @@ impl StateStore {
         })
     }
 
+    /// Forgets the packs' indexes read to find blobs (each of an apply of 10 000
+    /// agents is 2.6 MB in memory), for a command that reads no more blobs; they
+    /// are read again if it does.
+    pub fn forget_indexes(&self) {
+        *self.blob_slots.borrow_mut() = None;
+        *self.one_pack.borrow_mut() = None;
+    }
+
     fn pack_indexes(&self) -> Result<Vec<(u64, PackIndex)>, StateError> {
         let mut all = Vec::new();
         self.each_pack_index(|pack, index| all.push((pack, index)))?;
