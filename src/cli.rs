@@ -115,6 +115,56 @@ pub enum Command {
     /// The download cache: what registries served, kept for every project in
     /// `cache.dir` and bounded by `mpm.yaml`'s `cache:`
     Cache(CacheArgs),
+    /// Real spend, from Claude Code's own transcripts: by day, week, month,
+    /// session, agent or model, and today's spend against the daily budget
+    ///
+    /// Reads `<config dir>/projects/**/*.jsonl` (subagents included) through an
+    /// index in mpm's cache that is updated by reading only appended bytes. Exit
+    /// 0 under the warning threshold (or without a budget), 3 at or past it, 4 at
+    /// or over the daily budget, 1 on error.
+    Usage(UsageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// The report: rows by local day, ISO week (with each day, the peak day, the
+    /// average and the top agents and models), month, session, agent or model
+    #[arg(value_enum, default_value_t = UsageReport::Daily)]
+    pub report: UsageReport,
+    /// From this local day on (`YYYY-MM-DD`)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Up to this local day, included (`YYYY-MM-DD`)
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Print the report as JSON (a versioned format)
+    #[arg(long)]
+    pub json: bool,
+    /// Each row's models too
+    #[arg(long)]
+    pub breakdown: bool,
+    /// Read the transcripts of this Claude Code config directory [default: the
+    /// target's; for a project target, `$CLAUDE_CONFIG_DIR`, else `~/.claude`,
+    /// where the client writes them]
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// Count days in this time zone (`Europe/Paris`, `UTC`) [default: `TZ`, else
+    /// the system's]
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// Read every transcript whole, and neither read nor write the index
+    #[arg(long)]
+    pub no_index: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageReport {
+    Daily,
+    Weekly,
+    Monthly,
+    Session,
+    Agent,
+    Model,
 }
 
 #[derive(Debug, Args)]

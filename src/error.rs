@@ -45,6 +45,8 @@ pub enum Error {
     #[error(transparent)]
     Registry(Box<crate::registry::RegistryError>),
     #[error(transparent)]
+    Spend(Box<crate::usage::UsageError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -97,6 +99,7 @@ boxed_from!(
     Fetch(crate::fetch::FetchError),
     Cache(crate::cache::CacheError),
     Registry(crate::registry::RegistryError),
+    Spend(crate::usage::UsageError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -150,6 +153,7 @@ impl Error {
             Error::Fetch(e) => Some(e.as_ref()),
             Error::Cache(e) => Some(e.as_ref()),
             Error::Registry(e) => Some(e.as_ref()),
+            Error::Spend(e) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -230,6 +234,10 @@ pub enum ExitStatus {
     Failure,
     /// 2: `plan --detailed-exitcode` found changes.
     Changes,
+    /// 3: `usage`: today's spend is at or past the budget's warning threshold.
+    BudgetWarning,
+    /// 4: `usage`: today's spend is at or over the daily budget.
+    OverBudget,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -238,6 +246,8 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Changes => ExitCode::from(2),
+            ExitStatus::BudgetWarning => ExitCode::from(3),
+            ExitStatus::OverBudget => ExitCode::from(4),
         }
     }
 }

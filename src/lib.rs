@@ -44,6 +44,7 @@ pub mod target;
 pub mod template;
 pub mod text;
 pub mod unique_keys;
+pub mod usage;
 pub mod watch;
 
 pub use error::{Error, ExitStatus};

@@ -80,7 +80,7 @@ impl ManifestUse {
             Command::Plan(_) | Command::Status | Command::Verify => ManifestUse::Required,
             Command::Apply(args) if args.plan.is_none() => ManifestUse::Required,
             Command::History(_) | Command::Rollback(_) => ManifestUse::ForTarget,
-            Command::Config(_) | Command::Cache(_) => ManifestUse::IfFound,
+            Command::Config(_) | Command::Cache(_) | Command::Usage(_) => ManifestUse::IfFound,
             Command::Env(_) => ManifestUse::Required,
             Command::Lock | Command::Update(_) | Command::Outdated(_) => ManifestUse::Required,
             Command::Doctor(_) => ManifestUse::ForTarget,
@@ -102,6 +102,7 @@ fn prints_json(command: &Command) -> bool {
         Command::Plan(args) => args.json,
         Command::Outdated(args) => args.json,
         Command::Diff(args) => args.json,
+        Command::Usage(args) => args.json,
         _ => false,
     }
 }

@@ -21,6 +21,10 @@
 //! content/sha256/ab/<hex>    bytes whose SHA-256 is <hex> (`ab`: its first two digits)
 //! documents/<hex>            <hex>: the SHA-256 of the URL; one line of JSON (url,
 //!                            etag, fetched_ms, size, sha256 of the bytes), then the bytes
+//! usage/<hex>                <hex>: the SHA-256 of a Claude Code config dir's canonical
+//!                            path; the incremental index of its transcripts (`mpm usage`,
+//!                            see `crate::usage::index`): a header line of JSON (format,
+//!                            version, config_dir, length, sha256 of the rest), then JSON
 //! .tmp-<pid>-<random>        a write under way, beside the entry it becomes
 //! ```
 //!
@@ -35,6 +39,7 @@
 mod dir;
 mod error;
 mod evict;
+mod usage;
 
 pub use error::CacheError;
 
@@ -203,6 +208,8 @@ enum LockMode {
 enum Kind {
     Content,
     Document,
+    /// A usage index: evicted like the others (the next run rebuilds it).
+    Usage,
 }
 
 /// An entry as listed: its folder (an index into the listing's folders) and name.
@@ -460,7 +467,7 @@ impl Cache {
         };
         let _lock = lock(root, LockMode::Exclusive)?;
         let mut pruned = Pruned::default();
-        for folder in ["content", "documents"] {
+        for folder in ["content", "documents", usage::FOLDER] {
             let removed = root.remove_tree(folder)?;
             pruned.removed += removed.entries;
             pruned.bytes += removed.bytes;
@@ -638,6 +645,17 @@ impl Cache {
                     });
                 let entry = candidate(Kind::Document, name.clone(), at, &opened.meta, expired);
                 listing.entries.push(entry);
+            }
+        }
+        if let Some(indexes) = root.sub(usage::FOLDER)? {
+            let names = indexes.names()?;
+            let at = listing.add_folder(indexes, &names);
+            let indexes = &listing.folders[at];
+            for name in names.iter().filter(|n| is_hex(n, 64)) {
+                if let Some(opened) = indexes.open_file(name)? {
+                    let entry = candidate(Kind::Usage, name.clone(), at, &opened.meta, false);
+                    listing.entries.push(entry);
+                }
             }
         }
         Ok(listing)

@@ -16,6 +16,7 @@ mod plan;
 mod registry;
 mod rollback;
 mod status;
+mod usage;
 mod watch;
 
 use crate::Error;
@@ -59,6 +60,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Update(args) => lock::update(options, &args, printer),
         Command::Outdated(args) => lock::outdated(options, &args, printer),
         Command::Registry(args) => registry::run(&args, printer),
+        Command::Usage(args) => usage::run(options, &args, printer),
     }
 }
 

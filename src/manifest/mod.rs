@@ -5,6 +5,7 @@
 //! value (one source per agent, files that must exist) point back into the file with
 //! [`locate`].
 
+pub mod budget;
 mod cache;
 pub mod load;
 mod locate;
