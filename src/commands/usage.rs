@@ -459,15 +459,16 @@ fn weekly_text(ctx: &Context, rows: &[Row], priced: &[Priced]) -> String {
         for (date, sum) in &row.days {
             let _ = writeln!(
                 out,
-                "  {date} {:<3}  {:>12}  {:>12} tokens",
-                weekday(*date),
+                "  {:<14}  {:>12}  {:>12} tokens",
+                format!("{date} {}", weekday(*date)),
                 cost_text(sum),
                 thousands(sum.tokens.total())
             );
         }
         let _ = writeln!(
             out,
-            "  Total          {:>12}  {:>12} tokens  ({})",
+            "  {:<14}  {:>12}  {:>12} tokens  ({})",
+            "Total",
             cost_text(&row.sum),
             thousands(row.sum.tokens.total()),
             row.sum.source().as_str()

@@ -206,6 +206,7 @@ fn update(
         .saturating_mul(1_000_000_000)
         .saturating_add(meta.mtime_nsec());
     let same_file = |e: &FileEntry| e.dev == meta.dev() && e.ino == meta.ino();
+    let mut whole = false;
     let mut entry = match previous {
         Some(e) if same_file(&e) && meta.len() > e.read => {
             stats.files_appended += 1;
@@ -222,6 +223,7 @@ fn update(
         }
         _ => {
             stats.files_read += 1;
+            whole = true;
             FileEntry {
                 dev: meta.dev(),
                 ino: meta.ino(),
@@ -241,12 +243,14 @@ fn update(
     if parsed.partial {
         stats.partial_lines += 1;
     }
+    // only a line still being written, as last time: nothing to keep
+    let changed = whole || parsed.consumed > 0;
     entry.add(parsed);
     entry.mtime_ns = mtime_ns;
     if entry.agent == transcript::UNKNOWN_AGENT {
         entry.agent = transcript::agent_of(&file.rel, &file.path);
     }
-    Ok((entry, true))
+    Ok((entry, changed))
 }
 
 /// The bytes of `path` from `offset` to its end, into `buffer`. A link is never
