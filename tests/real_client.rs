@@ -386,3 +386,123 @@ fn an_agent_mpm_writes_reaches_the_model_with_its_prompt_model_and_tools_only() 
     tools.sort_unstable();
     assert_eq!(tools, ["Grep", "Read"], "the agent's tools, and only those");
 }
+
+/// `mpm usage` against what a real session wrote: the tokens are the client's
+/// `modelUsage`, exactly; the cost is its `total_cost_usd` within 0.1 %; the agent
+/// mpm wrote gets its own row, with the subagent's model's figures.
+#[test]
+#[ignore = "needs the real Claude Code client: MPM_REAL_CLIENT=1 scripts/test"]
+fn mpm_usage_counts_a_real_sessions_tokens_and_cost_as_the_client_does() {
+    let ran = Test::new()
+        .manifest(
+            "
+            version: 1
+            target: { path: cfg }
+            agents:
+              qa:
+                description: Use for QA work
+                prompt: You check the work.
+                model: haiku
+            ",
+        )
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    // past haiku 5.5's 100 000 tier, cache tokens counted
+    let usage = r#"{"input_tokens":60000,"output_tokens":700,"cache_creation_input_tokens":30000,"cache_read_input_tokens":20000}"#;
+    let session = session(&ran, &["--delegate", "qa", "--usage", usage], "Check it.");
+    let out = ran
+        .then()
+        .args(&["usage", "session", "--json", "--config-dir", "cfg"])
+        .stdout_any()
+        .success();
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let [row] = doc["rows"].as_array().unwrap().as_slice() else {
+        panic!("one session: {doc:#}");
+    };
+    assert_eq!(row["session_id"], session.result["session_id"]);
+    let model_usage = session.result["modelUsage"].as_object().unwrap();
+    let sum = |key: &str| -> u64 { model_usage.values().map(|m| m[key].as_u64().unwrap()).sum() };
+    assert_eq!(row["input_tokens"], sum("inputTokens"));
+    assert_eq!(row["output_tokens"], sum("outputTokens"));
+    assert_eq!(
+        row["cache_creation_input_tokens"],
+        sum("cacheCreationInputTokens")
+    );
+    assert_eq!(row["cache_read_input_tokens"], sum("cacheReadInputTokens"));
+    let want = session.result["total_cost_usd"].as_f64().unwrap();
+    let got = row["cost_usd"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() <= want * 0.001,
+        "mpm ${got}, the client ${want}"
+    );
+    let agents = ran
+        .then()
+        .args(&[
+            "usage",
+            "agent",
+            "--json",
+            "--breakdown",
+            "--config-dir",
+            "cfg",
+        ])
+        .stdout_any()
+        .success();
+    let doc: Value = serde_json::from_str(&agents.stdout).unwrap();
+    let qa = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent"] == "qa")
+        .unwrap_or_else(|| panic!("no row for the agent `qa`: {doc:#}"));
+    let [model] = qa["models"].as_array().unwrap().as_slice() else {
+        panic!("the agent used one model: {qa:#}");
+    };
+    let name = model["model"].as_str().unwrap();
+    assert!(name.starts_with("claude-haiku-"), "{name}");
+    let client = model_usage[name]["costUSD"].as_f64().unwrap();
+    let mine = qa["cost_usd"].as_f64().unwrap();
+    assert!(
+        (mine - client).abs() <= client * 0.001,
+        "qa: mpm ${mine}, the client ${client}"
+    );
+    assert_eq!(qa["input_tokens"], model_usage[name]["inputTokens"]);
+    // with the client's figure removed, the price table alone gives the same cost
+    let projects = ran.path("cfg/projects");
+    for entry in walk(&projects) {
+        if entry.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read_to_string(&entry).unwrap();
+            let kept: String = text
+                .lines()
+                .filter(|l| !l.contains("\"type\":\"cost-state\""))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&entry, kept).unwrap();
+        }
+    }
+    let table = ran
+        .then()
+        .args(&["usage", "session", "--json", "--config-dir", "cfg"])
+        .stdout_any()
+        .success();
+    let doc: Value = serde_json::from_str(&table.stdout).unwrap();
+    assert_eq!(doc["total"]["cost_source"], "table");
+    let got = doc["total"]["cost_usd"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() <= want * 0.001,
+        "the table: ${got}, the client ${want}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
