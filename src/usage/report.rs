@@ -85,7 +85,9 @@ pub fn price<'a>(index: &'a Index, table: &PriceTable, tz: &TimeZone) -> (Vec<Pr
         let Some(&client_usd) = client.get(p.session).and_then(|m| m.get(p.model)) else {
             continue;
         };
-        let (table_usd, unpriced, tokens) = sums[&(p.session, p.model)];
+        let Some(&(table_usd, unpriced, tokens)) = sums.get(&(p.session, p.model)) else {
+            continue;
+        };
         p.cost = match (p.cost, unpriced) {
             (Some(cost), false) if table_usd > 0.0 => Some(cost * client_usd / table_usd),
             _ if tokens > 0 => Some(client_usd * p.tokens.total() as f64 / tokens as f64),

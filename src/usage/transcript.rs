@@ -100,15 +100,26 @@ const SYNTHETIC: &str = "<synthetic>";
 /// Reads the lines of `bytes` (a transcript from some offset on: the start of a
 /// line).
 pub fn parse(bytes: &[u8]) -> Parsed {
+    // valid UTF-8 (the usual case) is checked once, and its lines found with the
+    // standard library's fast search; otherwise byte by byte, line by line
+    let text = std::str::from_utf8(bytes).ok();
     let mut parsed = Parsed::default();
     let mut at = 0;
     while at < bytes.len() {
-        let rest = &bytes[at..];
-        let (line, next, complete) = match rest.iter().position(|&b| b == b'\n') {
-            Some(end) => (&rest[..end], at + end + 1, true),
-            None => (rest, bytes.len(), false),
+        let end = match text {
+            Some(text) => text[at..].find('\n'),
+            None => bytes[at..].iter().position(|&b| b == b'\n'),
         };
-        match read_line(line, &mut parsed) {
+        let (line, next, complete) = match end {
+            Some(end) => (&bytes[at..at + end], at + end + 1, true),
+            None => (&bytes[at..], bytes.len(), false),
+        };
+        let line = match text {
+            // a line of valid UTF-8 ends at a newline, a character boundary
+            Some(text) => Ok(&text[at..at + line.len()]),
+            None => std::str::from_utf8(line).map_err(|_| ()),
+        };
+        match line.and_then(|line| read_line(line, &mut parsed)) {
             Ok(()) => parsed.consumed = next,
             // a final line still being written: left for the next read
             Err(()) if !complete => {
@@ -127,16 +138,14 @@ pub fn parse(bytes: &[u8]) -> Parsed {
 
 /// One line (without its newline); `Err` when it is not a whole JSON object or a
 /// usage line that does not parse.
-fn read_line(line: &[u8], parsed: &mut Parsed) -> Result<(), ()> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let trimmed = line.trim_ascii();
-    if trimmed.is_empty() {
+fn read_line(line: &str, parsed: &mut Parsed) -> Result<(), ()> {
+    let text = line.trim_ascii();
+    if text.is_empty() {
         return Ok(());
     }
-    if trimmed.first() != Some(&b'{') || trimmed.last() != Some(&b'}') {
+    if !text.starts_with('{') || !text.ends_with('}') {
         return Err(());
     }
-    let text = std::str::from_utf8(trimmed).map_err(|_| ())?;
     let usage = text.contains("\"assistant\"");
     let cost = !usage && text.contains("\"cost-state\"");
     if !usage && !cost {
@@ -342,6 +351,17 @@ mod tests {
         assert_eq!(parsed.malformed, 1);
         assert!(parsed.partial);
         assert_eq!(parsed.consumed, text.len() - 50);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf_8_is_skipped_and_the_others_still_read() {
+        let mut bytes = format!("{ASSISTANT}\n").into_bytes();
+        bytes.extend_from_slice(b"{\"type\":\"user\",\"x\":\"\xff\"}\n");
+        bytes.extend_from_slice(format!("{ASSISTANT}\n").as_bytes());
+        let parsed = parse(&bytes);
+        assert_eq!(parsed.requests.len(), 2);
+        assert_eq!(parsed.malformed, 1);
+        assert_eq!(parsed.consumed, bytes.len());
     }
 
     #[test]
