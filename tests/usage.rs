@@ -362,6 +362,9 @@ struct Prices {
     source: String,
     date: String,
     client_version: String,
+    list_source: String,
+    list_date: String,
+    list_models: Vec<String>,
     overridden: Vec<String>,
 }
 

@@ -649,6 +649,9 @@ fn json_doc(ctx: &Context, parts: &JsonParts) -> Value {
             "source": parts.table.source,
             "date": parts.table.date,
             "client_version": parts.table.client_version,
+            "list_source": parts.table.list_source,
+            "list_date": parts.table.list_date,
+            "list_models": parts.table.list_models.keys().collect::<Vec<_>>(),
             "overridden": parts.overrides.keys().collect::<Vec<_>>(),
         },
         "notes": {

@@ -13,22 +13,40 @@ const BUILT_IN: &str = include_str!("prices.json");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriceTable {
+    /// How `models` were found (measured against the client).
     pub source: String,
     pub date: String,
     pub client_version: String,
     pub models: BTreeMap<String, ModelPrice>,
+    /// How `list_models` were found (Anthropic's list prices, not measured).
+    #[serde(default)]
+    pub list_source: String,
+    #[serde(default)]
+    pub list_date: String,
+    /// Older models at their list prices; a measured price wins.
+    #[serde(default)]
+    pub list_models: BTreeMap<String, ModelPrice>,
 }
 
 impl PriceTable {
     /// The table built into mpm.
     pub fn built_in() -> PriceTable {
         // checked by a unit test: the data file always parses
-        serde_json::from_str(BUILT_IN).unwrap_or_else(|_| PriceTable {
+        let mut table: PriceTable = serde_json::from_str(BUILT_IN).unwrap_or_else(|_| PriceTable {
             source: "none".into(),
             date: String::new(),
             client_version: String::new(),
             models: BTreeMap::new(),
-        })
+            list_source: String::new(),
+            list_date: String::new(),
+            list_models: BTreeMap::new(),
+        });
+        for (model, price) in &table.list_models {
+            if !table.models.contains_key(model) {
+                table.models.insert(model.clone(), price.clone());
+            }
+        }
+        table
     }
 
     /// The built-in table with `overrides` (`budget.prices`) replacing whole models.
@@ -134,6 +152,8 @@ mod tests {
     fn a_dated_model_id_takes_its_models_price_and_an_unknown_one_none() {
         let table = PriceTable::built_in();
         assert!(table.price("claude-sonnet-4-5-20250929").is_some());
+        // a list price, for a model not measured
+        assert_eq!(table.price("claude-opus-4-1-20250805").unwrap().input, 15.0);
         assert!(table.price("claude-unknown-9").is_none());
         assert!(table.price("claude-sonnet-4-5-2025").is_none());
     }
