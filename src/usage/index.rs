@@ -141,11 +141,8 @@ pub struct Refresh {
     pub saved: bool,
 }
 
-/// The cache entry's name for `config_dir`.
-pub fn name_of(config_dir: &Path) -> String {
-    let canonical = config_dir
-        .canonicalize()
-        .unwrap_or_else(|_| config_dir.to_path_buf());
+/// The cache entry's name for `config_dir` (its canonical path).
+pub fn name_of(canonical: &Path) -> String {
     Digest::of(canonical.as_os_str().as_encoded_bytes()).hex()
 }
 
@@ -158,13 +155,17 @@ pub fn refresh(
     use_cache: bool,
 ) -> Result<(Index, Refresh), UsageError> {
     let use_cache = use_cache && cache.is_enabled();
-    let name = name_of(config_dir);
+    // one index per directory, whichever link or `..` named it
+    let canonical = config_dir
+        .canonicalize()
+        .unwrap_or_else(|_| config_dir.to_path_buf());
+    let name = name_of(&canonical);
     let mut stats = Refresh::default();
     let mut old = Index::default();
     if use_cache {
         // a cache that cannot be read is rebuilt from the transcripts
         if let Ok(Some(bytes)) = cache.usage_index(&name) {
-            match decode(&bytes, config_dir) {
+            match decode(&bytes, &canonical) {
                 Some(index) => {
                     old = index;
                     stats.reused = true;
@@ -187,7 +188,7 @@ pub fn refresh(
     if use_cache && changed {
         // a cache that cannot be written costs the next run a full read, no more
         stats.saved = cache
-            .put_usage_index(&name, &encode(&index, config_dir))
+            .put_usage_index(&name, &encode(&index, &canonical))
             .is_ok();
     }
     Ok((index, stats))
