@@ -4,6 +4,7 @@
 //! or past the warning threshold, 4: at or over the budget).
 
 use crate::Error;
+use crate::cache::{Cache, Limits};
 use crate::cli::{UsageArgs, UsageReport};
 use crate::config::TargetSetting;
 use crate::error::ExitStatus;
@@ -44,7 +45,10 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
             Some("give the earlier day to `--since`".to_string()),
         ));
     }
-    let cache = options.cache(options.manifest_if_found())?;
+    // no folder for the cache (no `HOME`): every transcript is read, nothing kept
+    let cache = options
+        .cache(options.manifest_if_found())
+        .unwrap_or_else(|_| Cache::disabled(PathBuf::new(), Limits::default()));
     let (index, refresh) = index::refresh(&config_dir, &cache, !args.no_index)?;
     // a cache: failing to bound it fails nothing
     let _ = cache.finish();
