@@ -190,9 +190,10 @@ pub fn plan_from_manifest(
         printer.warn(warning);
     }
     // the settings parts: their secrets' hashes are keyed with the state log's key
-    let parts = desired::settings::from_manifest(&loaded, &looked.last.secret_key, &|var| {
+    let mut parts = desired::settings::from_manifest(&loaded, &looked.last.secret_key, &|var| {
         std::env::var(var).ok()
     })?;
+    parts.add_budget_hook(&loaded, &options.settings)?;
     for warning in settings_allowed(&parts, &loaded, &target, options)? {
         printer.warn(&warning);
     }

@@ -185,8 +185,7 @@ pub fn top_level_setting<'de, A: MapAccess<'de>>(
     out: &mut Values,
 ) -> Result<bool, A::Error> {
     let full = join(section, key);
-    let Some(spec) = Spec::find(&full).filter(|s| s.files.manifest == InManifest::TopLevel)
-    else {
+    let Some(spec) = Spec::find(&full).filter(|s| s.files.manifest == InManifest::TopLevel) else {
         return Ok(false);
     };
     if out.iter().any(|(k, _)| *k == spec.key) {

@@ -395,11 +395,7 @@ impl Kind for Fraction {
         match text.parse::<f64>() {
             Ok(n) if n > 0.0 && n <= 1.0 => Ok(Fraction(n)),
             _ => Err(Invalid::new(
-                format!(
-                    "`{}` is not {}",
-                    crate::text::escaped(text),
-                    Self::EXPECTED
-                ),
+                format!("`{}` is not {}", crate::text::escaped(text), Self::EXPECTED),
                 "a share of the budget: `0.8` warns at 80 %".to_string(),
             )),
         }
@@ -456,7 +452,8 @@ impl<T: Kind> Kind for Option<T> {
             Raw::Text(t) if t.trim() == "none" => Ok(None),
             Raw::Arg(a) if a.to_str().is_some_and(|t| t.trim() == "none") => Ok(None),
             raw => T::parse(raw, base).map(Some).map_err(|mut e| {
-                e.hint.get_or_insert_with(|| "`none` sets no limit".to_string());
+                e.hint
+                    .get_or_insert_with(|| "`none` sets no limit".to_string());
                 e
             }),
         }

@@ -247,7 +247,10 @@ mod tests {
             "{e}"
         );
         let e = read("version: 1\nbudget:\n  daily_usd: -3\n").unwrap_err();
-        assert!(e.contains("`-3` is not an amount of US dollars above 0"), "{e}");
+        assert!(
+            e.contains("`-3` is not an amount of US dollars above 0"),
+            "{e}"
+        );
         let e = read("version: 1\nbudget:\n  daly_usd: 3\n").unwrap_err();
         assert!(
             e.contains("unknown key `daly_usd`") && e.contains("did you mean `daily_usd`"),
@@ -257,8 +260,14 @@ mod tests {
             "version: 1\nbudget:\n  prices:\n    m: { input: 1, output: -1, cache_write: 0, cache_read: 0 }\n",
         )
         .unwrap_err();
-        assert!(e.contains("a price is US dollars per million tokens"), "{e}");
+        assert!(
+            e.contains("a price is US dollars per million tokens"),
+            "{e}"
+        );
         let e = read("version: 1\nbudget:\n  prices:\n    m: { input: 1 }\n").unwrap_err();
-        assert!(e.contains("missing key `output` in `budget.prices.m`"), "{e}");
+        assert!(
+            e.contains("missing key `output` in `budget.prices.m`"),
+            "{e}"
+        );
     }
 }
