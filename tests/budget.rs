@@ -3,6 +3,15 @@
 
 use crate::harness::Test;
 
+/// The hook runs `mpm` from the PATH Claude Code has: this one.
+fn mpm_on_path(test: Test) -> Test {
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_mpm"))
+        .parent()
+        .unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    test.env("PATH", &format!("{}:{path}", dir.display()))
+}
+
 const ENFORCED: &str = "
     version: 1
     target: { path: cfg }
@@ -19,7 +28,7 @@ const ENFORCED: &str = "
 
 #[test]
 fn enforce_installs_the_hook_beside_the_users_own_and_shows_it_in_the_plan() {
-    let ran = Test::new()
+    let ran = mpm_on_path(Test::new())
         .manifest(ENFORCED)
         .args(&["plan"])
         .stdout(
@@ -34,7 +43,10 @@ fn enforce_installs_the_hook_beside_the_users_own_and_shows_it_in_the_plan() {
             "#,
         )
         .success();
-    let ran = ran.then().args(&["apply", "-y"]).stdout_any().success();
+    let ran = mpm_on_path(ran.then())
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
     let settings: serde_json::Value = serde_json::from_str(&ran.read("cfg/settings.json")).unwrap();
     assert_eq!(
         settings["hooks"]["UserPromptSubmit"],
@@ -45,8 +57,7 @@ fn enforce_installs_the_hook_beside_the_users_own_and_shows_it_in_the_plan() {
     );
     // a budget raised is a hook replaced, in review as in the file; the user's stays
     let raised = ENFORCED.replace("daily_usd: 5", "daily_usd: 12.5");
-    let ran = ran
-        .then()
+    let ran = mpm_on_path(ran.then())
         .manifest(&raised)
         .args(&["apply", "-y"])
         .stdout(
@@ -78,7 +89,7 @@ fn enforce_installs_the_hook_beside_the_users_own_and_shows_it_in_the_plan() {
 
 #[test]
 fn the_hook_takes_the_budget_of_the_highest_layer_and_the_manifests_prices() {
-    Test::new()
+    mpm_on_path(Test::new())
         .manifest(
             "
             version: 1
@@ -213,4 +224,15 @@ fn a_budget_key_in_the_wrong_place_says_where_it_goes() {
             ",
         )
         .failure();
+}
+
+#[test]
+fn a_plan_that_installs_the_hook_warns_when_mpm_is_not_on_path() {
+    Test::new()
+        .manifest("version: 1\ntarget: { path: cfg }\nbudget: { daily_usd: 5, enforce: true }\n")
+        .env("PATH", "/nonexistent")
+        .args(&["plan"])
+        .stdout_any()
+        .stderr("warning: `budget.enforce`: there is no `mpm` on PATH here, and the hook Claude Code runs is `mpm hook budget`: put mpm on the PATH Claude Code runs with, or prompts will not be held to the budget\n")
+        .success();
 }

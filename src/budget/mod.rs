@@ -119,6 +119,20 @@ pub fn hook_entry(daily: &Daily, prices: &BTreeMap<String, ModelPrice>) -> Value
     })
 }
 
+/// Whether a command named `mpm` is on `path` (a `PATH` value): what the hook's
+/// shell will run. Without one, the client reports the hook as failing and lets
+/// every prompt through.
+pub fn mpm_on_path(path: &std::ffi::OsStr) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(path).any(|dir| {
+        std::fs::metadata(dir.join("mpm"))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// The warning of a plan that installs the hook where `mpm` is not on `PATH`.
+pub const NOT_ON_PATH: &str = "`budget.enforce`: there is no `mpm` on PATH here, and the hook Claude Code runs is `mpm hook budget`: put mpm on the PATH Claude Code runs with, or prompts will not be held to the budget";
+
 #[cfg(test)]
 mod tests {
     use super::*;

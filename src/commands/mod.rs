@@ -194,6 +194,11 @@ pub fn plan_from_manifest(
         std::env::var(var).ok()
     })?;
     parts.add_budget_hook(&loaded, &options.settings)?;
+    if options.settings.budget_enforce.value
+        && !crate::budget::mpm_on_path(&std::env::var_os("PATH").unwrap_or_default())
+    {
+        printer.warn(crate::budget::NOT_ON_PATH);
+    }
     for warning in settings_allowed(&parts, &loaded, &target, options)? {
         printer.warn(&warning);
     }
