@@ -436,17 +436,17 @@ fn exit_3_at_the_warning_threshold_and_4_at_the_budget() {
     spent_today(100_000)
         .env("MPM_BUDGET_DAILY_USD", "1")
         .args(&["usage", "--config-dir", "cfg"])
-        .stdout_has("today: $0.4000 of $1.00 (40 %)\n")
+        .stdout_has("today: $0.40 of $1.00 (40 %)\n")
         .success();
     spent_today(100_000)
         .env("MPM_BUDGET_DAILY_USD", "0.5")
         .args(&["usage", "--config-dir", "cfg"])
-        .stdout_has("today: $0.4000 of $0.5000 (80 %): past the warning threshold (80 %)\n")
+        .stdout_has("today: $0.40 of $0.50 (80 %): past the warning threshold (80 %)\n")
         .status(3);
     spent_today(100_000)
         .env("CLAUDE_AGENT_DAILY_BUDGET_USD", "0.4")
         .args(&["usage", "--config-dir", "cfg"])
-        .stdout_has("today: $0.4000 of $0.4000 (100 %): over budget\n")
+        .stdout_has("today: $0.40 of $0.40 (100 %): over budget\n")
         .status(4);
     // an error is 1, whatever was spent
     spent_today(100_000)
@@ -696,4 +696,32 @@ fn a_project_target_reads_the_user_config_dir_and_says_so() {
         .stdout_has("2026-12-02  1,000")
         .stderr("The target is a project (`target: project`): Claude Code writes its transcripts to the user config directory, so these are `home/.claude`'s.\n")
         .success();
+}
+
+#[test]
+fn the_manifests_budget_and_prices_apply() {
+    // `budget.prices` replaces opus 5.5's price: $40 per million input tokens, so
+    // 100 000 tokens are $4.00, past 80 % of `daily_usd: 4.5`
+    spent_today(100_000)
+        .manifest(
+            "
+            version: 1
+            target: { path: cfg }
+            budget:
+              daily_usd: 4.5
+              prices:
+                claude-opus-5-5: { input: 40, output: 20, cache_write: 5, cache_read: 0.2 }
+            ",
+        )
+        .args(&["usage"])
+        .stdout_has("today: $4.00 of $4.50 (89 %): past the warning threshold (80 %)\n")
+        .status(3);
+    // a variable beats the file; the threshold too
+    spent_today(100_000)
+        .manifest("version: 1\ntarget: { path: cfg }\nbudget:\n  daily_usd: 1\n")
+        .env("MPM_BUDGET_DAILY_USD", "10")
+        .env("MPM_BUDGET_WARNING_THRESHOLD", "0.01")
+        .args(&["usage", "--json"])
+        .stdout_has("\"state\": \"warning\"")
+        .status(3);
 }

@@ -4,17 +4,18 @@
 //! or past the warning threshold, 4: at or over the budget).
 
 use crate::Error;
+use crate::budget::{Daily, Standing};
 use crate::cache::{Cache, Limits};
 use crate::cli::{UsageArgs, UsageReport};
 use crate::config::TargetSetting;
 use crate::error::ExitStatus;
-use crate::manifest::budget::ModelPrice;
+use crate::manifest::ModelPrice;
 use crate::options::Options;
 use crate::printer::Printer;
+use crate::usage::Tokens;
 use crate::usage::index::{self, Refresh};
 use crate::usage::prices::PriceTable;
 use crate::usage::report::{self, By, Priced, Row, Sum};
-use crate::usage::{BudgetState, Tokens};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
@@ -24,13 +25,6 @@ use std::path::PathBuf;
 
 /// The JSON's version; minor versions only add keys.
 const FORMAT_VERSION: &str = "1.0";
-
-/// The daily budget and its warning threshold (a fraction of it).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Budget {
-    pub daily_usd: f64,
-    pub warning_threshold: f64,
-}
 
 pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     let (config_dir, redirected) = config_dir(options, args)?;
@@ -56,10 +50,9 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
     let table = PriceTable::with_overrides(&overrides);
     let (priced, found) = report::price(&index, &table, &tz);
     let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
-    let budget = budget(options);
+    let budget = Daily::of(&options.settings);
     let today_sum = report::total(&priced, Some(today), Some(today));
-    let state =
-        budget.map(|b| BudgetState::of(today_sum.cost_usd, b.daily_usd, b.warning_threshold));
+    let state = budget.map(|b| b.standing(today_sum.cost_usd));
     let by = by(args.report);
     let rows = report::rows(&priced, by, since, until);
     let total = report::total(&priced, since, until);
@@ -119,25 +112,23 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
         if let (Some(b), Some(state)) = (budget, state) {
             let _ = writeln!(
                 out,
-                "today: {} of {} ({:.0} %){}",
-                usd(today_sum.cost_usd),
-                usd(b.daily_usd),
-                percent(today_sum.cost_usd, b.daily_usd),
+                "today: {}{}",
+                b.describe(today_sum.cost_usd),
                 match state {
-                    BudgetState::Ok => String::new(),
-                    BudgetState::Warning => format!(
+                    Standing::Under => String::new(),
+                    Standing::Warning => format!(
                         ": past the warning threshold ({:.0} %)",
                         b.warning_threshold * 100.0
                     ),
-                    BudgetState::Over => ": over budget".to_string(),
+                    Standing::Over => ": over budget".to_string(),
                 }
             );
         }
         printer.out(&out);
     }
     Ok(match state {
-        Some(BudgetState::Over) => ExitStatus::OverBudget,
-        Some(BudgetState::Warning) => ExitStatus::BudgetWarning,
+        Some(Standing::Over) => ExitStatus::OverBudget,
+        Some(Standing::Warning) => ExitStatus::BudgetWarning,
         _ => ExitStatus::Success,
     })
 }
@@ -207,26 +198,12 @@ fn by(report: UsageReport) -> By {
     }
 }
 
-/// `budget.prices` of `mpm.yaml`. (None until the `budget:` section is on main.)
-fn price_overrides(_options: &Options) -> BTreeMap<String, ModelPrice> {
-    BTreeMap::new()
-}
-
-/// The daily budget, until the settings layers give it: `MPM_BUDGET_DAILY_USD`, else
-/// `CLAUDE_AGENT_DAILY_BUDGET_USD`; the warning at 80 %.
-fn budget(_options: &Options) -> Option<Budget> {
-    let read = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v >= 0.0)
-    };
-    let daily_usd =
-        read("MPM_BUDGET_DAILY_USD").or_else(|| read("CLAUDE_AGENT_DAILY_BUDGET_USD"))?;
-    Some(Budget {
-        daily_usd,
-        warning_threshold: 0.8,
-    })
+/// `budget.prices` of `mpm.yaml`, when there is one.
+fn price_overrides(options: &Options) -> BTreeMap<String, ModelPrice> {
+    options
+        .manifest_if_found()
+        .map(|l| l.manifest.budget.prices.clone())
+        .unwrap_or_default()
 }
 
 struct Context<'a> {
@@ -252,16 +229,6 @@ fn cost_text(sum: &Sum) -> String {
         (None, _) => "unknown".to_string(),
         (Some(c), true) => usd(c),
         (Some(c), false) => format!("{} + ?", usd(c)),
-    }
-}
-
-fn percent(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 {
-        part / whole * 100.0
-    } else if part > 0.0 {
-        f64::INFINITY
-    } else {
-        0.0
     }
 }
 
@@ -511,9 +478,9 @@ struct JsonParts<'a> {
     config_dir: &'a std::path::Path,
     rows: &'a [Row],
     total: &'a Sum,
-    budget: Option<Budget>,
+    budget: Option<Daily>,
     today: &'a Sum,
-    state: Option<BudgetState>,
+    state: Option<Standing>,
     table: &'a PriceTable,
     overrides: &'a BTreeMap<String, ModelPrice>,
     found: &'a report::Found,
@@ -630,7 +597,7 @@ fn json_doc(ctx: &Context, parts: &JsonParts) -> Value {
         .collect();
     let budget = match (parts.budget, parts.state) {
         (Some(b), Some(state)) => json!({
-            "daily_usd": b.daily_usd,
+            "daily_usd": b.usd,
             "warning_threshold": b.warning_threshold,
             "date": ctx.today.to_string(),
             "today_usd": parts.today.cost_usd,

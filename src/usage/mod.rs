@@ -9,7 +9,7 @@ pub mod report;
 pub mod transcript;
 
 use crate::diagnose::Diagnose;
-use crate::manifest::budget::ModelPrice;
+use crate::manifest::ModelPrice;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -141,47 +141,4 @@ pub fn spend_today(
         tokens: sum.tokens,
         date: today,
     })
-}
-
-/// The budget's state for a day's spend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BudgetState {
-    Ok,
-    /// At or past the warning threshold.
-    Warning,
-    /// At or over the budget.
-    Over,
-}
-
-impl BudgetState {
-    pub fn of(spent: f64, daily_usd: f64, warning_threshold: f64) -> BudgetState {
-        if spent >= daily_usd {
-            BudgetState::Over
-        } else if spent >= daily_usd * warning_threshold {
-            BudgetState::Warning
-        } else {
-            BudgetState::Ok
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BudgetState::Ok => "ok",
-            BudgetState::Warning => "warning",
-            BudgetState::Over => "over",
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_budget_states() {
-        assert_eq!(BudgetState::of(3.99, 5.0, 0.8), BudgetState::Ok);
-        assert_eq!(BudgetState::of(4.0, 5.0, 0.8), BudgetState::Warning);
-        assert_eq!(BudgetState::of(5.0, 5.0, 0.8), BudgetState::Over);
-    }
 }

@@ -1,7 +1,7 @@
 //! The price table: data (`prices.json`, with its source and date), tiers
 //! included, overridden per model by `budget.prices` in `mpm.yaml`.
 
-use crate::manifest::budget::ModelPrice;
+use crate::manifest::ModelPrice;
 use crate::usage::Tokens;
 use serde::Deserialize;
 use std::collections::BTreeMap;
