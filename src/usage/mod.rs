@@ -130,8 +130,11 @@ pub fn spend_today(
     let tz = jiff::tz::TimeZone::system();
     let (index, _) = index::refresh(config_dir, cache, true)?;
     let table = prices::PriceTable::with_overrides(overrides);
+    let today = now.to_zoned(tz.clone()).date();
+    // only the sessions with a request today are priced (a copy of a request has
+    // its time: both copies are today's, or neither)
+    let index = today_only(index, today, &tz);
     let (priced, _) = report::price(&index, &table, &tz);
-    let today = now.to_zoned(tz).date();
     let sum = report::total(&priced, Some(today), Some(today));
     Ok(Spend {
         usd: sum.cost_usd,
@@ -141,4 +144,69 @@ pub fn spend_today(
         tokens: sum.tokens,
         date: today,
     })
+}
+
+/// The files of the sessions that have a request on `day`.
+fn today_only(
+    index: index::Index,
+    day: jiff::civil::Date,
+    tz: &jiff::tz::TimeZone,
+) -> index::Index {
+    let bound = |d: Option<jiff::civil::Date>| {
+        d.and_then(|d| d.to_zoned(tz.clone()).ok())
+            .map(|z| z.timestamp().as_millisecond())
+    };
+    let (Some(start), Some(end)) = (bound(Some(day)), bound(day.tomorrow().ok())) else {
+        return index;
+    };
+    let sessions: std::collections::HashSet<&str> = index
+        .files
+        .iter()
+        .filter(|(_, e)| e.requests.iter().any(|r| (start..end).contains(&r.1)))
+        .map(|(rel, _)| transcript::session_of(rel))
+        .collect();
+    let keep: std::collections::HashSet<String> = index
+        .files
+        .keys()
+        .filter(|rel| sessions.contains(transcript::session_of(rel)))
+        .cloned()
+        .collect();
+    let mut index = index;
+    index.files.retain(|rel, _| keep.contains(rel));
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: &str, time: jiff::Timestamp, input: u64) -> String {
+        format!(
+            r#"{{"type":"assistant","requestId":"r{id}","timestamp":"{time}","message":{{"id":"m{id}","model":"claude-opus-5-5","usage":{{"input_tokens":{input},"output_tokens":0}}}}}}"#
+        ) + "\n"
+    }
+
+    #[test]
+    fn spend_today_counts_todays_requests_only_and_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("projects/-p");
+        std::fs::create_dir_all(&project).unwrap();
+        let now = jiff::Timestamp::now();
+        let yesterday = now - jiff::SignedDuration::from_hours(48);
+        let today = line("1", now, 100_000);
+        std::fs::write(
+            project.join("a.jsonl"),
+            format!("{today}{today}{}", line("2", yesterday, 1_000_000)),
+        )
+        .unwrap();
+        // a resumed session's copy of today's request
+        std::fs::write(project.join("b.jsonl"), &today).unwrap();
+        let cache = crate::cache::Cache::disabled(dir.path().join("cache"), Default::default());
+        let spend = spend_today(dir.path(), &cache, &BTreeMap::new(), now).unwrap();
+        assert_eq!(spend.requests, 1);
+        assert_eq!(spend.tokens.input, 100_000);
+        assert!((spend.usd - 0.4).abs() < 1e-9, "{}", spend.usd);
+        assert_eq!(spend.source, CostSource::Table);
+        assert!(!dir.path().join("cache").exists());
+    }
 }
