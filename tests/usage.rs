@@ -725,3 +725,18 @@ fn the_manifests_budget_and_prices_apply() {
         .stdout_has("\"state\": \"warning\"")
         .status(3);
 }
+
+#[test]
+fn a_path_target_is_the_config_dir_read() {
+    let ran = with_fixtures()
+        .args(&["usage", "--json", "--target", "cfg"])
+        .stdout_any()
+        .success();
+    assert_eq!(json(&ran)["total"]["input_tokens"], 155_800);
+    let ran = with_fixtures()
+        .manifest("version: 1\ntarget: { path: cfg }\n")
+        .args(&["usage", "--json"])
+        .stdout_any()
+        .success();
+    assert_eq!(json(&ran)["total"]["input_tokens"], 155_800);
+}

@@ -335,5 +335,10 @@ mod tests {
         assert_eq!(decode(&bytes[..bytes.len() - 1], dir), None);
         assert_eq!(decode(&bytes, Path::new("/other")), None);
         assert_eq!(decode(b"garbage", dir), None);
+        // another version's index is not read, however whole
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let other = text.replacen(&format!("\"version\":{VERSION}"), "\"version\":999", 1);
+        assert_ne!(other, text);
+        assert_eq!(decode(other.as_bytes(), dir), None);
     }
 }
