@@ -45,6 +45,8 @@ pub enum Error {
     #[error(transparent)]
     Registry(Box<crate::registry::RegistryError>),
     #[error(transparent)]
+    Budget(Box<crate::tokens::BudgetError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -97,6 +99,7 @@ boxed_from!(
     Fetch(crate::fetch::FetchError),
     Cache(crate::cache::CacheError),
     Registry(crate::registry::RegistryError),
+    Budget(crate::tokens::BudgetError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -150,6 +153,7 @@ impl Error {
             Error::Fetch(e) => Some(e.as_ref()),
             Error::Cache(e) => Some(e.as_ref()),
             Error::Registry(e) => Some(e.as_ref()),
+            Error::Budget(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -34,4 +34,5 @@ mod rollback;
 mod saved;
 mod schema;
 mod settings;
+mod tokens;
 mod watch;

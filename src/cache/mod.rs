@@ -1,12 +1,14 @@
 //! mpm's download cache: what registries served, kept between commands and shared
 //! by every project of a user, in the `cache.dir` setting's folder
-//! (`$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`). Two kinds of entry:
+//! (`$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`). Three kinds of entry:
 //!
 //! - **content**, by SHA-256 (agent files): never stale, and checked against its
 //!   digest whenever it is read: a damaged entry is removed and is a miss, so the
 //!   cache never serves bytes that are not what was asked for;
 //! - **documents**, by URL (registry indexes), with their `ETag` and when they were
-//!   fetched: stale once older than the time to live (a caller revalidates them).
+//!   fetched: stale once older than the time to live (a caller revalidates them);
+//! - **token counts** ([`tokens`]), by a digest of the agent file counted and the
+//!   encoding: never stale.
 //!
 //! Bounded by [`Limits`] (entries, bytes, time to live): the least recently used
 //! go first (a hit is a use: it touches the entry's modification time).
@@ -21,6 +23,7 @@
 //! content/sha256/ab/<hex>    bytes whose SHA-256 is <hex> (`ab`: its first two digits)
 //! documents/<hex>            <hex>: the SHA-256 of the URL; one line of JSON (url,
 //!                            etag, fetched_ms, size, sha256 of the bytes), then the bytes
+//! tokens/<hex>               one line of JSON: an agent file's token counts (`tokens.rs`)
 //! .tmp-<pid>-<random>        a write under way, beside the entry it becomes
 //! ```
 //!
@@ -35,8 +38,10 @@
 mod dir;
 mod error;
 mod evict;
+mod tokens;
 
 pub use error::CacheError;
+pub use tokens::TokenEntry;
 
 use crate::hash::Digest;
 use dir::Dir;
@@ -203,6 +208,7 @@ enum LockMode {
 enum Kind {
     Content,
     Document,
+    Tokens,
 }
 
 /// An entry as listed: its folder (an index into the listing's folders) and name.
@@ -460,7 +466,7 @@ impl Cache {
         };
         let _lock = lock(root, LockMode::Exclusive)?;
         let mut pruned = Pruned::default();
-        for folder in ["content", "documents"] {
+        for folder in ["content", "documents", tokens::FOLDER] {
             let removed = root.remove_tree(folder)?;
             pruned.removed += removed.entries;
             pruned.bytes += removed.bytes;
@@ -640,6 +646,7 @@ impl Cache {
                 listing.entries.push(entry);
             }
         }
+        tokens::list(root, &mut listing)?;
         Ok(listing)
     }
 }

@@ -111,12 +111,14 @@ impl Planned {
         &self,
         source: &dyn Source,
         compared_with: &str,
+        tokens: Option<&Tokens>,
         printer: &Printer,
     ) -> Result<(), Error> {
         let opts = TextOptions {
             target: &format!("`{}`", self.target.display),
             source: compared_with,
             diffs: true,
+            tokens: tokens.map(|t| (&t.counted.tokens, &t.limits)),
         };
         crate::plan::render_text(
             &self.plan,
@@ -126,6 +128,43 @@ impl Planned {
             &opts,
             &mut printer.out_writer(),
         )
+    }
+}
+
+/// A plan's token counts and the limits they were checked against.
+pub struct Tokens {
+    pub counted: crate::tokens::Counted,
+    pub limits: crate::tokens::TokenLimits,
+}
+
+impl Tokens {
+    /// The counts of `planned`'s agents when `asked` (`--tokens`) or a limit is
+    /// set; `None` otherwise, and then the tokenizer is never built.
+    pub fn count(
+        options: &Options,
+        planned: &Planned,
+        source: &dyn Source,
+        asked: bool,
+    ) -> Result<Option<Tokens>, Error> {
+        let limits = options.token_limits();
+        if !asked && !limits.any() {
+            return Ok(None);
+        }
+        let cache = options.cache(planned.loaded.as_deref())?;
+        let counted = crate::tokens::count(&planned.plan, source, &planned.target, cache)?;
+        Ok(Some(Tokens { counted, limits }))
+    }
+
+    /// Fails when the counts are over a limit (nothing is kept then).
+    pub fn check(&self) -> Result<(), Error> {
+        Ok(crate::tokens::check(&self.counted.tokens, &self.limits)?)
+    }
+
+    /// The command succeeded: the counts it made are kept in the cache.
+    pub fn keep(self, printer: &Printer) {
+        if let Some(warning) = self.counted.keep() {
+            printer.warn(&warning);
+        }
     }
 }
 
