@@ -14,7 +14,7 @@ mod tokenizer;
 
 pub use limits::{BudgetError, Limit, TokenLimits, Which, check};
 pub use listing::{Texts, texts};
-pub use tokenizer::{ENCODING, loaded};
+pub use tokenizer::ENCODING;
 
 use crate::Error;
 use crate::address::{Address, Kind};
