@@ -45,7 +45,7 @@ pub enum Error {
     #[error(transparent)]
     Registry(Box<crate::registry::RegistryError>),
     #[error(transparent)]
-    Budget(Box<crate::tokens::BudgetError>),
+    Tokens(Box<crate::tokens::BudgetError>),
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
@@ -99,7 +99,7 @@ boxed_from!(
     Fetch(crate::fetch::FetchError),
     Cache(crate::cache::CacheError),
     Registry(crate::registry::RegistryError),
-    Budget(crate::tokens::BudgetError),
+    Tokens(crate::tokens::BudgetError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -153,7 +153,7 @@ impl Error {
             Error::Fetch(e) => Some(e.as_ref()),
             Error::Cache(e) => Some(e.as_ref()),
             Error::Registry(e) => Some(e.as_ref()),
-            Error::Budget(e) => Some(e.as_ref()),
+            Error::Tokens(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -247,20 +247,16 @@ impl Options {
     }
 
     /// The token limits a plan is checked against (`docs/tokens.md`).
-    // TODO(budget settings): read `budget_max_prompt_tokens` and
-    // `budget_max_listing_tokens` from `self.settings` once they are there; until
-    // then only the variables give them.
     pub fn token_limits(&self) -> crate::tokens::TokenLimits {
-        let limit = |var: &'static str| {
-            let max = std::env::var(var).ok()?.trim().parse::<u64>().ok()?;
-            (max > 0).then_some(crate::tokens::Limit {
-                max,
-                origin: crate::config::Origin::Env(var),
+        let limit = |setting: &crate::config::Sourced<Option<std::num::NonZeroU64>>| {
+            setting.value.map(|max| crate::tokens::Limit {
+                max: max.get(),
+                origin: setting.origin.clone(),
             })
         };
         crate::tokens::TokenLimits {
-            prompt: limit("MPM_BUDGET_MAX_PROMPT_TOKENS"),
-            listing: limit("MPM_BUDGET_MAX_LISTING_TOKENS"),
+            prompt: limit(&self.settings.budget_max_prompt_tokens),
+            listing: limit(&self.settings.budget_max_listing_tokens),
         }
     }
 

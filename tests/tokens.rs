@@ -276,3 +276,28 @@ fn find_listing(value: &serde_json::Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[test]
+fn a_limit_from_the_manifest_is_pointed_at() {
+    let ran = Test::new()
+        .manifest(&format!("{}budget:\n  max_prompt_tokens: 12\n", manifest(QA)))
+        .args(&["plan"])
+        .stdout_has("Tokens (est.): listing 0 → 27; largest prompt 15 (qa) of 12.\n")
+        .stderr(
+            "
+            error: the prompt of agent `qa` is 15 tokens (est.), over `budget.max_prompt_tokens` (12)
+              --> mpm.yaml:11:22
+               |
+            11 |   max_prompt_tokens: 12
+               |                      ^^
+            hint: shorten the agent's prompt, or raise the limit (`budget.max_prompt_tokens` in mpm.yaml:11); counts are estimates (`docs/tokens.md`)
+            ",
+        )
+        .failure();
+    // a variable sets it for one run
+    ran.then()
+        .args(&["plan"])
+        .env("MPM_BUDGET_MAX_PROMPT_TOKENS", "15")
+        .stdout_has("largest prompt 15 (qa) of 15.\n")
+        .success();
+}
