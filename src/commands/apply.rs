@@ -103,7 +103,7 @@ fn apply_planned(
         if let Some(path) = planned.lockfile.as_ref().filter(|_| {
             planned.lockfile_seen.is_none() || planned.lockfile_seen != planned.last.lockfile
         }) {
-            refresh_lockfile(path, &planned, options, printer)?;
+            refresh_lockfile(path, planned, options, printer)?;
         }
         if let Some(store) = planned.store.take() {
             store.restore_gitignore()?;

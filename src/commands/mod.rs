@@ -157,7 +157,7 @@ impl Tokens {
 
     /// Fails when the counts are over a limit (nothing is kept then).
     pub fn check(&self) -> Result<(), Error> {
-        Ok(crate::tokens::check(&self.counted.tokens, &self.limits)?)
+        crate::tokens::check(&self.counted.tokens, &self.limits).map_err(Error::Tokens)
     }
 
     /// The command succeeded: the counts it made are kept in the cache.

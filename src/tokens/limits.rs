@@ -130,7 +130,7 @@ fn error(which: Which, limit: &Limit, over: Vec<(String, u64)>) -> BudgetError {
 
 /// Checks the counts after the plan (deleted agents are not counted) against
 /// the limits; the prompt limit first.
-pub fn check(tokens: &PlanTokens, limits: &TokenLimits) -> Result<(), BudgetError> {
+pub fn check(tokens: &PlanTokens, limits: &TokenLimits) -> Result<(), Box<BudgetError>> {
     if let Some(limit) = &limits.prompt {
         let mut over: Vec<(String, u64)> = tokens
             .agents
@@ -140,17 +140,17 @@ pub fn check(tokens: &PlanTokens, limits: &TokenLimits) -> Result<(), BudgetErro
             .collect();
         over.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         if !over.is_empty() {
-            return Err(error(Which::Prompt, limit, over));
+            return Err(Box::new(error(Which::Prompt, limit, over)));
         }
     }
     if let Some(limit) = &limits.listing
         && tokens.listing > limit.max
     {
-        return Err(error(
+        return Err(Box::new(error(
             Which::Listing,
             limit,
             vec![(String::new(), tokens.listing)],
-        ));
+        )));
     }
     Ok(())
 }

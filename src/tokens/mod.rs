@@ -60,8 +60,13 @@ impl PlanTokens {
         }
     }
 
+    /// The counts of the agent at `address` (the agents are in plan order: by
+    /// address).
     pub fn of(&self, address: &Address) -> Option<&AgentTokens> {
-        self.agents.iter().find(|a| &a.address == address)
+        self.agents
+            .binary_search_by(|a| a.address.cmp(address))
+            .ok()
+            .map(|i| &self.agents[i])
     }
 
     /// The largest prompt after the plan, and its agent.
@@ -78,7 +83,7 @@ pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);
@@ -155,13 +160,10 @@ pub fn count(
                     .filter(|b| Digest::of(b) == digest),
                 false => Some(checked_bytes(source, &row.address, &digest)?),
             };
-            match bytes.and_then(|b| String::from_utf8(b).ok()) {
-                Some(text) => {
-                    found.insert(digest, None);
-                    texts.push((digest, text));
-                }
-                // changed since the scan, or not text: not counted
-                None => {}
+            // (changed since the scan, or not text: not counted)
+            if let Some(text) = bytes.and_then(|b| String::from_utf8(b).ok()) {
+                found.insert(digest, None);
+                texts.push((digest, text));
             }
         }
     }
