@@ -301,3 +301,17 @@ fn a_limit_from_the_manifest_is_pointed_at() {
         .stdout_has("largest prompt 15 (qa) of 15.\n")
         .success();
 }
+
+#[test]
+fn a_plan_saved_with_counts_applies_as_any_other() {
+    let ran = Test::new()
+        .manifest(&manifest(QA))
+        .args(&["plan", "--tokens", "--out", "plan.json"])
+        .stdout_has("Tokens (est.): listing 0 → 27; largest prompt 15 (qa).\n")
+        .stderr("Saved the plan to `plan.json`. Apply exactly it with: mpm apply plan.json\n")
+        .success();
+    ran.then()
+        .args(&["apply", "plan.json"])
+        .stdout_has("Apply complete! Agents: 2 added, 0 changed, 0 destroyed.\n")
+        .success();
+}
