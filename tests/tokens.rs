@@ -315,3 +315,15 @@ fn a_plan_saved_with_counts_applies_as_any_other() {
         .stdout_has("Apply complete! Agents: 2 added, 0 changed, 0 destroyed.\n")
         .success();
 }
+
+#[test]
+fn a_cache_folder_that_is_not_mpms_costs_the_counts_not_the_plan() {
+    let ran = Test::new()
+        .manifest(&manifest(QA))
+        .write("home/.cache/mpm/notes.txt", "mine")
+        .args(&["plan", "--tokens"])
+        .stdout_has("Tokens (est.): listing 0 → 27; largest prompt 15 (qa).\n")
+        .stderr("warning: the token counts were not kept in the download cache: `[TMP]/home/.cache/mpm` is not an mpm cache: it holds other files and no `format` file\n")
+        .success();
+    assert_eq!(ran.read("home/.cache/mpm/notes.txt"), "mine");
+}

@@ -150,7 +150,13 @@ impl Tokens {
         if !asked && !limits.any() {
             return Ok(None);
         }
-        let cache = options.cache(planned.loaded.as_deref())?;
+        // counts are a convenience of the cache: without a cache folder (no
+        // `HOME`), every count is made, and none kept
+        let cache = options
+            .cache(planned.loaded.as_deref())
+            .unwrap_or_else(|_| {
+                crate::cache::Cache::disabled(std::path::PathBuf::new(), Default::default())
+            });
         let counted = crate::tokens::count(&planned.plan, source, &planned.target, cache)?;
         Ok(Some(Tokens { counted, limits }))
     }

@@ -149,7 +149,9 @@ pub fn count(
             if found.contains_key(&digest) {
                 continue;
             }
-            if let Some(entry) = cache.tokens(&key(&digest), ENCODING)? {
+            // a cache that cannot be read is a miss (and the warning of
+            // `keep` says why it cannot be written either)
+            if let Ok(Some(entry)) = cache.tokens(&key(&digest), ENCODING) {
                 found.insert(digest, Some(entry));
                 continue;
             }
