@@ -139,34 +139,40 @@ pub fn count(
         Action::Delete | Action::Forget => None,
         _ => r.after.map(|s| s.digest),
     };
-    let mut found: HashMap<Digest, Option<TokenEntry>> = HashMap::new();
-    // the files with no count yet, and their text
-    let mut texts: Vec<(Digest, String)> = Vec::new();
+    // each file once: its digest, where it is, and whether it is on disk (the
+    // file before the plan) or the source's (one the plan writes)
+    let mut files: Vec<(Digest, &Address, bool)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for row in &rows {
         let sides = [(row.before.map(|s| s.digest), true), (after(row), false)];
         for (digest, on_disk) in sides {
-            let Some(digest) = digest else { continue };
-            if found.contains_key(&digest) {
-                continue;
+            if let Some(digest) = digest.filter(|d| seen.insert(*d)) {
+                files.push((digest, &row.address, on_disk));
             }
-            // a cache that cannot be read is a miss (and the warning of
-            // `keep` says why it cannot be written either)
-            if let Ok(Some(entry)) = cache.tokens(&key(&digest), ENCODING) {
-                found.insert(digest, Some(entry));
-                continue;
-            }
-            // the file before the plan is on disk; one the plan writes, the source's
-            let bytes = match on_disk {
-                true => fs_err::read(target.path_of(&row.address))
-                    .ok()
-                    .filter(|b| Digest::of(b) == digest),
-                false => Some(checked_bytes(source, &row.address, &digest)?),
-            };
-            // (changed since the scan, or not text: not counted)
-            if let Some(text) = bytes.and_then(|b| String::from_utf8(b).ok()) {
-                found.insert(digest, None);
-                texts.push((digest, text));
-            }
+        }
+    }
+    // a cache that cannot be read is a miss (and the warning of `keep` says why it
+    // cannot be written either); looked up on a few threads: each is a file read
+    let kept = crate::parallel::map(&files, |(digest, _, _)| {
+        cache.tokens(&key(digest), ENCODING).ok().flatten()
+    });
+    let mut found: HashMap<Digest, Option<TokenEntry>> = HashMap::with_capacity(files.len());
+    // the files with no count yet, and their text
+    let mut texts: Vec<(Digest, String)> = Vec::new();
+    for ((digest, address, on_disk), entry) in files.iter().zip(kept) {
+        if entry.is_some() {
+            found.insert(*digest, entry);
+            continue;
+        }
+        let bytes = match on_disk {
+            true => fs_err::read(target.path_of(address))
+                .ok()
+                .filter(|b| Digest::of(b) == *digest),
+            false => Some(checked_bytes(source, address, digest)?),
+        };
+        // (changed since the scan, or not text: not counted)
+        if let Some(text) = bytes.and_then(|b| String::from_utf8(b).ok()) {
+            texts.push((*digest, text));
         }
     }
     let counted = crate::parallel::map(&texts, |(_, text)| {
