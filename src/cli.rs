@@ -278,6 +278,9 @@ pub struct PlanArgs {
     /// Save the plan to FILE; `mpm apply FILE` applies exactly it
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Show each agent's tokens (estimates) and the listing's total
+    #[arg(long)]
+    pub tokens: bool,
     #[command(flatten)]
     pub takeover: TakeoverArgs,
 }
@@ -323,6 +326,9 @@ pub struct ApplyArgs {
     /// Show the plan and stop
     #[arg(long)]
     pub dry_run: bool,
+    /// Show each agent's tokens (estimates) and the listing's total in the plan
+    #[arg(long, conflicts_with = "plan")]
+    pub tokens: bool,
     #[command(flatten)]
     pub takeover: TakeoverArgs,
 }

@@ -47,6 +47,8 @@ pub enum Error {
     #[error(transparent)]
     Spend(Box<crate::usage::UsageError>),
     #[error(transparent)]
+    Tokens(Box<crate::tokens::BudgetError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -100,6 +102,7 @@ boxed_from!(
     Cache(crate::cache::CacheError),
     Registry(crate::registry::RegistryError),
     Spend(crate::usage::UsageError),
+    Tokens(crate::tokens::BudgetError),
 );
 
 fn plural(n: usize) -> &'static str {
@@ -154,6 +157,7 @@ impl Error {
             Error::Cache(e) => Some(e.as_ref()),
             Error::Registry(e) => Some(e.as_ref()),
             Error::Spend(e) => Some(e.as_ref()),
+            Error::Tokens(e) => Some(e.as_ref()),
             _ => None,
         }
     }

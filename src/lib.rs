@@ -44,6 +44,7 @@ pub mod system;
 pub mod target;
 pub mod template;
 pub mod text;
+pub mod tokens;
 pub mod unique_keys;
 pub mod usage;
 pub mod watch;

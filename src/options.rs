@@ -247,6 +247,20 @@ impl Options {
         self.settings.cache_enabled.value
     }
 
+    /// The token limits a plan is checked against (`docs/tokens.md`).
+    pub fn token_limits(&self) -> crate::tokens::TokenLimits {
+        let limit = |setting: &crate::config::Sourced<Option<std::num::NonZeroU64>>| {
+            setting.value.map(|max| crate::tokens::Limit {
+                max: max.get(),
+                origin: setting.origin.clone(),
+            })
+        };
+        crate::tokens::TokenLimits {
+            prompt: limit(&self.settings.budget_max_prompt_tokens),
+            listing: limit(&self.settings.budget_max_listing_tokens),
+        }
+    }
+
     /// The download cache's folder: the `cache.dir` setting, else
     /// `$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`.
     pub fn cache_dir(&self) -> Result<PathBuf, Error> {

@@ -36,4 +36,5 @@ mod saved;
 mod schema;
 mod settings;
 mod usage;
+mod tokens;
 mod watch;

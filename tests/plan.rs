@@ -39,7 +39,7 @@ fn json_is_a_versioned_contract() {
         .success();
     // deny_unknown_fields: a key added without a format bump fails here
     let plan: PlanJson = serde_json::from_str(&ran.stdout).unwrap();
-    assert_eq!(plan.format_version, "2.1");
+    assert_eq!(plan.format_version, "2.2");
     assert_eq!(plan.resource_changes.len(), 2);
     assert_eq!(plan.resource_changes[0].address, "agents/alpha.md");
     assert_eq!(plan.resource_changes[0].kind, "agent_file");

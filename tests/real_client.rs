@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// A tool of `../shared/tools/`, or the file `var` names.
-fn tool(name: &str, var: &str) -> PathBuf {
+pub fn tool(name: &str, var: &str) -> PathBuf {
     let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/tools")

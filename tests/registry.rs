@@ -96,7 +96,7 @@ fn agents_from_an_index_are_deployed_with_their_registry_and_version_and_pinned(
     // the JSON plan carries the pin
     let ran = ran.then().args(&["plan", "--json"]).stdout_any().success();
     let plan: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
-    assert_eq!(plan["format_version"], "2.1");
+    assert_eq!(plan["format_version"], "2.2");
     ran.then()
         .args(&["plan"])
         .stdout("No changes. The agents in `.claude` match `mpm.yaml`.\n")

@@ -1,12 +1,14 @@
 //! mpm's download cache: what registries served, kept between commands and shared
 //! by every project of a user, in the `cache.dir` setting's folder
-//! (`$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`). Two kinds of entry:
+//! (`$XDG_CACHE_HOME/mpm`, else `~/.cache/mpm`). Three kinds of entry:
 //!
 //! - **content**, by SHA-256 (agent files): never stale, and checked against its
 //!   digest whenever it is read: a damaged entry is removed and is a miss, so the
 //!   cache never serves bytes that are not what was asked for;
 //! - **documents**, by URL (registry indexes), with their `ETag` and when they were
-//!   fetched: stale once older than the time to live (a caller revalidates them).
+//!   fetched: stale once older than the time to live (a caller revalidates them);
+//! - **token counts** ([`tokens`]), by a digest of the agent file counted and the
+//!   encoding: never stale.
 //!
 //! Bounded by [`Limits`] (entries, bytes, time to live): the least recently used
 //! go first (a hit is a use: it touches the entry's modification time).
@@ -25,6 +27,7 @@
 //!                            path; the incremental index of its transcripts (`mpm usage`,
 //!                            see `crate::usage::index`): a header line of JSON (format,
 //!                            version, config_dir, length, sha256 of the rest), then JSON
+//! tokens/<hex>               one line of JSON: an agent file's token counts (`tokens.rs`)
 //! .tmp-<pid>-<random>        a write under way, beside the entry it becomes
 //! ```
 //!
@@ -40,8 +43,10 @@ mod dir;
 mod error;
 mod evict;
 mod usage;
+mod tokens;
 
 pub use error::CacheError;
+pub use tokens::TokenEntry;
 
 use crate::hash::Digest;
 use dir::Dir;
@@ -210,6 +215,7 @@ enum Kind {
     Document,
     /// A usage index: evicted like the others (the next run rebuilds it).
     Usage,
+    Tokens,
 }
 
 /// An entry as listed: its folder (an index into the listing's folders) and name.
@@ -467,7 +473,7 @@ impl Cache {
         };
         let _lock = lock(root, LockMode::Exclusive)?;
         let mut pruned = Pruned::default();
-        for folder in ["content", "documents", usage::FOLDER] {
+        for folder in ["content", "documents", usage::FOLDER, tokens::FOLDER] {
             let removed = root.remove_tree(folder)?;
             pruned.removed += removed.entries;
             pruned.bytes += removed.bytes;
@@ -658,6 +664,7 @@ impl Cache {
                 }
             }
         }
+        tokens::list(root, &mut listing)?;
         Ok(listing)
     }
 }

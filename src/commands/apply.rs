@@ -43,6 +43,31 @@ pub fn run_reading(
     };
     let (mut planned, renderer) = plan_from_manifest(options, plan_options, lock, printer)?;
     *read = planned.files_read();
+    let tokens = super::Tokens::count(options, &planned, &renderer, args.tokens)?;
+    let applied = apply_planned(
+        options,
+        args,
+        &mut planned,
+        &renderer,
+        tokens.as_ref(),
+        printer,
+    );
+    // the counts are kept only once the apply succeeded
+    if let (Ok(_), Some(tokens)) = (&applied, tokens) {
+        tokens.keep(printer);
+    }
+    applied
+}
+
+/// Shows `planned`, checks it, and executes it.
+fn apply_planned(
+    options: &Options,
+    args: &ApplyArgs,
+    planned: &mut super::Planned,
+    renderer: &crate::desired::Renderer,
+    tokens: Option<&super::Tokens>,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
     let memo = planned
         .desired
         .memo
@@ -57,12 +82,15 @@ pub fn run_reading(
         crate::memory::release_freed();
     }
     let compared_with = format!("`{}`", renderer.loaded().display);
-    planned.show(&renderer, &compared_with, printer)?;
+    planned.show(renderer, &compared_with, tokens, printer)?;
     super::stop_on_conflicts(&planned.plan, "apply", args.takeover.force)?;
+    if let Some(tokens) = tokens {
+        tokens.check()?;
+    }
     if args.dry_run {
         return super::dry_run(
             &planned.plan,
-            &renderer,
+            renderer,
             &planned.target,
             &planned.last,
             planned.lockfile.as_deref(),
@@ -75,7 +103,7 @@ pub fn run_reading(
         if let Some(path) = planned.lockfile.as_ref().filter(|_| {
             planned.lockfile_seen.is_none() || planned.lockfile_seen != planned.last.lockfile
         }) {
-            refresh_lockfile(path, &planned, options, printer)?;
+            refresh_lockfile(path, planned, options, printer)?;
         }
         if let Some(store) = planned.store.take() {
             store.restore_gitignore()?;
@@ -112,7 +140,7 @@ pub fn run_reading(
         memo,
         secrets: &Default::default(),
     }
-    .run(&planned.plan, Some(&renderer), printer)
+    .run(&planned.plan, Some(renderer), printer)
 }
 
 fn apply_saved(

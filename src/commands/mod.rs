@@ -113,12 +113,14 @@ impl Planned {
         &self,
         source: &dyn Source,
         compared_with: &str,
+        tokens: Option<&Tokens>,
         printer: &Printer,
     ) -> Result<(), Error> {
         let opts = TextOptions {
             target: &format!("`{}`", self.target.display),
             source: compared_with,
             diffs: true,
+            tokens: tokens.map(|t| (&t.counted.tokens, &t.limits)),
         };
         crate::plan::render_text(
             &self.plan,
@@ -128,6 +130,49 @@ impl Planned {
             &opts,
             &mut printer.out_writer(),
         )
+    }
+}
+
+/// A plan's token counts and the limits they were checked against.
+pub struct Tokens {
+    pub counted: crate::tokens::Counted,
+    pub limits: crate::tokens::TokenLimits,
+}
+
+impl Tokens {
+    /// The counts of `planned`'s agents when `asked` (`--tokens`) or a limit is
+    /// set; `None` otherwise, and then the tokenizer is never built.
+    pub fn count(
+        options: &Options,
+        planned: &Planned,
+        source: &dyn Source,
+        asked: bool,
+    ) -> Result<Option<Tokens>, Error> {
+        let limits = options.token_limits();
+        if !asked && !limits.any() {
+            return Ok(None);
+        }
+        // counts are a convenience of the cache: without a cache folder (no
+        // `HOME`), every count is made, and none kept
+        let cache = options
+            .cache(planned.loaded.as_deref())
+            .unwrap_or_else(|_| {
+                crate::cache::Cache::disabled(std::path::PathBuf::new(), Default::default())
+            });
+        let counted = crate::tokens::count(&planned.plan, source, &planned.target, cache)?;
+        Ok(Some(Tokens { counted, limits }))
+    }
+
+    /// Fails when the counts are over a limit (nothing is kept then).
+    pub fn check(&self) -> Result<(), Error> {
+        crate::tokens::check(&self.counted.tokens, &self.limits).map_err(Error::Tokens)
+    }
+
+    /// The command succeeded: the counts it made are kept in the cache.
+    pub fn keep(self, printer: &Printer) {
+        if let Some(warning) = self.counted.keep() {
+            printer.warn(&warning);
+        }
     }
 }
 

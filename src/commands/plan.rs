@@ -27,15 +27,20 @@ pub fn run_reading(
     };
     let (planned, renderer) = plan_from_manifest(options, plan_options, LockMode::Shared, printer)?;
     *read = planned.files_read();
+    let tokens = super::Tokens::count(options, &planned, &renderer, args.tokens)?;
     let p = &planned.plan;
     if args.json {
-        let json = plan::to_json(p, &planned.target.root.display().to_string());
+        let counts = tokens.as_ref().map(|t| (&t.counted.tokens, &t.limits));
+        let json = plan::to_json_with(p, &planned.target.root.display().to_string(), counts);
         printer.out(&(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"));
     } else {
         let compared_with = format!("`{}`", renderer.loaded().display);
-        planned.show(&renderer, &compared_with, printer)?;
+        planned.show(&renderer, &compared_with, tokens.as_ref(), printer)?;
     }
     super::stop_on_conflicts(p, "plan", args.takeover.force)?;
+    if let Some(tokens) = &tokens {
+        tokens.check()?;
+    }
     if args.out.is_some()
         && !planned.last.secret_key_kept
         && p.rows.iter().any(|r| r.secret().is_some())
@@ -90,6 +95,9 @@ pub fn run_reading(
             out.display(),
             out.display()
         ));
+    }
+    if let Some(tokens) = tokens {
+        tokens.keep(printer);
     }
     // rows that only record state change no file: not a change to review
     Ok(if args.detailed_exitcode && p.changes_files() {

@@ -100,7 +100,7 @@ pub fn run(options: &Options, args: &RollbackArgs, printer: &Printer) -> Result<
         crate::memory::release_freed();
     }
     printer.out(&format!("Rolling back to the state {what}.\n\n"));
-    planned.show(&source, &format!("the state {what}"), printer)?;
+    planned.show(&source, &format!("the state {what}"), None, printer)?;
     super::stop_on_conflicts(&planned.plan, "rollback", args.force)?;
     if args.dry_run {
         return super::dry_run(

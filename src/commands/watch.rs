@@ -80,6 +80,7 @@ fn round(options: &Options, args: &WatchArgs, printer: &Printer) -> Option<Vec<P
             plan: None,
             yes: true,
             dry_run: false,
+            tokens: false,
             takeover,
         };
         super::apply::run_reading(options, &apply, printer, &mut read)
@@ -88,6 +89,7 @@ fn round(options: &Options, args: &WatchArgs, printer: &Printer) -> Option<Vec<P
             json: false,
             detailed_exitcode: false,
             out: None,
+            tokens: false,
             takeover,
         };
         super::plan::run_reading(options, &plan, printer, &mut read)

@@ -3,12 +3,15 @@
 //! add keys.
 
 use super::{Action, Conflict, Drift, Plan, Seen, Takeover};
+use crate::tokens::{PlanTokens, TokenLimits};
 use serde::{Deserialize, Serialize};
 
 /// 2.0: resources are parts of settings files too (`type` `env` or `setting`,
 /// with `file`, `part` and values), and a file's `mode` is absent for them.
 /// 2.1: an agent from a registry has `registry` (its pin).
-pub const FORMAT_VERSION: &str = "2.1";
+/// 2.2: with token counts (`--tokens`, or a limit set), each agent has `tokens`
+/// and the plan a top-level `tokens` summary.
+pub const FORMAT_VERSION: &str = "2.2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +23,44 @@ pub struct PlanJson {
     pub conflicts: Vec<ConflictJson>,
     pub drift: Vec<DriftJson>,
     pub summary: SummaryJson,
+    /// The token counts, when the plan was made with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokensJson>,
+}
+
+/// An agent's token counts (estimates): its prompt and its line in the agent
+/// listing, after the plan and before it (`null`: absent on that side).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentTokensJson {
+    pub prompt: Option<u64>,
+    pub prompt_before: Option<u64>,
+    pub listing: Option<u64>,
+    pub listing_before: Option<u64>,
+    pub encoding: String,
+    /// Always `true`: Claude's own tokenizer is not public.
+    pub estimate: bool,
+}
+
+/// The plan's token summary: the listing every session carries, after and before
+/// the plan, the largest prompt after it, and the limits set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensJson {
+    pub listing: u64,
+    pub listing_before: u64,
+    pub largest_prompt: Option<LargestPromptJson>,
+    pub max_prompt_tokens: Option<u64>,
+    pub max_listing_tokens: Option<u64>,
+    pub encoding: String,
+    pub estimate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LargestPromptJson {
+    pub agent: String,
+    pub tokens: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +87,9 @@ pub struct ResourceChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<crate::lockfile::Package>,
     pub change: ChangeJson,
+    /// An agent's token counts, when the plan was made with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<AgentTokensJson>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +171,16 @@ fn file(
 }
 
 pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
+    to_json_with(plan, target, None)
+}
+
+/// [`to_json`] with the agents' token counts and the limits set.
+pub fn to_json_with(
+    plan: &Plan,
+    target: &str,
+    tokens: Option<(&PlanTokens, &TokenLimits)>,
+) -> PlanJson {
+    let encoding = || crate::tokens::ENCODING.to_string();
     let mut resource_changes = Vec::new();
     let mut conflicts = Vec::new();
     for row in &plan.rows {
@@ -210,6 +264,16 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
                     Takeover::Adopted => "adopted".into(),
                 }),
             },
+            tokens: tokens
+                .and_then(|(t, _)| t.of(&row.address))
+                .map(|a| AgentTokensJson {
+                    prompt: a.prompt,
+                    prompt_before: a.prompt_before,
+                    listing: a.listing,
+                    listing_before: a.listing_before,
+                    encoding: encoding(),
+                    estimate: true,
+                }),
         });
     }
     let drift = plan
@@ -236,5 +300,17 @@ pub fn to_json(plan: &Plan, target: &str) -> PlanJson {
             record: s.record,
             conflicts: s.conflicts,
         },
+        tokens: tokens.map(|(t, limits)| TokensJson {
+            listing: t.listing,
+            listing_before: t.listing_before,
+            largest_prompt: t.largest_prompt().map(|(agent, n)| LargestPromptJson {
+                agent: agent.into(),
+                tokens: n,
+            }),
+            max_prompt_tokens: limits.prompt.as_ref().map(|l| l.max),
+            max_listing_tokens: limits.listing.as_ref().map(|l| l.max),
+            encoding: encoding(),
+            estimate: true,
+        }),
     }
 }

@@ -6,7 +6,7 @@ mod json;
 pub mod saved;
 mod text;
 
-pub use json::{PlanJson, to_json};
+pub use json::{PlanJson, to_json, to_json_with};
 pub use saved::SavedPlan;
 pub use text::{TextOptions, part_name, render_text};
 

@@ -8,6 +8,7 @@ use crate::address::Address;
 use crate::desired::{Source, checked_bytes};
 use crate::printer::{Printer, Style};
 use crate::target::Target;
+use crate::tokens::{PlanTokens, TokenLimits, grouped};
 
 pub struct TextOptions<'a> {
     pub target: &'a str,
@@ -15,6 +16,9 @@ pub struct TextOptions<'a> {
     pub source: &'a str,
     /// Show unified diffs of changed files.
     pub diffs: bool,
+    /// The agents' token counts, and the limits they are checked against
+    /// (`--tokens`, or a limit set).
+    pub tokens: Option<(&'a PlanTokens, &'a TokenLimits)>,
 }
 
 /// Writes the plan as text to `out` as it goes (thousands of diffs are never held
@@ -33,7 +37,8 @@ pub fn render_text(
         matches!(a, Action::Create | Action::Update | Action::Delete)
     });
     if !changes.is_empty() {
-        write_change_lines(&changes, &plan.packages, opts.target, printer, out);
+        let tokens = opts.tokens.map(|(t, _)| t);
+        write_change_lines(&changes, &plan.packages, opts.target, tokens, printer, out);
         if opts.diffs {
             write_diffs(&changes, source, target, printer, out)?;
         }
@@ -53,6 +58,9 @@ pub fn render_text(
     }
     let nothing_shown = changes.is_empty() && state_only.is_empty() && conflicts.is_empty();
     write_summary_line(plan, nothing_shown, opts, out);
+    if let Some((tokens, limits)) = opts.tokens {
+        write_tokens_line(tokens, limits, out);
+    }
     Ok(())
 }
 
@@ -67,6 +75,7 @@ fn write_change_lines(
     changes: &[&Row],
     packages: &crate::lockfile::Packages,
     target: &str,
+    tokens: Option<&PlanTokens>,
     printer: &Printer,
     out: &mut dyn std::fmt::Write,
 ) {
@@ -97,6 +106,16 @@ fn write_change_lines(
         .max()
         .unwrap_or(0)
         .max(16);
+    // with counts, they line up after the addresses
+    let address_width = match tokens {
+        Some(_) => changes
+            .iter()
+            .filter(|r| !r.address.is_part())
+            .map(|r| r.address.as_str().chars().count())
+            .max()
+            .unwrap_or(0),
+        None => 0,
+    };
     let _ = writeln!(out, "mpm will make these changes in {target}:\n");
     for (row, version) in changes.iter().zip(&versions) {
         let (symbol, style) = match row.action {
@@ -116,11 +135,18 @@ fn write_change_lines(
         }
         let note = change_note(row);
         let agent = row.agent.as_deref().unwrap_or("-");
+        let address = match tokens.and_then(|t| t.of(&row.address)) {
+            Some(counts) => format!(
+                "{:<address_width$}{}",
+                row.address.as_str(),
+                prompt_change(counts)
+            ),
+            None => row.address.to_string(),
+        };
         let _ = writeln!(
             out,
-            "  {} {agent:<width$}  {version:<version_width$} {}{note}",
+            "  {} {agent:<width$}  {version:<version_width$} {address}{note}",
             printer.paint(style, symbol),
-            row.address
         );
     }
 }
@@ -402,6 +428,47 @@ fn write_summary_line(
             s.add, s.change, s.destroy
         );
     }
+}
+
+/// `  1 204 → 1 388 tokens (est.)`: an agent's prompt before and after.
+fn prompt_change(a: &crate::tokens::AgentTokens) -> String {
+    let counts = match (a.prompt_before, a.prompt) {
+        (Some(b), Some(n)) if b != n => format!("{} → {}", grouped(b), grouped(n)),
+        (_, Some(n)) => grouped(n),
+        (Some(b), None) => format!("{} → 0", grouped(b)),
+        (None, None) => return String::new(),
+    };
+    format!("  {counts} tokens (est.)")
+}
+
+/// `Tokens (est.): listing 2 310 → 2 412 of 4 000; largest prompt 1 388 (qa) of
+/// 2 000.`: what every session carries, and the largest delegation, after the plan.
+fn write_tokens_line(tokens: &PlanTokens, limits: &TokenLimits, out: &mut dyn std::fmt::Write) {
+    let of = |limit: &Option<crate::tokens::Limit>| {
+        limit
+            .as_ref()
+            .map(|l| format!(" of {}", grouped(l.max)))
+            .unwrap_or_default()
+    };
+    let listing = match (tokens.listing_before, tokens.listing) {
+        (b, n) if b != n => format!("{} → {}", grouped(b), grouped(n)),
+        (_, n) => grouped(n),
+    };
+    let largest = tokens
+        .largest_prompt()
+        .map(|(agent, n)| {
+            format!(
+                "; largest prompt {} ({agent}){}",
+                grouped(n),
+                of(&limits.prompt)
+            )
+        })
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "Tokens (est.): listing {listing}{}{largest}.",
+        of(&limits.listing)
+    );
 }
 
 fn conflict_text(kind: Conflict, row: &Row) -> (String, String) {
