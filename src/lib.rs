@@ -8,6 +8,7 @@ pub mod actual;
 pub mod address;
 pub mod agent_file;
 pub mod apply;
+pub mod budget;
 pub mod cache;
 pub mod checked;
 pub mod claude_env;

@@ -27,6 +27,11 @@ fn each_layer_overrides_the_one_below() {
             http.connect_timeout = 10s  # default
             http.retries = 3  # default
             http.concurrency = 8  # default
+            budget.daily_usd = none  # default
+            budget.warning_threshold = 0.8  # default
+            budget.max_prompt_tokens = none  # default
+            budget.max_listing_tokens = none  # default
+            budget.enforce = false  # default
             ",
         )
         .success();
@@ -45,6 +50,11 @@ fn each_layer_overrides_the_one_below() {
             http.connect_timeout = 10s  # default
             http.retries = 3  # default
             http.concurrency = 8  # default
+            budget.daily_usd = none  # default
+            budget.warning_threshold = 0.8  # default
+            budget.max_prompt_tokens = none  # default
+            budget.max_listing_tokens = none  # default
+            budget.enforce = false  # default
             ",
         )
         .success();
@@ -63,6 +73,11 @@ fn each_layer_overrides_the_one_below() {
             http.connect_timeout = 10s  # default
             http.retries = 3  # default
             http.concurrency = 8  # default
+            budget.daily_usd = none  # default
+            budget.warning_threshold = 0.8  # default
+            budget.max_prompt_tokens = none  # default
+            budget.max_listing_tokens = none  # default
+            budget.enforce = false  # default
             ",
         )
         .success();
@@ -82,6 +97,11 @@ fn each_layer_overrides_the_one_below() {
             http.connect_timeout = 10s  # default
             http.retries = 3  # default
             http.concurrency = 8  # default
+            budget.daily_usd = none  # default
+            budget.warning_threshold = 0.8  # default
+            budget.max_prompt_tokens = none  # default
+            budget.max_listing_tokens = none  # default
+            budget.enforce = false  # default
             ",
         )
         .success();
@@ -102,6 +122,11 @@ fn each_layer_overrides_the_one_below() {
             http.connect_timeout = 10s  # default
             http.retries = 3  # default
             http.concurrency = 8  # default
+            budget.daily_usd = none  # default
+            budget.warning_threshold = 0.8  # default
+            budget.max_prompt_tokens = none  # default
+            budget.max_listing_tokens = none  # default
+            budget.enforce = false  # default
             ",
         )
         .success();
@@ -120,6 +145,11 @@ fn each_layer_overrides_the_one_below() {
             http.connect_timeout = 10s
             http.retries = 3
             http.concurrency = 8
+            budget.daily_usd = none
+            budget.warning_threshold = 0.8
+            budget.max_prompt_tokens = none
+            budget.max_listing_tokens = none
+            budget.enforce = false
             ",
         )
         .success();
@@ -144,6 +174,11 @@ fn xdg_config_home_is_where_the_user_file_is_when_set() {
             http.connect_timeout = 10s  # default
             http.retries = 3  # default
             http.concurrency = 8  # default
+            budget.daily_usd = none  # default
+            budget.warning_threshold = 0.8  # default
+            budget.max_prompt_tokens = none  # default
+            budget.max_listing_tokens = none  # default
+            budget.enforce = false  # default
             ",
         )
         .success();
@@ -518,6 +553,11 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             "http.connect_timeout",
             "http.retries",
             "http.concurrency",
+            "budget.daily_usd",
+            "budget.warning_threshold",
+            "budget.max_prompt_tokens",
+            "budget.max_listing_tokens",
+            "budget.enforce",
         ]
     );
     let values: Vec<&serde_json::Value> = shown.settings.iter().map(|s| &s.value).collect();
@@ -534,6 +574,11 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             &serde_json::json!("10s"),
             &serde_json::json!(3),
             &serde_json::json!(8),
+            &serde_json::Value::Null,
+            &serde_json::json!(0.8),
+            &serde_json::Value::Null,
+            &serde_json::Value::Null,
+            &serde_json::json!(false),
         ]
     );
     let origin =
@@ -557,6 +602,11 @@ fn config_show_json_is_a_versioned_format_with_the_origins() {
             ),
             &origin("default", None, None, None),
             &origin("manifest", Some("mpm.yaml"), Some(4), None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
+            &origin("default", None, None, None),
             &origin("default", None, None, None),
             &origin("default", None, None, None),
             &origin("default", None, None, None),

@@ -42,16 +42,16 @@ fn unknown_key_with_did_you_mean() {
 #[test]
 fn unknown_top_level_key_of_a_later_version() {
     Test::new()
-        .manifest("version: 1\nbudget:\n  daily_usd: 5\n")
+        .manifest("version: 1\nrelease:\n  tag: v{version}\n")
         .args(&["plan"])
         .stderr(
             "
-            error: unknown key `budget`
+            error: unknown key `release`
              --> mpm.yaml:2:1
               |
-            2 | budget:
-              | ^^^^^^
-            hint: `budget` is planned for a later version of mpm and not supported yet; remove it for now
+            2 | release:
+              | ^^^^^^^
+            hint: `release` is planned for a later version of mpm and not supported yet; remove it for now
             ",
         )
         .failure();

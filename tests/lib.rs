@@ -7,6 +7,7 @@ mod harness;
 mod server;
 
 mod apply;
+mod budget;
 mod cache;
 pub mod claude_mpm;
 mod completions;

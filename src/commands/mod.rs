@@ -192,9 +192,15 @@ pub fn plan_from_manifest(
         printer.warn(warning);
     }
     // the settings parts: their secrets' hashes are keyed with the state log's key
-    let parts = desired::settings::from_manifest(&loaded, &looked.last.secret_key, &|var| {
+    let mut parts = desired::settings::from_manifest(&loaded, &looked.last.secret_key, &|var| {
         std::env::var(var).ok()
     })?;
+    parts.add_budget_hook(&loaded, &options.settings)?;
+    if options.settings.budget_enforce.value
+        && !crate::budget::mpm_on_path(&std::env::var_os("PATH").unwrap_or_default())
+    {
+        printer.warn(crate::budget::NOT_ON_PATH);
+    }
     for warning in settings_allowed(&parts, &loaded, &target, options)? {
         printer.warn(&warning);
     }

@@ -169,8 +169,54 @@ fn join(prefix: &str, key: &str) -> String {
 fn allowed(spec: &Spec, kind: FileKind) -> bool {
     match kind {
         FileKind::User => spec.files.user,
-        // `target` is read at the top of mpm.yaml, by the manifest itself
+        // `target` and `budget:` are read at the top of mpm.yaml, by the manifest
+        // itself ([`top_level_setting`])
         FileKind::Manifest => spec.files.manifest == InManifest::Section,
+    }
+}
+
+/// Reads the value of `key` in the top-level section `section` of `mpm.yaml`
+/// (`budget:`) into `out` when a setting has that key, checked while serde_yaml
+/// points at it; `Ok(false)` when none has (the section's own key, or unknown).
+pub fn top_level_setting<'de, A: MapAccess<'de>>(
+    section: &str,
+    key: &str,
+    map: &mut A,
+    out: &mut Values,
+) -> Result<bool, A::Error> {
+    let full = join(section, key);
+    let Some(spec) = Spec::find(&full).filter(|s| s.files.manifest == InManifest::TopLevel) else {
+        return Ok(false);
+    };
+    if out.iter().any(|(k, _)| *k == spec.key) {
+        return Err(de::Error::custom(format!("`{}` is set twice", spec.key)));
+    }
+    let raw = map.next_value_seed(ValueSeed(spec))?;
+    out.push((spec.key, raw));
+    Ok(true)
+}
+
+/// The keys of `section` (`budget`) that are settings, without the section.
+pub fn top_level_keys(section: &str) -> Vec<&'static str> {
+    TABLE
+        .iter()
+        .filter(|s| s.files.manifest == InManifest::TopLevel)
+        .filter_map(|s| relative(s.key, section))
+        .collect()
+}
+
+/// The JSON Schema of the settings of `section` (`budget`), as properties.
+pub fn top_level_schema(section: &str) -> serde_json::Map<String, serde_json::Value> {
+    let specs: Vec<&Spec> = TABLE
+        .iter()
+        .filter(|s| s.files.manifest == InManifest::TopLevel && relative(s.key, section).is_some())
+        .collect();
+    match object_schema(&specs, section) {
+        serde_json::Value::Object(mut map) => match map.remove("properties") {
+            Some(serde_json::Value::Object(p)) => p,
+            _ => Default::default(),
+        },
+        _ => Default::default(),
     }
 }
 
@@ -185,14 +231,29 @@ fn not_here(spec: &Spec, kind: FileKind) -> String {
         .collect::<Vec<_>>()
         .join(" or ");
     match (kind, spec.files.manifest) {
-        (FileKind::Manifest, InManifest::TopLevel) => format!(
-            "`{}` is a top-level key of `mpm.yaml`, not one of `mpm:`",
-            spec.key
-        ),
+        (FileKind::Manifest, InManifest::TopLevel) => match spec.key.split_once('.') {
+            Some((section, key)) => format!(
+                "`{key}` goes in the top-level `{section}:` section of `mpm.yaml`, not in `mpm:`"
+            ),
+            None => format!(
+                "`{}` is a top-level key of `mpm.yaml`, not one of `mpm:`",
+                spec.key
+            ),
+        },
         (FileKind::Manifest, _) => format!(
             "`{}` is decided before `mpm.yaml` is read: set it in the user file (`~/.config/mpm/config.yaml`), or with {elsewhere}",
             spec.key
         ),
+        (FileKind::User, InManifest::TopLevel) => match spec.key.split_once('.') {
+            Some((section, key)) => format!(
+                "`{}` belongs to one project, not to every project: set `{key}` in the `{section}:` section of its `mpm.yaml`, or with {elsewhere}",
+                spec.key
+            ),
+            None => format!(
+                "`{}` belongs to one project: set it at the top of its `mpm.yaml`, or with {elsewhere}",
+                spec.key
+            ),
+        },
         (FileKind::User, _) => format!(
             "`{}` belongs to one project, not to every project: set it under `mpm:` in its `mpm.yaml`, or with {elsewhere}",
             spec.key
@@ -247,6 +308,17 @@ impl Visitor<'_> for KeySeed<'_> {
             .any(|spec| spec.key.starts_with(&section) && allowed(spec, self.kind))
         {
             return Ok(Key::Section(full));
+        }
+        if self.kind == FileKind::Manifest
+            && TABLE.iter().any(|spec| {
+                spec.key.starts_with(&section) && spec.files.manifest == InManifest::TopLevel
+            })
+        {
+            let refused = Invalid::new(
+                format!("unknown key `{}`", crate::text::escaped(s)),
+                format!("`{full}:` is a top-level section of `mpm.yaml`, not part of `mpm:`"),
+            );
+            return Err(E::custom(refused.to_serde()));
         }
         // the wording of serde's own, which the manifest's errors turn into a hint
         let mut expected: Vec<&str> = TABLE

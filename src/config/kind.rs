@@ -7,7 +7,7 @@ use crate::cli::ColorArg;
 use crate::paths;
 use serde_json::{Value, json};
 use std::ffi::OsString;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -342,6 +342,139 @@ impl Kind for NonZeroUsize {
 
     fn schema() -> Value {
         json!({ "type": "integer", "minimum": 1 })
+    }
+}
+
+/// A number of US dollars above zero (`budget.daily_usd`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usd(pub f64);
+
+/// The most dollars a setting takes: far past any day's spend, and where an `f64`
+/// still holds every cent.
+const USD_MAX: f64 = 1e9;
+
+impl Kind for Usd {
+    const EXPECTED: &'static str = "an amount of US dollars above 0, like `25` or `2.50`";
+
+    fn parse(raw: &Raw, _: &Path) -> Result<Self, Invalid> {
+        let text = raw.text()?.trim();
+        // `$25` is how people write it; the sign is not part of the number
+        let number = text.strip_prefix('$').unwrap_or(text);
+        match number.parse::<f64>() {
+            Ok(n) if n.is_finite() && n > 0.0 && n <= USD_MAX => Ok(Usd(n)),
+            _ => Err(Invalid::from(format!(
+                "`{}` is not {}",
+                crate::text::escaped(text),
+                Self::EXPECTED
+            ))),
+        }
+    }
+
+    fn show(&self, _: &Path) -> String {
+        self.0.to_string()
+    }
+
+    fn json(&self, _: &Path) -> Value {
+        json!(self.0)
+    }
+
+    fn schema() -> Value {
+        json!({ "type": "number", "exclusiveMinimum": 0, "maximum": USD_MAX })
+    }
+}
+
+/// A share above 0 and at most 1 (`budget.warning_threshold`: `0.8` is 80 %).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fraction(pub f64);
+
+impl Kind for Fraction {
+    const EXPECTED: &'static str = "a number above 0 and at most 1, like `0.8`";
+
+    fn parse(raw: &Raw, _: &Path) -> Result<Self, Invalid> {
+        let text = raw.text()?.trim();
+        match text.parse::<f64>() {
+            Ok(n) if n > 0.0 && n <= 1.0 => Ok(Fraction(n)),
+            _ => Err(Invalid::new(
+                format!("`{}` is not {}", crate::text::escaped(text), Self::EXPECTED),
+                "a share of the budget: `0.8` warns at 80 %".to_string(),
+            )),
+        }
+    }
+
+    fn show(&self, _: &Path) -> String {
+        self.0.to_string()
+    }
+
+    fn json(&self, _: &Path) -> Value {
+        json!(self.0)
+    }
+
+    fn schema() -> Value {
+        json!({ "type": "number", "exclusiveMinimum": 0, "maximum": 1 })
+    }
+}
+
+/// How many tokens at most (`budget.max_prompt_tokens`).
+impl Kind for NonZeroU64 {
+    const EXPECTED: &'static str = "a whole number, 1 or more";
+
+    fn parse(raw: &Raw, _: &Path) -> Result<Self, Invalid> {
+        let (text, n) = whole(raw)?;
+        n.and_then(NonZeroU64::new).ok_or_else(|| {
+            Invalid::from(format!(
+                "`{}` is not {}",
+                crate::text::escaped(text),
+                Self::EXPECTED
+            ))
+        })
+    }
+
+    fn show(&self, _: &Path) -> String {
+        self.to_string()
+    }
+
+    fn json(&self, _: &Path) -> Value {
+        Value::from(self.get())
+    }
+
+    fn schema() -> Value {
+        json!({ "type": "integer", "minimum": 1 })
+    }
+}
+
+/// A limit that may be unset: `none` (the default) is no limit, so that a variable
+/// can lift one a file sets (`MPM_BUDGET_DAILY_USD=none`).
+impl<T: Kind> Kind for Option<T> {
+    const EXPECTED: &'static str = T::EXPECTED;
+
+    fn parse(raw: &Raw, base: &Path) -> Result<Self, Invalid> {
+        match raw {
+            Raw::Text(t) if t.trim() == "none" => Ok(None),
+            Raw::Arg(a) if a.to_str().is_some_and(|t| t.trim() == "none") => Ok(None),
+            raw => T::parse(raw, base).map(Some).map_err(|mut e| {
+                e.hint
+                    .get_or_insert_with(|| "`none` sets no limit".to_string());
+                e
+            }),
+        }
+    }
+
+    fn show(&self, cwd: &Path) -> String {
+        match self {
+            Some(v) => v.show(cwd),
+            None => "none".into(),
+        }
+    }
+
+    fn json(&self, cwd: &Path) -> Value {
+        match self {
+            Some(v) => v.json(cwd),
+            None => Value::Null,
+        }
+    }
+
+    fn schema() -> Value {
+        json!({ "anyOf": [T::schema(), { "const": "none" }] })
     }
 }
 

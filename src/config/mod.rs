@@ -9,12 +9,12 @@
 //! Pure but for [`read_user_file`]: the process's variables and flags are handed
 //! in by `options`, which resolves everything once.
 
-mod file;
+pub mod file;
 pub mod kind;
 mod settings;
 
 pub use file::Section;
-pub use kind::{CacheDir, Kind, Raw, StateDir, TargetSetting};
+pub use kind::{CacheDir, Fraction, Kind, Raw, StateDir, TargetSetting, Usd};
 pub use settings::{Files, InManifest, Settings, Shown, Sourced, Spec, TABLE};
 
 use crate::checked::Invalid;
@@ -344,6 +344,7 @@ pub fn manifest_layer(loaded: &Arc<Loaded>, precise: bool) -> FileLayer {
     };
     values.extend(raw.map(|raw| ("target", raw)));
     values.extend(loaded.manifest.mpm.0.iter().cloned());
+    values.extend(loaded.manifest.budget.settings.iter().cloned());
     FileLayer {
         kind: FileKind::Manifest,
         display: loaded.display.clone(),

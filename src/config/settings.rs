@@ -7,11 +7,11 @@
 //! env ["MPM_CACHE_MAX_ENTRIES", "CLAUDE_AGENT_CACHE_MAX_ENTRIES"], flag None,
 //! Files::BOTH, "..."` (with a [`Kind`] for `u64`).
 
-use super::kind::{CacheDir, Kind, Raw, StateDir, TargetSetting};
+use super::kind::{CacheDir, Fraction, Kind, Raw, StateDir, TargetSetting, Usd};
 use super::{ConfigError, Layers, Origin};
 use crate::checked::Invalid;
 use crate::cli::ColorArg;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::Path;
 use std::time::Duration;
 
@@ -41,6 +41,11 @@ impl Files {
     /// The user file, and `mpm.yaml` at the top.
     pub const BOTH_TOP_LEVEL: Files = Files {
         user: true,
+        manifest: InManifest::TopLevel,
+    };
+    /// `mpm.yaml` only, at the top (`budget:`): what one project's apply writes.
+    pub const MANIFEST_TOP_LEVEL: Files = Files {
+        user: false,
         manifest: InManifest::TopLevel,
     };
     /// The user file only: decided before `mpm.yaml` is read.
@@ -148,6 +153,11 @@ settings! {
     http_connect_timeout: Duration = Duration::from_secs(10); "http.connect_timeout", env ["MPM_HTTP_CONNECT_TIMEOUT"], flag None, Files::BOTH, "How long connecting to a registry's server may take (`0s`: no limit but the system's)";
     http_retries: u32 = 3; "http.retries", env ["MPM_HTTP_RETRIES"], flag None, Files::BOTH, "How many times a request is tried again after its connection failed or the server answered 5xx";
     http_concurrency: NonZeroUsize = EIGHT; "http.concurrency", env ["MPM_HTTP_CONCURRENCY"], flag None, Files::BOTH, "How many HTTP requests mpm makes at once";
+    budget_daily_usd: Option<Usd> = None; "budget.daily_usd", env ["MPM_BUDGET_DAILY_USD", "CLAUDE_AGENT_DAILY_BUDGET_USD"], flag None, Files::BOTH_TOP_LEVEL, "The most US dollars Claude Code's sessions may spend in a day (the user's local day), as `mpm usage` counts them from the transcripts; with `budget.enforce`, a prompt past it is refused (`none`: no budget)";
+    budget_warning_threshold: Fraction = Fraction(0.8); "budget.warning_threshold", env ["MPM_BUDGET_WARNING_THRESHOLD"], flag None, Files::BOTH_TOP_LEVEL, "The share of `budget.daily_usd` past which `mpm usage` and the budget hook warn (`0.8`: at 80 %)";
+    budget_max_prompt_tokens: Option<NonZeroU64> = None; "budget.max_prompt_tokens", env ["MPM_BUDGET_MAX_PROMPT_TOKENS"], flag None, Files::BOTH_TOP_LEVEL, "The most tokens (estimated) one agent's prompt may have: each delegation sends it whole; a plan over it fails (`none`: no limit)";
+    budget_max_listing_tokens: Option<NonZeroU64> = None; "budget.max_listing_tokens", env ["MPM_BUDGET_MAX_LISTING_TOKENS"], flag None, Files::BOTH_TOP_LEVEL, "The most tokens (estimated) the agents' listing may have: every session carries every agent's description; a plan over it fails (`none`: no limit)";
+    budget_enforce: bool = false; "budget.enforce", env ["MPM_BUDGET_ENFORCE"], flag None, Files::MANIFEST_TOP_LEVEL, "Install a `UserPromptSubmit` hook (an entry of the target's settings.json that mpm owns) that refuses a prompt once the day's spend reaches `budget.daily_usd`, and warns past `budget.warning_threshold`";
 }
 
 impl Spec {

@@ -5,6 +5,7 @@
 use super::DesiredResource;
 use crate::Error;
 use crate::address::Address;
+use crate::config::Settings;
 use crate::manifest::Loaded;
 use crate::manifest::settings::{Scope, VariableValue};
 use crate::part::{Part, Pointer, canonical_string, element_id};
@@ -88,8 +89,9 @@ pub fn from_manifest(
         decompose(&mut vec![key_name.clone()], value, &mut taken);
     }
     for (part, value, at) in taken {
-        let address = Address::part_of(SHARED, &part);
-        if parts.resources.contains_key(&address) {
+        let mut declared = vec!["settings".to_string()];
+        declared.extend(at.iter().cloned());
+        if !parts.insert(part.clone(), &value, source.clone(), declared) {
             let mut path = vec!["settings"];
             path.extend(at.iter().map(String::as_str));
             errors.push(
@@ -104,22 +106,60 @@ pub fn from_manifest(
                     )
                     .into(),
             );
-            continue;
         }
-        let json: Arc<str> = canonical_string(&value).into();
-        // written as the manifest orders it (digested in canonical form)
-        let written: Arc<str> = serde_json::to_string(&value).unwrap_or_default().into();
-        let mut resource = DesiredResource::value(json.clone(), None, source.clone());
-        resource.part_mut().text =
-            (written != json).then(|| crate::hash::Digest::of(written.as_bytes()));
-        parts.resources.insert(address.clone(), resource);
-        parts.bytes.insert(address.clone(), written);
-        let mut declared = vec!["settings".to_string()];
-        declared.extend(at);
-        parts.declared.insert(address, declared);
     }
     Error::collect(errors)?;
     Ok(parts)
+}
+
+impl Parts {
+    /// Wants `value` at `part` of settings.json, declared at `declared` in the
+    /// manifest; `false` (and nothing changed) when a part there is wanted already.
+    fn insert(&mut self, part: Part, value: &Value, source: String, declared: Vec<String>) -> bool {
+        let address = Address::part_of(SHARED, &part);
+        if self.resources.contains_key(&address) {
+            return false;
+        }
+        let json: Arc<str> = canonical_string(value).into();
+        // written as the manifest orders it (digested in canonical form)
+        let written: Arc<str> = serde_json::to_string(value).unwrap_or_default().into();
+        let mut resource = DesiredResource::value(json.clone(), None, source);
+        resource.part_mut().text =
+            (written != json).then(|| crate::hash::Digest::of(written.as_bytes()));
+        self.resources.insert(address.clone(), resource);
+        self.bytes.insert(address.clone(), written);
+        self.declared.insert(address, declared);
+        true
+    }
+
+    /// With `budget.enforce`, the `UserPromptSubmit` hook that stops prompts past
+    /// the day's budget (`crate::budget`), an element of settings.json mpm owns.
+    pub fn add_budget_hook(&mut self, loaded: &Loaded, settings: &Settings) -> Result<(), Error> {
+        if !settings.budget_enforce.value {
+            return Ok(());
+        }
+        let Some(daily) = crate::budget::Daily::of(settings) else {
+            return Err(settings
+                .budget_enforce
+                .origin
+                .error(
+                    &[],
+                    "`budget.enforce` is on, but there is no `budget.daily_usd` to enforce".into(),
+                    Some("set `daily_usd` in `budget:` (or `MPM_BUDGET_DAILY_USD`), or turn `enforce` off".into()),
+                )
+                .into());
+        };
+        let entry = crate::budget::hook_entry(&daily, &loaded.manifest.budget.prices);
+        let array = Pointer::new(["hooks".to_string(), "UserPromptSubmit".to_string()]);
+        let part = Part::Element {
+            id: element_id(&array, &entry),
+            array,
+        };
+        let declared = vec!["budget".to_string(), "enforce".to_string()];
+        // a `settings:` element running the very same command is the same hook
+        self.insert(part, &entry, loaded.display.clone(), declared);
+        Ok(())
+    }
 }
 
 /// Takes a settings value apart: an object into its keys, an array into its

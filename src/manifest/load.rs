@@ -338,7 +338,8 @@ mod tests {
     #[test]
     fn keys_of_later_versions_say_so() {
         assert!(
-            err("version: 1\nbudget:\n  daily_usd: 1\n").contains("planned for a later version")
+            err("version: 1\nrelease:\n  tag: v{version}\n")
+                .contains("planned for a later version")
         );
     }
 

@@ -12,6 +12,7 @@ mod locate;
 pub mod registries;
 pub mod settings;
 
+pub use budget::{BudgetSection, ModelPrice, PriceTier};
 pub use cache::CacheSection;
 pub use load::{Loaded, ManifestError, find, load};
 pub use locate::{locate, locate_exact};
@@ -29,7 +30,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The keys a later mpm will understand; until then they are errors with this hint.
-pub const NOT_YET: &[&str] = &["budget", "release"];
+pub const NOT_YET: &[&str] = &["release"];
 
 /// One Claude Code config directory's desired state.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -70,6 +71,11 @@ pub struct Manifest {
     /// Bounds of the download cache: `max_entries`, `max_size_mb`, `ttl_hours`.
     #[serde(default, skip_serializing_if = "CacheSection::is_default")]
     pub cache: CacheSection,
+    /// What Claude Code may spend in a day (`daily_usd`, `warning_threshold`,
+    /// `enforce`), how large agents may grow (`max_prompt_tokens`,
+    /// `max_listing_tokens`), and model prices over the built-in table (`prices`).
+    #[serde(default, skip_serializing_if = "BudgetSection::is_empty")]
+    pub budget: BudgetSection,
 }
 
 /// `version: 1`.

@@ -1,0 +1,238 @@
+//! `budget:`: its numbers as settings of every layer, and `budget.enforce`: the
+//! `UserPromptSubmit` hook apply installs as an entry of settings.json mpm owns.
+
+use crate::harness::Test;
+
+/// The hook runs `mpm` from the PATH Claude Code has: this one.
+fn mpm_on_path(test: Test) -> Test {
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_mpm"))
+        .parent()
+        .unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    test.env("PATH", &format!("{}:{path}", dir.display()))
+}
+
+const ENFORCED: &str = "
+    version: 1
+    target: { path: cfg }
+    budget:
+      daily_usd: 5
+      enforce: true
+    settings:
+      hooks:
+        UserPromptSubmit:
+          - hooks: [{ type: command, command: ./mine.sh }]
+    agents:
+      qa: { prompt: Test things., description: QA }
+    ";
+
+#[test]
+fn enforce_installs_the_hook_beside_the_users_own_and_shows_it_in_the_plan() {
+    let ran = mpm_on_path(Test::new())
+        .manifest(ENFORCED)
+        .args(&["plan"])
+        .stdout(
+            r#"
+            mpm will make these changes in `cfg`:
+
+              + qa                         agents/qa.md
+              + settings.json hooks.UserPromptSubmit[] {"hooks":[{"command":"./mine.sh","type":"command"}]}
+              + settings.json hooks.UserPromptSubmit[] {"hooks":[{"command":"mpm hook budget --daily-usd 5 --warning-threshold 0.8","timeout":30,"type":"command"}]}
+
+            Plan: 3 to add, 0 to change, 0 to destroy.
+            "#,
+        )
+        .success();
+    let ran = mpm_on_path(ran.then())
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let settings: serde_json::Value = serde_json::from_str(&ran.read("cfg/settings.json")).unwrap();
+    assert_eq!(
+        settings["hooks"]["UserPromptSubmit"],
+        serde_json::json!([
+            {"hooks": [{"type": "command", "command": "./mine.sh"}]},
+            {"hooks": [{"type": "command", "command": "mpm hook budget --daily-usd 5 --warning-threshold 0.8", "timeout": 30}]}
+        ])
+    );
+    // a budget raised is a hook replaced, in review as in the file; the user's stays
+    let raised = ENFORCED.replace("daily_usd: 5", "daily_usd: 12.5");
+    let ran = mpm_on_path(ran.then())
+        .manifest(&raised)
+        .args(&["apply", "-y"])
+        .stdout(
+            r#"
+            mpm will make these changes in `cfg`:
+
+              + settings.json hooks.UserPromptSubmit[] {"hooks":[{"command":"mpm hook budget --daily-usd 12.5 --warning-threshold 0.8","timeout":30,"type":"command"}]}
+              - settings.json hooks.UserPromptSubmit[] {"hooks":[{"command":"mpm hook budget --daily-usd 5 --warning-threshold 0.8","timeout":30,"type":"command"}]}
+
+            Plan: 1 to add, 0 to change, 1 to destroy.
+            Apply complete! Resources: 1 added, 0 changed, 1 destroyed.
+            "#,
+        )
+        .success();
+    // off: the hook goes, the user's own stays
+    let off = raised.replace("enforce: true", "enforce: false");
+    let ran = ran
+        .then()
+        .manifest(&off)
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success();
+    let settings: serde_json::Value = serde_json::from_str(&ran.read("cfg/settings.json")).unwrap();
+    assert_eq!(
+        settings["hooks"]["UserPromptSubmit"],
+        serde_json::json!([{"hooks": [{"type": "command", "command": "./mine.sh"}]}])
+    );
+}
+
+#[test]
+fn the_hook_takes_the_budget_of_the_highest_layer_and_the_manifests_prices() {
+    mpm_on_path(Test::new())
+        .manifest(
+            "
+            version: 1
+            target: { path: cfg }
+            budget:
+              daily_usd: 5
+              warning_threshold: 0.5
+              enforce: true
+              prices:
+                claude-x: { input: 3, output: 15, cache_write: 3.75, cache_read: 0.3 }
+            ",
+        )
+        .env("CLAUDE_AGENT_DAILY_BUDGET_USD", "20")
+        .args(&["plan"])
+        .stdout(
+            r#"
+            mpm will make these changes in `cfg`:
+
+              + settings.json hooks.UserPromptSubmit[] {"hooks":[{"command":"mpm hook budget --daily-usd 20 --warning-threshold 0.5 --prices '{\"claude-x\":{\"input\":3.0,\"output\":15.0,\"cache_write\":3.75,\"cache_read\":0.3}}'","timeout":30,"type":"command"}]}
+
+            Plan: 1 to add, 0 to change, 0 to destroy.
+            "#,
+        )
+        .success();
+}
+
+#[test]
+fn enforce_without_a_daily_budget_points_at_enforce() {
+    Test::new()
+        .manifest("version: 1\nbudget:\n  max_prompt_tokens: 4000\n  enforce: true\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: `budget.enforce` is on, but there is no `budget.daily_usd` to enforce
+             --> mpm.yaml:4:12
+              |
+            4 |   enforce: true
+              |            ^^^^
+            hint: set `daily_usd` in `budget:` (or `MPM_BUDGET_DAILY_USD`), or turn `enforce` off
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn budget_numbers_come_from_every_layer_with_their_origin() {
+    Test::new()
+        .write(
+            "home/.config/mpm/config.yaml",
+            "budget:\n  daily_usd: 9\n  warning_threshold: 0.9\n",
+        )
+        .manifest("version: 1\nbudget:\n  daily_usd: 5\n  max_listing_tokens: 3000\n")
+        .env("MPM_BUDGET_MAX_PROMPT_TOKENS", "1200")
+        .args(&["config", "show", "--origin"])
+        .stdout_has(
+            "budget.daily_usd = 5  # mpm.yaml:3
+budget.warning_threshold = 0.9  # home/.config/mpm/config.yaml:3
+budget.max_prompt_tokens = 1200  # env MPM_BUDGET_MAX_PROMPT_TOKENS
+budget.max_listing_tokens = 3000  # mpm.yaml:4
+budget.enforce = false  # default
+",
+        )
+        .success();
+    // the framework guide's variable is an alias; `none` lifts a file's budget
+    Test::new()
+        .manifest("version: 1\nbudget:\n  daily_usd: 5\n")
+        .env("CLAUDE_AGENT_DAILY_BUDGET_USD", "100.0")
+        .args(&["config", "show", "--origin"])
+        .stdout_has("budget.daily_usd = 100  # env CLAUDE_AGENT_DAILY_BUDGET_USD\n")
+        .success();
+    Test::new()
+        .manifest("version: 1\nbudget:\n  daily_usd: 5\n")
+        .env("MPM_BUDGET_DAILY_USD", "none")
+        .args(&["config", "show", "--origin"])
+        .stdout_has("budget.daily_usd = none  # env MPM_BUDGET_DAILY_USD\n")
+        .success();
+    Test::new()
+        .manifest("version: 1\n")
+        .env("CLAUDE_AGENT_DAILY_BUDGET_USD", "lots")
+        .args(&["config", "show"])
+        .stderr(
+            "
+            error: invalid `CLAUDE_AGENT_DAILY_BUDGET_USD`: `lots` is not an amount of US dollars above 0, like `25` or `2.50`
+            hint: `none` sets no limit
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_budget_key_in_the_wrong_place_says_where_it_goes() {
+    Test::new()
+        .manifest("version: 1\nmpm:\n  budget:\n    daily_usd: 3\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: unknown key `budget` in `mpm`
+             --> mpm.yaml:3:3
+              |
+            3 |   budget:
+              |   ^^^^^^
+            hint: `budget:` is a top-level section of `mpm.yaml`, not part of `mpm:`
+            ",
+        )
+        .failure();
+    Test::new()
+        .write("home/.config/mpm/config.yaml", "budget:\n  enforce: true\n")
+        .manifest("version: 1\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: unknown key `enforce` in `budget`
+             --> home/.config/mpm/config.yaml:2:3
+              |
+            2 |   enforce: true
+              |   ^^^^^^^
+            hint: `budget.enforce` belongs to one project, not to every project: set `enforce` in the `budget:` section of its `mpm.yaml`, or with `MPM_BUDGET_ENFORCE`
+            ",
+        )
+        .failure();
+    Test::new()
+        .manifest("version: 1\nbudget:\n  warning_threshold: 80%\n")
+        .args(&["plan"])
+        .stderr(
+            "
+            error: `80%` is not a number above 0 and at most 1, like `0.8` in `budget.warning_threshold`
+             --> mpm.yaml:3:22
+              |
+            3 |   warning_threshold: 80%
+              |                      ^^^
+            hint: a share of the budget: `0.8` warns at 80 %
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_plan_that_installs_the_hook_warns_when_mpm_is_not_on_path() {
+    Test::new()
+        .manifest("version: 1\ntarget: { path: cfg }\nbudget: { daily_usd: 5, enforce: true }\n")
+        .env("PATH", "/nonexistent")
+        .args(&["plan"])
+        .stdout_any()
+        .stderr("warning: `budget.enforce`: there is no `mpm` on PATH here, and the hook Claude Code runs is `mpm hook budget`: put mpm on the PATH Claude Code runs with, or prompts will not be held to the budget\n")
+        .success();
+}
