@@ -72,6 +72,18 @@ fn enforce_installs_the_hook_beside_the_users_own_and_shows_it_in_the_plan() {
             "#,
         )
         .success();
+    // rollback returns the budget that was
+    let ran = ran
+        .then()
+        .args(&["rollback", "-y"])
+        .stdout_any()
+        .success();
+    let settings: serde_json::Value =
+        serde_json::from_str(&ran.read("cfg/settings.json")).unwrap();
+    assert_eq!(
+        settings["hooks"]["UserPromptSubmit"][1]["hooks"][0]["command"],
+        "mpm hook budget --daily-usd 5 --warning-threshold 0.8"
+    );
     // off: the hook goes, the user's own stays
     let off = raised.replace("enforce: true", "enforce: false");
     let ran = ran
