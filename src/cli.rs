@@ -123,6 +123,39 @@ pub enum Command {
     /// 0 under the warning threshold (or without a budget), 3 at or past it, 4 at
     /// or over the daily budget, 1 on error.
     Usage(UsageArgs),
+    /// What Claude Code runs as a hook, where `mpm apply` installed one:
+    /// `mpm hook budget` (with `budget.enforce`)
+    Hook(HookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub hook: HookCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// The `UserPromptSubmit` hook of `budget.enforce`: refuses the prompt (exit 2)
+    /// once today's spend reaches the budget, warns past the threshold, and lets the
+    /// prompt through, saying why, whenever it cannot tell
+    ///
+    /// Reads the hook's input (JSON) on stdin: the transcript's path says which
+    /// Claude Code config directory to count. Reads no `mpm.yaml`.
+    Budget(BudgetHookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetHookArgs {
+    /// The day's budget, in US dollars
+    #[arg(long, value_name = "USD")]
+    pub daily_usd: String,
+    /// Warn past this share of it
+    #[arg(long, value_name = "SHARE", default_value = "0.8")]
+    pub warning_threshold: String,
+    /// Model prices over the built-in table, as `budget.prices` in JSON
+    #[arg(long, value_name = "JSON")]
+    pub prices: Option<String>,
 }
 
 #[derive(Debug, Args)]

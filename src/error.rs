@@ -238,6 +238,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: `plan --detailed-exitcode` found changes.
     Changes,
+    /// 2: `hook budget`: the prompt is refused (what the client reads a hook's 2 as).
+    Refused,
     /// 3: `usage`: today's spend is at or past the budget's warning threshold.
     BudgetWarning,
     /// 4: `usage`: today's spend is at or over the daily budget.
@@ -249,7 +251,7 @@ impl From<ExitStatus> for ExitCode {
         match status {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
-            ExitStatus::Changes => ExitCode::from(2),
+            ExitStatus::Changes | ExitStatus::Refused => ExitCode::from(2),
             ExitStatus::BudgetWarning => ExitCode::from(3),
             ExitStatus::OverBudget => ExitCode::from(4),
         }

@@ -84,6 +84,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
+    // a hook that fails must never refuse a prompt: it says why and lets it through
+    let is_hook = matches!(cli.command, cli::Command::Hook(_));
     let (printer, outcome) =
         match options::Options::resolve(&cli.global, &cli.command, command_line) {
             Ok(options) => {
@@ -101,6 +103,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         };
     let code = match outcome {
         Ok(status) => status.into(),
+        Err(e) if is_hook => commands::hook::failed(&printer, &e).into(),
         Err(e) => {
             printer.error(&e);
             ExitCode::from(1)

@@ -91,7 +91,8 @@ impl ManifestUse {
             | Command::Diff(_)
             | Command::Completions(_)
             | Command::Registry(_)
-            | Command::Man(_) => ManifestUse::Never,
+            | Command::Man(_)
+            | Command::Hook(_) => ManifestUse::Never,
         }
     }
 }

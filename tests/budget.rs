@@ -243,3 +243,99 @@ fn a_plan_that_installs_the_hook_warns_when_mpm_is_not_on_path() {
         .stderr("warning: `budget.enforce`: there is no `mpm` on PATH here, and the hook Claude Code runs is `mpm hook budget`: put mpm on the PATH Claude Code runs with, or prompts will not be held to the budget\n")
         .success();
 }
+
+/// A transcript line of one request to claude-opus-5-5 ($4 per million input
+/// tokens), made now.
+fn request_now(id: &str, input_tokens: u64) -> String {
+    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+    format!(
+        r#"{{"type":"assistant","timestamp":"{now}","sessionId":"s1","requestId":"req_{id}","isSidechain":false,"message":{{"id":"msg_{id}","model":"claude-opus-5-5","usage":{{"input_tokens":{input_tokens},"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}}}}"#
+    ) + "\n"
+}
+
+/// The hook as the client runs it in a session of `cfg`, with today's spend
+/// written there.
+fn hook(spent_input_tokens: &[u64]) -> Test {
+    let lines: String = spent_input_tokens
+        .iter()
+        .enumerate()
+        .map(|(i, n)| request_now(&i.to_string(), *n))
+        .collect();
+    let t = Test::new().write_bytes("cfg/projects/-w-p/s1.jsonl", lines.as_bytes());
+    let input = serde_json::json!({
+        "session_id": "s2",
+        "transcript_path": t.path("cfg/projects/-w-p/s2.jsonl"),
+        "hook_event_name": "UserPromptSubmit",
+        "prompt": "hi",
+    });
+    t.stdin(&input.to_string()).args(&[
+        "hook",
+        "budget",
+        "--daily-usd",
+        "1",
+        "--warning-threshold",
+        "0.5",
+    ])
+}
+
+#[test]
+fn the_hook_is_silent_under_the_threshold() {
+    hook(&[100_000]).success();
+}
+
+#[test]
+fn the_hook_warns_past_the_threshold() {
+    hook(&[100_000, 50_000])
+        .stdout(r#"{"systemMessage":"mpm: $0.60 of $1.00 (60 %) of today's budget spent; prompts stop at $1.00"}
+"#)
+        .success();
+}
+
+#[test]
+fn the_hook_refuses_at_the_budget_with_how_to_raise_it() {
+    hook(&[250_000])
+        .stderr(
+            "
+            mpm: today's budget is spent: $1.00 of $1.00 (100 %). This prompt was not sent.
+            To go on today, raise `budget.daily_usd` in the mpm.yaml that manages this Claude Code directory and run `mpm apply` (or turn `budget.enforce` off); the budget starts again at midnight.
+            ",
+        )
+        .status(2);
+}
+
+#[test]
+fn a_hook_that_cannot_count_lets_the_prompt_through_and_says_why() {
+    // the transcripts' folder is a link out of the config directory: never followed
+    let t = Test::new().write("elsewhere/x/s.jsonl", "");
+    std::fs::create_dir_all(t.path("cfg")).unwrap();
+    std::os::unix::fs::symlink(t.path("elsewhere"), t.path("cfg/projects")).unwrap();
+    let input = serde_json::json!({ "transcript_path": t.path("cfg/projects/x/s.jsonl") });
+    let ran = t
+        .stdin(&input.to_string())
+        .args(&["hook", "budget", "--daily-usd", "1"])
+        .stdout_any()
+        .success();
+    assert!(
+        ran.stdout.starts_with(
+            r#"{"systemMessage":"mpm: the daily budget could not be checked, so this prompt was let through: "#
+        ),
+        "{}",
+        ran.stdout
+    );
+    // so do a bad argument and a bad setting of the client's environment
+    Test::new()
+        .stdin("{}")
+        .args(&["hook", "budget", "--daily-usd", "1", "--prices", "{"])
+        .stdout_has(
+            "could not be checked, so this prompt was let through: `--prices`: EOF while parsing",
+        )
+        .success();
+    Test::new()
+        .stdin("not json")
+        .env("MPM_CACHE_ENABLED", "perhaps")
+        .args(&["hook", "budget", "--daily-usd", "1"])
+        .stdout_has(
+            "could not be checked, so this prompt was let through: invalid `MPM_CACHE_ENABLED`",
+        )
+        .success();
+}

@@ -175,11 +175,20 @@ struct Session {
 }
 
 fn session(ran: &Ran, options: &[&str], prompt: &str) -> Session {
+    session_with_path(ran, options, prompt, None)
+}
+
+/// [`session`], the client's PATH being `path` when given.
+fn session_with_path(ran: &Ran, options: &[&str], prompt: &str, path: Option<&str>) -> Session {
     let tool = tool("claude-session", "MPM_CLAUDE_SESSION");
     let project = ran.path("proj");
     std::fs::create_dir_all(&project).unwrap();
     let log = ran.path("requests.jsonl");
-    let out = std::process::Command::new(&tool)
+    let mut command = std::process::Command::new(&tool);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    let out = command
         .args(options)
         .arg("--requests")
         .arg(&log)
@@ -504,5 +513,155 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
             out.push(path);
         }
     }
+/// One session with the budget hook: `mpm` on the client's PATH, mpm's cache in
+/// the test directory (kept from session to session, as a user's is), the fake
+/// model reporting `input_tokens` of input on every request.
+fn budget_session(ran: &Ran, input_tokens: u64, prompt: &str) -> Session {
+    let bin = Path::new(env!("CARGO_BIN_EXE_mpm")).parent().unwrap();
+    let usage = serde_json::json!({
+        "input_tokens": input_tokens, "output_tokens": 0,
+        "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+    });
+    let cache = format!("XDG_CACHE_HOME={}", ran.path("cache").display());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // each session's own requests
+    let _ = std::fs::remove_file(ran.path("requests.jsonl"));
+    let options = ["--env", &cache, "--usage", &usage.to_string()];
+    session_with_path(ran, &options, prompt, Some(&path))
+}
+
+/// The messages the budget hook showed in the sessions of `cfg` (the client keeps
+/// them in the transcript, as `hook_system_message` attachments).
+fn hook_messages(ran: &Ran) -> Vec<String> {
+    let mut messages = Vec::new();
+    for file in transcripts(&ran.path("cfg/projects")) {
+        for line in std::fs::read_to_string(&file).unwrap().lines() {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            if v["attachment"]["type"] == "hook_system_message" {
+                messages.push(
+                    v["attachment"]["content"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                );
+            }
+        }
+    }
+    messages
+}
+
+fn transcripts(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(transcripts(&path));
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn enforced(ran_in: Test, daily_usd: &str) -> Ran {
+    let bin = Path::new(env!("CARGO_BIN_EXE_mpm")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    ran_in
+        .manifest(&format!(
+            "
+            version: 1
+            target: {{ path: cfg }}
+            budget:
+              daily_usd: {daily_usd}
+              warning_threshold: 0.5
+              enforce: true
+            "
+        ))
+        .env("PATH", &path)
+        .args(&["apply", "-y"])
+        .stdout_any()
+        .success()
+}
+
+#[test]
+#[ignore = "needs the real Claude Code client: MPM_REAL_CLIENT=1 scripts/test"]
+fn the_budget_hook_warns_past_the_threshold_and_lets_the_prompt_through() {
+    let ran = enforced(Test::new(), "1");
+    // 150 000 input tokens of claude-opus-5-5 (the client's default): $0.60
+    let first = budget_session(&ran, 150_000, "First prompt.");
+    assert_eq!(first.result["total_cost_usd"], 0.6, "{}", first.result);
+    assert_eq!(
+        hook_messages(&ran),
+        Vec::<String>::new(),
+        "under 50 %: silent"
+    );
+    let second = budget_session(&ran, 1_000, "Second prompt.");
+    assert_eq!(second.requests.len(), 1, "the prompt reached the model");
+    assert_eq!(
+        hook_messages(&ran),
+        ["mpm: $0.60 of $1.00 (60 %) of today's budget spent; prompts stop at $1.00"]
+    );
+}
+
+#[test]
+#[ignore = "needs the real Claude Code client: MPM_REAL_CLIENT=1 scripts/test"]
+fn the_budget_hook_refuses_a_prompt_once_the_day_is_spent_and_not_the_next_day() {
+    let ran = enforced(Test::new(), "1");
+    // the day's first prompt goes: nothing was spent before it
+    let first = budget_session(&ran, 300_000, "Spend it all.");
+    assert_eq!(first.requests.len(), 1);
+    assert_eq!(first.result["total_cost_usd"], 1.2, "{}", first.result);
+    // now $1.20 of $1.00 is spent: the client sends nothing
+    let refused = budget_session(&ran, 1_000, "One more.");
+    assert_eq!(refused.requests.len(), 0, "the fake model got a request");
+    assert_eq!(refused.result["num_turns"], 0);
+    assert_eq!(refused.result["total_cost_usd"], 0);
+    let said = refused.result["result"].as_str().unwrap_or_default();
+    assert!(
+        said.contains(
+            "mpm: today's budget is spent: $1.20 of $1.00 (120 %). This prompt was not sent."
+        ) && said.contains("raise `budget.daily_usd`"),
+        "{said}"
+    );
+    // the next day: the sessions so far moved back 24 hours, as if made yesterday
+    for file in transcripts(&ran.path("cfg/projects")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, a_day_earlier(&text)).unwrap();
+    }
+    let next_day = budget_session(&ran, 1_000, "A new day.");
+    assert_eq!(
+        next_day.requests.len(),
+        1,
+        "the next day's prompt was refused"
+    );
+    assert_eq!(hook_messages(&ran), Vec::<String>::new());
+}
+
+/// Every `"timestamp":"…Z"` of a transcript, 24 hours earlier.
+fn a_day_earlier(text: &str) -> String {
+    const KEY: &str = "\"timestamp\":\"";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(KEY) {
+        let start = at + KEY.len();
+        out.push_str(&rest[..start]);
+        let end = start + rest[start..].find('"').unwrap();
+        let ts: jiff::Timestamp = rest[start..end].parse().expect("a transcript timestamp");
+        let earlier = ts - jiff::SignedDuration::from_hours(24);
+        out.push_str(&earlier.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
     out
 }

@@ -42,8 +42,8 @@
 mod dir;
 mod error;
 mod evict;
-mod usage;
 mod tokens;
+mod usage;
 
 pub use error::CacheError;
 pub use tokens::TokenEntry;

@@ -9,6 +9,7 @@ mod diff;
 mod doctor;
 mod env;
 mod history;
+pub mod hook;
 mod init;
 mod lock;
 mod man;
@@ -61,6 +62,7 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Outdated(args) => lock::outdated(options, &args, printer),
         Command::Registry(args) => registry::run(&args, printer),
         Command::Usage(args) => usage::run(options, &args, printer),
+        Command::Hook(args) => hook::run(options, &args, printer),
     }
 }
 
