@@ -35,6 +35,6 @@ mod rollback;
 mod saved;
 mod schema;
 mod settings;
-mod usage;
 mod tokens;
+mod usage;
 mod watch;

@@ -513,6 +513,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
             out.push(path);
         }
     }
+    out
+}
+
 /// One session with the budget hook: `mpm` on the client's PATH, mpm's cache in
 /// the test directory (kept from session to session, as a user's is), the fake
 /// model reporting `input_tokens` of input on every request.
