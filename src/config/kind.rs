@@ -287,6 +287,18 @@ fn whole(raw: &Raw) -> Result<(&str, Option<u64>), Invalid> {
     Ok((text, n))
 }
 
+/// A whole number 1 or more that `fit` takes (a count of `http.concurrency`, of
+/// tokens).
+fn above_zero<T>(raw: &Raw, fit: impl FnOnce(NonZeroU64) -> Option<T>) -> Result<T, Invalid> {
+    let (text, n) = whole(raw)?;
+    n.and_then(NonZeroU64::new).and_then(fit).ok_or_else(|| {
+        Invalid::from(format!(
+            "`{}` is not a whole number, 1 or more",
+            crate::text::escaped(text)
+        ))
+    })
+}
+
 /// How many times (`http.retries`): 0 is a value.
 impl Kind for u32 {
     const EXPECTED: &'static str = "a whole number, 0 or more";
@@ -320,16 +332,7 @@ impl Kind for NonZeroUsize {
     const EXPECTED: &'static str = "a whole number, 1 or more";
 
     fn parse(raw: &Raw, _: &Path) -> Result<Self, Invalid> {
-        let (text, n) = whole(raw)?;
-        n.and_then(|n| usize::try_from(n).ok())
-            .and_then(NonZeroUsize::new)
-            .ok_or_else(|| {
-                Invalid::from(format!(
-                    "`{}` is not {}",
-                    crate::text::escaped(text),
-                    Self::EXPECTED
-                ))
-            })
+        above_zero(raw, |n| NonZeroUsize::try_from(n).ok())
     }
 
     fn show(&self, _: &Path) -> String {
@@ -419,14 +422,7 @@ impl Kind for NonZeroU64 {
     const EXPECTED: &'static str = "a whole number, 1 or more";
 
     fn parse(raw: &Raw, _: &Path) -> Result<Self, Invalid> {
-        let (text, n) = whole(raw)?;
-        n.and_then(NonZeroU64::new).ok_or_else(|| {
-            Invalid::from(format!(
-                "`{}` is not {}",
-                crate::text::escaped(text),
-                Self::EXPECTED
-            ))
-        })
+        above_zero(raw, Some)
     }
 
     fn show(&self, _: &Path) -> String {
