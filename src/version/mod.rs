@@ -1,3 +1,4 @@
 //! Versions from history: commits read as Conventional Commits, the next version they call for, and the changelog they make.
 
 pub mod conventional;
+pub mod rules;
