@@ -1,4 +1,5 @@
 //! Versions from history: commits read as Conventional Commits, the next version they call for, and the changelog they make.
 
+pub mod changelog;
 pub mod conventional;
 pub mod rules;
