@@ -4,7 +4,7 @@
 //! The message is read as git stores it after its own cleanup: CRLF line ends and
 //! trailing whitespace are forgiven, leading and trailing blank lines ignored, and a
 //! line starting with `#` is text (git already dropped its comments). Everything is
-//! case-insensitive except `BREAKING CHANGE` (spec rule 15), so `FEAT:` is a feature
+//! case-insensitive except `BREAKING CHANGE`, as the spec says, so `FEAT:` is a feature
 //! and a `Breaking Change:` line breaks nothing.
 
 /// A message that follows the spec.
