@@ -537,6 +537,9 @@ mod tests {
         assert_eq!(reason("feat (parser): x"), NO_HEADER);
         assert_eq!(reason("feat(a)(b): x"), NO_HEADER);
         assert_eq!(reason(": x"), NO_HEADER);
+        assert_eq!(reason("féat: x"), NO_HEADER);
+        assert_eq!(reason("feat(ü"), "the scope is not closed");
+        assert_eq!(ok("feat(ü)!: ✓\n\nÜ: ✓").footers, vec![]);
         assert_eq!(reason(""), "the message is empty");
         assert_eq!(reason("\n \n"), "the message is empty");
         assert_eq!(
