@@ -257,6 +257,8 @@ mod tests {
             ino: 0,
             read: 0,
             mtime_ns: 0,
+            ctime_ns: 0,
+            tail: crate::hash::Digest::of(b""),
             agent: agent.into(),
             models: vec!["claude-opus-5-5".into(), "claude-sonnet-5-5".into()],
             requests,
