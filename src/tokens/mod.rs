@@ -51,8 +51,10 @@ pub struct PlanTokens {
 
 impl PlanTokens {
     pub fn new(agents: Vec<AgentTokens>) -> PlanTokens {
-        let listing = agents.iter().filter_map(|a| a.listing).sum();
-        let listing_before = agents.iter().filter_map(|a| a.listing_before).sum();
+        // counts from the cache are read, not trusted: they never overflow
+        let sum = |counts: &mut dyn Iterator<Item = u64>| counts.fold(0u64, u64::saturating_add);
+        let listing = sum(&mut agents.iter().filter_map(|a| a.listing));
+        let listing_before = sum(&mut agents.iter().filter_map(|a| a.listing_before));
         PlanTokens {
             agents,
             listing,
