@@ -615,7 +615,26 @@ fn a_line_that_is_not_json_is_skipped_and_counted() {
             Total       2,000       0            0           0         2,000     $0.0080  table
             ",
         )
-        .stderr("warning: skipped 1 line(s) of transcripts that are not JSON\n")
+        .stderr("warning: skipped 1 line(s) of transcripts that could not be read (not JSON, or a usage line whose time or token counts do not parse)\n")
+        .success();
+}
+
+#[test]
+fn a_usage_line_whose_time_does_not_parse_is_skipped_and_counted() {
+    let text = assistant("a", "2026-12-02T10:00:00.000Z", "claude-opus-5-5", 1000, 0)
+        + &assistant("b", "12/02/2026 10:00", "claude-opus-5-5", 5000, 0);
+    Test::new()
+        .write("cfg/projects/-p/s.jsonl", &text)
+        .env("TZ", "UTC")
+        .args(&["usage", "--config-dir", "cfg"])
+        .stdout(
+            "
+            Date        Input  Output  Cache write  Cache read  Total tokens  Cost (USD)  Source
+            2026-12-02  1,000       0            0           0         1,000     $0.0040  table
+            Total       1,000       0            0           0         1,000     $0.0040  table
+            ",
+        )
+        .stderr("warning: skipped 1 line(s) of transcripts that could not be read (not JSON, or a usage line whose time or token counts do not parse)\n")
         .success();
 }
 

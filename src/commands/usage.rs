@@ -64,7 +64,7 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
     }
     if found.malformed > 0 {
         printer.warn(&format!(
-            "skipped {} line(s) of transcripts that are not JSON",
+            "skipped {} line(s) of transcripts that could not be read (not JSON, or a usage line whose time or token counts do not parse)",
             found.malformed
         ));
     }
