@@ -659,6 +659,36 @@ fn a_model_without_a_price_has_an_unknown_cost_never_zero() {
 }
 
 #[test]
+fn control_characters_from_the_transcripts_are_shown_escaped() {
+    Test::new()
+        .write(
+            "cfg/projects/-p/s.jsonl",
+            &assistant("a", "2026-12-02T10:00:00.000Z", r"claude-\u001b[2Jx", 1000, 0),
+        )
+        .write(
+            "cfg/projects/-p/s/subagents/agent-1.jsonl",
+            &assistant("b", "2026-12-02T10:00:00.000Z", "claude-opus-5-5", 1000, 0),
+        )
+        .write(
+            "cfg/projects/-p/s/subagents/agent-1.meta.json",
+            r#"{"agentType":"qa\u0007\t"}"#,
+        )
+        .env("TZ", "UTC")
+        .args(&["usage", "session", "--breakdown", "--config-dir", "cfg"])
+        .stdout(
+            r"
+            Session                    Input  Output  Cache write  Cache read  Total tokens   Cost (USD)  Source
+            -p/s (main, qa\u{7}\u{9})  2,000       0            0           0         2,000  $0.0040 + ?  table
+              claude-\u{1b}[2Jx        1,000       0            0           0         1,000      unknown  unpriced
+              claude-opus-5-5          1,000       0            0           0         1,000      $0.0040  table
+            Total                      2,000       0            0           0         2,000  $0.0040 + ?  table
+            ",
+        )
+        .stderr("warning: no price for `claude-\\u{1b}[2Jx` and no cost from the client: their cost is unknown and not in the sums; add them to `budget.prices` in `mpm.yaml`\n")
+        .success();
+}
+
+#[test]
 fn without_a_manifest_the_user_config_dir_is_read_and_a_link_is_never_followed() {
     let t = Test::new().write(
         "claude-home/projects/-p/s.jsonl",

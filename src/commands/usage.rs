@@ -59,7 +59,8 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
     let shown_dir = crate::paths::display(&config_dir, &options.env.cwd);
     if let Some(from) = redirected {
         printer.note(&format!(
-            "The target is a project ({from}): Claude Code writes its transcripts to the user config directory, so these are `{shown_dir}`'s."
+            "The target is a project ({from}): Claude Code writes its transcripts to the user config directory, so these are `{}`'s.",
+            shown(&shown_dir)
         ));
     }
     if found.malformed > 0 {
@@ -69,7 +70,11 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
         ));
     }
     if !total.unpriced.is_empty() {
-        let models: Vec<String> = total.unpriced.iter().map(|m| format!("`{m}`")).collect();
+        let models: Vec<String> = total
+            .unpriced
+            .iter()
+            .map(|m| format!("`{}`", shown(m)))
+            .collect();
         printer.warn(&format!(
             "no price for {} and no cost from the client: their cost is unknown and not in the sums; add them to `budget.prices` in `mpm.yaml`",
             models.join(", ")
@@ -232,6 +237,18 @@ fn cost_text(sum: &Sum) -> String {
     }
 }
 
+/// A name from the transcripts (a model, an agent, a project folder) as the text
+/// shows it: every control character escaped (`\u{1b}`), tab and newline too, so
+/// a transcript can neither send a terminal escape nor break a table's line.
+fn shown(name: &str) -> String {
+    name.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
 /// `1234567` → `1,234,567`.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -270,7 +287,7 @@ fn table_text(ctx: &Context, rows: &[Row], total: &Sum) -> String {
     ]];
     let line = |key: String, sum: &Sum| -> [String; 8] {
         [
-            key,
+            shown(&key),
             thousands(sum.tokens.input),
             thousands(sum.tokens.output),
             thousands(sum.tokens.cache_write),
@@ -450,7 +467,7 @@ fn weekly_text(ctx: &Context, rows: &[Row], priced: &[Priced]) -> String {
         let _ = writeln!(out, "  Average per day: {}", usd(week.average));
         let list = |top: &[(String, f64)]| {
             top.iter()
-                .map(|(k, v)| format!("{k} {}", usd(*v)))
+                .map(|(k, v)| format!("{} {}", shown(k), usd(*v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
