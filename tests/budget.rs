@@ -327,7 +327,7 @@ fn a_hook_that_cannot_count_lets_the_prompt_through_and_says_why() {
         .stdin("{}")
         .args(&["hook", "budget", "--daily-usd", "1", "--prices", "{"])
         .stdout_has(
-            "could not be checked, so this prompt was let through: `--prices`: EOF while parsing",
+            "could not be checked, so this prompt was let through: `--prices` (line 1, column 1): EOF while parsing",
         )
         .success();
     Test::new()

@@ -69,7 +69,7 @@ fn budget_of(args: &BudgetHookArgs) -> Result<(Daily, BTreeMap<String, ModelPric
     let threshold = Fraction::parse(&Raw::Arg(args.warning_threshold.clone().into()), base)
         .map_err(|e| format!("`--warning-threshold`: {}", e.about("the value")))?;
     let prices = match &args.prices {
-        Some(json) => serde_json::from_str(json).map_err(|e| format!("`--prices`: {e}"))?,
+        Some(json) => serde_json::from_str(json).map_err(|e| prices_error(&e))?,
         None => BTreeMap::new(),
     };
     Ok((
@@ -79,6 +79,23 @@ fn budget_of(args: &BudgetHookArgs) -> Result<(Daily, BTreeMap<String, ModelPric
         },
         prices,
     ))
+}
+
+/// What is wrong with `--prices`, as the settings say it: a check's own message and
+/// hint (never its markers), and where in the JSON.
+fn prices_error(e: &serde_json::Error) -> String {
+    let checked = crate::checked::Invalid::from_serde(&crate::text::strip_position(&e.to_string()));
+    let hint = checked
+        .hint
+        .as_deref()
+        .map(|h| format!("; {h}"))
+        .unwrap_or_default();
+    format!(
+        "`--prices` (line {}, column {}): {}{hint}",
+        e.line(),
+        e.column(),
+        crate::text::escaped(&checked.about("the value"))
+    )
 }
 
 /// The client's JSON on stdin; what cannot be read is no input (the config
@@ -109,4 +126,34 @@ fn spent_today(
         usd: spend.usd,
         unpriced: spend.unpriced_models,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(prices: &str) -> BudgetHookArgs {
+        BudgetHookArgs {
+            daily_usd: "5".into(),
+            warning_threshold: "0.8".into(),
+            prices: Some(prices.into()),
+        }
+    }
+
+    #[test]
+    fn a_bad_price_says_what_is_wrong_without_the_checks_markers() {
+        let why = budget_of(&args(
+            r#"{"m":{"input":-1,"output":0,"cache_write":0,"cache_read":0}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            why,
+            "`--prices` (line 1, column 16): the value is `-1.0`: a price is US dollars per million tokens, 0 or more; write the price as a number, like `3` or `0.30`"
+        );
+        let why = budget_of(&args("{")).unwrap_err();
+        assert_eq!(
+            why,
+            "`--prices` (line 1, column 1): EOF while parsing an object"
+        );
+    }
 }
