@@ -146,7 +146,8 @@ pub struct Refresh {
     pub files_read: u64,
     /// Read from where the last run stopped.
     pub files_appended: u64,
-    /// Bytes of transcripts read in this run.
+    /// Bytes of transcripts read in this run, beyond what earlier runs read (the
+    /// tail checked before an append is not counted).
     pub bytes_read: u64,
     /// Transcripts that ended with a line still being written.
     pub partial_lines: u64,
@@ -261,8 +262,9 @@ fn update(
     if whole {
         read_from(&file.path, 0, buffer)?;
     }
-    stats.bytes_read += buffer.len() as u64;
     let new = usize::try_from(entry.read - start).unwrap_or(usize::MAX);
+    // (the tail checked again is not new)
+    stats.bytes_read += buffer.len().saturating_sub(new) as u64;
     let parsed = transcript::parse(buffer.get(new..).unwrap_or_default());
     if parsed.partial {
         stats.partial_lines += 1;
