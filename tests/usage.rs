@@ -698,6 +698,7 @@ fn without_a_manifest_the_user_config_dir_is_read_and_a_link_is_never_followed()
         .env("TZ", "UTC")
         .args(&["usage", "--json"])
         .stdout_any()
+        .stderr("`home/.claude` does not exist: Claude Code has written no transcripts there yet\n")
         .success();
     // `CLAUDE_CONFIG_DIR` unset: `~/.claude`, which has nothing
     assert_eq!(json(&ran)["rows"], serde_json::json!([]));
@@ -730,6 +731,19 @@ fn without_a_manifest_the_user_config_dir_is_read_and_a_link_is_never_followed()
         .success();
     assert_eq!(json(&ran)["total"]["input_tokens"], 1000);
     assert_eq!(json(&ran)["notes"]["transcripts"], 1);
+}
+
+#[test]
+fn a_config_dir_given_that_does_not_exist_is_an_error() {
+    Test::new()
+        .args(&["usage", "--config-dir", "nowhere"])
+        .stderr(
+            "
+            error: `--config-dir nowhere`: there is no such directory
+            hint: give the Claude Code config directory whose transcripts to read (the one holding `projects/`), like `~/.claude`
+            ",
+        )
+        .failure();
 }
 
 #[test]

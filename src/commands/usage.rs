@@ -43,6 +43,24 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
     let cache = options
         .cache(options.manifest_if_found())
         .unwrap_or_else(|_| Cache::disabled(PathBuf::new(), Limits::default()));
+    let shown_dir = crate::paths::display(&config_dir, &options.env.cwd);
+    if !config_dir.is_dir() {
+        // a directory asked for by name is a typo until shown otherwise; the default
+        // one is only a client that has not run yet
+        if args.config_dir.is_some() {
+            return Err(Error::usage(
+                format!(
+                    "`--config-dir {}`: there is no such directory",
+                    shown(&shown_dir)
+                ),
+                Some("give the Claude Code config directory whose transcripts to read (the one holding `projects/`), like `~/.claude`".to_string()),
+            ));
+        }
+        printer.note(&format!(
+            "`{}` does not exist: Claude Code has written no transcripts there yet",
+            shown(&shown_dir)
+        ));
+    }
     let (index, refresh) = index::refresh(&config_dir, &cache, !args.no_index)?;
     // a cache: failing to bound it fails nothing
     let _ = cache.finish();
@@ -56,7 +74,6 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
     let by = by(args.report);
     let rows = report::rows(&priced, by, since, until);
     let total = report::total(&priced, since, until);
-    let shown_dir = crate::paths::display(&config_dir, &options.env.cwd);
     if let Some(from) = redirected {
         printer.note(&format!(
             "The target is a project ({from}): Claude Code writes its transcripts to the user config directory, so these are `{}`'s.",
