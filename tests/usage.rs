@@ -245,6 +245,39 @@ fn since_and_until_keep_the_days_between_them() {
             ",
         )
         .failure();
+    // a day with a time after it is not a day either: the time would be dropped
+    with_fixtures()
+        .args(&[
+            "usage",
+            "--config-dir",
+            "cfg",
+            "--until",
+            "2026-12-01T00:00",
+        ])
+        .stderr(
+            "
+            error: `--until 2026-12-01T00:00` is not a day
+            hint: write it `YYYY-MM-DD`, e.g. `2026-12-01`
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_tz_that_names_no_zone_is_a_warning() {
+    let ran = with_fixtures()
+        .env("TZ", "garbage")
+        .args(&["usage", "--config-dir", "cfg"])
+        .stdout_any()
+        .stderr_any()
+        .success();
+    assert!(
+        ran.stderr
+            .starts_with("warning: the time zone of `TZ` could not be read (")
+            && ran.stderr.ends_with("; fix `TZ` or pass `--timezone`\n"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]

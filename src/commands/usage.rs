@@ -28,7 +28,7 @@ const FORMAT_VERSION: &str = "1.0";
 
 pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     let (config_dir, redirected) = config_dir(options, args)?;
-    let tz = timezone(args.timezone.as_deref())?;
+    let tz = timezone(args.timezone.as_deref(), printer)?;
     let since = day(args.since.as_deref(), "--since")?;
     let until = day(args.until.as_deref(), "--until")?;
     if let (Some(s), Some(u)) = (since, until)
@@ -185,9 +185,20 @@ fn config_dir(options: &Options, args: &UsageArgs) -> Result<(PathBuf, Option<St
     }
 }
 
-fn timezone(name: Option<&str>) -> Result<TimeZone, Error> {
+fn timezone(name: Option<&str>, printer: &Printer) -> Result<TimeZone, Error> {
     match name {
-        None => Ok(TimeZone::system()),
+        // without `TZ`, the system's zone (UTC when it has none)
+        None if std::env::var_os("TZ").is_none() => Ok(TimeZone::system()),
+        // a `TZ` that names no zone would put every request on another day unseen
+        None => TimeZone::try_system().or_else(|e| {
+            let fallback = TimeZone::system();
+            printer.warn(&format!(
+                "the time zone of `TZ` could not be read ({}): days are counted in `{}`; fix `TZ` or pass `--timezone`",
+                crate::text::escaped(&e.to_string()),
+                fallback.iana_name().unwrap_or("UTC")
+            ));
+            Ok(fallback)
+        }),
         Some(name) => TimeZone::get(name).map_err(|e| {
             Error::usage(
                 format!("unknown time zone `{name}`: {e}"),
@@ -197,14 +208,24 @@ fn timezone(name: Option<&str>) -> Result<TimeZone, Error> {
     }
 }
 
+/// A local day, written `YYYY-MM-DD` and nothing else (jiff would read a time
+/// after it too, and drop it unseen).
 fn day(text: Option<&str>, flag: &str) -> Result<Option<Date>, Error> {
     text.map(|t| {
-        t.parse::<Date>().map_err(|_| {
-            Error::usage(
-                format!("`{flag} {t}` is not a day"),
-                Some("write it `YYYY-MM-DD`, e.g. `2026-12-01`".to_string()),
-            )
-        })
+        let shaped = t.len() == 10
+            && t.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        shaped
+            .then(|| t.parse::<Date>().ok())
+            .flatten()
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("`{flag} {}` is not a day", shown(t)),
+                    Some("write it `YYYY-MM-DD`, e.g. `2026-12-01`".to_string()),
+                )
+            })
     })
     .transpose()
 }

@@ -326,4 +326,19 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn a_price_missing_a_key_or_of_the_wrong_type_says_what_a_price_is() {
+        for bad in [
+            "{ input: 1 }",
+            "{ input: x, output: 1, cache_write: 1, cache_read: 1 }",
+        ] {
+            let e = read(&format!("version: 1\nbudget:\n  prices:\n    m: {bad}\n")).unwrap_err();
+            assert!(
+                e.contains("budget.prices.m")
+                    && e.contains("hint: a price gives `input`, `output`, `cache_write` and `cache_read` in US dollars per million tokens"),
+                "{e}"
+            );
+        }
+    }
 }
