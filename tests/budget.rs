@@ -304,6 +304,32 @@ fn the_hook_refuses_at_the_budget_with_how_to_raise_it() {
 }
 
 #[test]
+fn a_hook_whose_input_names_no_config_dir_lets_the_prompt_through_and_says_why() {
+    // however much `~/.claude` holds, it may be another session's: not guessed
+    let t = Test::new().write_bytes(
+        "home/.claude/projects/-w-p/s1.jsonl",
+        request_now("1", 10_000_000).as_bytes(),
+    );
+    t.stdin("not json")
+        .args(&["hook", "budget", "--daily-usd", "1"])
+        .stdout(r#"{"systemMessage":"mpm: the daily budget could not be checked, so this prompt was let through: the hook's input is not the JSON object Claude Code sends (expected ident at line 1 column 2)"}
+"#)
+        .success()
+        .then()
+        .stdin(r#"{"prompt":"hi"}"#)
+        .args(&["hook", "budget", "--daily-usd", "1"])
+        .stdout(r#"{"systemMessage":"mpm: the daily budget could not be checked, so this prompt was let through: the hook's input has no `transcript_path`, which says which Claude Code directory to count"}
+"#)
+        .success()
+        .then()
+        .stdin(r#"{"transcript_path":"/tmp/odd/s.jsonl"}"#)
+        .args(&["hook", "budget", "--daily-usd", "1"])
+        .stdout(r#"{"systemMessage":"mpm: the daily budget could not be checked, so this prompt was let through: the transcript path `/tmp/odd/s.jsonl` is not in a Claude Code directory's `projects/` folder"}
+"#)
+        .success();
+}
+
+#[test]
 fn a_hook_that_cannot_count_lets_the_prompt_through_and_says_why() {
     // the transcripts' folder is a link out of the config directory: never followed
     let t = Test::new().write("elsewhere/x/s.jsonl", "");
@@ -327,7 +353,7 @@ fn a_hook_that_cannot_count_lets_the_prompt_through_and_says_why() {
         .stdin("{}")
         .args(&["hook", "budget", "--daily-usd", "1", "--prices", "{"])
         .stdout_has(
-            "could not be checked, so this prompt was let through: `--prices`: EOF while parsing",
+            "could not be checked, so this prompt was let through: `--prices` (line 1, column 1): EOF while parsing",
         )
         .success();
     Test::new()

@@ -148,6 +148,25 @@ fn a_plan_over_max_prompt_tokens_fails_and_changes_nothing() {
 }
 
 #[test]
+fn a_plan_over_both_limits_says_both() {
+    Test::new()
+        .manifest(&manifest(QA))
+        .args(&["plan"])
+        .env("MPM_BUDGET_MAX_PROMPT_TOKENS", "10")
+        .env("MPM_BUDGET_MAX_LISTING_TOKENS", "20")
+        .stdout_any()
+        .stderr(
+            "
+            error: the plan is over both token limits
+              caused by: the prompt of agent `qa` is 15 tokens (est.), over `budget.max_prompt_tokens` (10)
+              caused by: the agent listing every session carries is 27 tokens (est.), over `budget.max_listing_tokens` (20)
+            hint: shorten the agent's prompt, or raise the limit (`MPM_BUDGET_MAX_PROMPT_TOKENS`); shorten the agents' descriptions, or drop agents, or raise the limit (`MPM_BUDGET_MAX_LISTING_TOKENS`); counts are estimates (`docs/tokens.md`)
+            ",
+        )
+        .failure();
+}
+
+#[test]
 fn a_plan_over_max_listing_tokens_fails() {
     let t = Test::new().manifest(&manifest(QA));
     let before = tree(&t.path(""));

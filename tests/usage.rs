@@ -245,6 +245,39 @@ fn since_and_until_keep_the_days_between_them() {
             ",
         )
         .failure();
+    // a day with a time after it is not a day either: the time would be dropped
+    with_fixtures()
+        .args(&[
+            "usage",
+            "--config-dir",
+            "cfg",
+            "--until",
+            "2026-12-01T00:00",
+        ])
+        .stderr(
+            "
+            error: `--until 2026-12-01T00:00` is not a day
+            hint: write it `YYYY-MM-DD`, e.g. `2026-12-01`
+            ",
+        )
+        .failure();
+}
+
+#[test]
+fn a_tz_that_names_no_zone_is_a_warning() {
+    let ran = with_fixtures()
+        .env("TZ", "garbage")
+        .args(&["usage", "--config-dir", "cfg"])
+        .stdout_any()
+        .stderr_any()
+        .success();
+    assert!(
+        ran.stderr
+            .starts_with("warning: the time zone of `TZ` could not be read (")
+            && ran.stderr.ends_with("; fix `TZ` or pass `--timezone`\n"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -615,7 +648,26 @@ fn a_line_that_is_not_json_is_skipped_and_counted() {
             Total       2,000       0            0           0         2,000     $0.0080  table
             ",
         )
-        .stderr("warning: skipped 1 line(s) of transcripts that are not JSON\n")
+        .stderr("warning: skipped 1 line(s) of transcripts that could not be read (not JSON, or a usage line whose time or token counts do not parse)\n")
+        .success();
+}
+
+#[test]
+fn a_usage_line_whose_time_does_not_parse_is_skipped_and_counted() {
+    let text = assistant("a", "2026-12-02T10:00:00.000Z", "claude-opus-5-5", 1000, 0)
+        + &assistant("b", "12/02/2026 10:00", "claude-opus-5-5", 5000, 0);
+    Test::new()
+        .write("cfg/projects/-p/s.jsonl", &text)
+        .env("TZ", "UTC")
+        .args(&["usage", "--config-dir", "cfg"])
+        .stdout(
+            "
+            Date        Input  Output  Cache write  Cache read  Total tokens  Cost (USD)  Source
+            2026-12-02  1,000       0            0           0         1,000     $0.0040  table
+            Total       1,000       0            0           0         1,000     $0.0040  table
+            ",
+        )
+        .stderr("warning: skipped 1 line(s) of transcripts that could not be read (not JSON, or a usage line whose time or token counts do not parse)\n")
         .success();
 }
 
@@ -640,6 +692,36 @@ fn a_model_without_a_price_has_an_unknown_cost_never_zero() {
 }
 
 #[test]
+fn control_characters_from_the_transcripts_are_shown_escaped() {
+    Test::new()
+        .write(
+            "cfg/projects/-p/s.jsonl",
+            &assistant("a", "2026-12-02T10:00:00.000Z", r"claude-\u001b[2Jx", 1000, 0),
+        )
+        .write(
+            "cfg/projects/-p/s/subagents/agent-1.jsonl",
+            &assistant("b", "2026-12-02T10:00:00.000Z", "claude-opus-5-5", 1000, 0),
+        )
+        .write(
+            "cfg/projects/-p/s/subagents/agent-1.meta.json",
+            r#"{"agentType":"qa\u0007\t"}"#,
+        )
+        .env("TZ", "UTC")
+        .args(&["usage", "session", "--breakdown", "--config-dir", "cfg"])
+        .stdout(
+            r"
+            Session                    Input  Output  Cache write  Cache read  Total tokens   Cost (USD)  Source
+            -p/s (main, qa\u{7}\u{9})  2,000       0            0           0         2,000  $0.0040 + ?  table
+              claude-\u{1b}[2Jx        1,000       0            0           0         1,000      unknown  unpriced
+              claude-opus-5-5          1,000       0            0           0         1,000      $0.0040  table
+            Total                      2,000       0            0           0         2,000  $0.0040 + ?  table
+            ",
+        )
+        .stderr("warning: no price for `claude-\\u{1b}[2Jx` and no cost from the client: their cost is unknown and not in the sums; add them to `budget.prices` in `mpm.yaml`\n")
+        .success();
+}
+
+#[test]
 fn without_a_manifest_the_user_config_dir_is_read_and_a_link_is_never_followed() {
     let t = Test::new().write(
         "claude-home/projects/-p/s.jsonl",
@@ -649,6 +731,7 @@ fn without_a_manifest_the_user_config_dir_is_read_and_a_link_is_never_followed()
         .env("TZ", "UTC")
         .args(&["usage", "--json"])
         .stdout_any()
+        .stderr("`home/.claude` does not exist: Claude Code has written no transcripts there yet\n")
         .success();
     // `CLAUDE_CONFIG_DIR` unset: `~/.claude`, which has nothing
     assert_eq!(json(&ran)["rows"], serde_json::json!([]));
@@ -681,6 +764,19 @@ fn without_a_manifest_the_user_config_dir_is_read_and_a_link_is_never_followed()
         .success();
     assert_eq!(json(&ran)["total"]["input_tokens"], 1000);
     assert_eq!(json(&ran)["notes"]["transcripts"], 1);
+}
+
+#[test]
+fn a_config_dir_given_that_does_not_exist_is_an_error() {
+    Test::new()
+        .args(&["usage", "--config-dir", "nowhere"])
+        .stderr(
+            "
+            error: `--config-dir nowhere`: there is no such directory
+            hint: give the Claude Code config directory whose transcripts to read (the one holding `projects/`), like `~/.claude`
+            ",
+        )
+        .failure();
 }
 
 #[test]

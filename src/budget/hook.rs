@@ -58,20 +58,30 @@ impl Outcome {
 }
 
 /// The config directory of the session: the one above `projects/` in the
-/// transcript's path; else `$CLAUDE_CONFIG_DIR`, else `~/.claude`, as the client
-/// decides it.
-pub fn config_dir(
-    input: &Input,
-    claude_config_dir: Option<PathBuf>,
-    home: Option<&Path>,
-) -> Option<PathBuf> {
-    let from_transcript = input.transcript_path.as_deref().and_then(|t| {
-        let projects = t.parent()?.parent()?;
-        (projects.file_name()? == "projects").then(|| projects.parent().map(Path::to_path_buf))?
-    });
-    from_transcript
-        .or_else(|| claude_config_dir.filter(|d| d.is_absolute()))
-        .or_else(|| home.map(|h| h.join(".claude")))
+/// transcript's path (`<config>/projects/<slug>/<session>.jsonl`). Claude Code
+/// always sends that path; without it, or with one elsewhere, the directory is not
+/// guessed (`$CLAUDE_CONFIG_DIR` or `~/.claude` may be another session's): the
+/// error says why, and the prompt is let through.
+pub fn config_dir(input: &Input) -> Result<PathBuf, String> {
+    let Some(transcript) = input.transcript_path.as_deref() else {
+        return Err(
+            "the hook's input has no `transcript_path`, which says which Claude Code directory to count"
+                .to_string(),
+        );
+    };
+    transcript
+        .parent()
+        .and_then(Path::parent)
+        .filter(|projects| projects.file_name().is_some_and(|n| n == "projects"))
+        .and_then(Path::parent)
+        .filter(|dir| dir.is_absolute())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            format!(
+                "the transcript path `{}` is not in a Claude Code directory's `projects/` folder",
+                crate::text::escaped(&transcript.display().to_string())
+            )
+        })
 }
 
 /// The hook's decision on today's spend in `config_dir` (`spent`: an error says
@@ -193,24 +203,22 @@ mod tests {
     }
 
     #[test]
-    fn the_config_directory_is_above_the_transcripts_projects_folder() {
-        let input = Input {
-            transcript_path: Some("/h/cfg/projects/-w-p/abc.jsonl".into()),
+    fn the_config_directory_is_above_the_transcripts_projects_folder_and_never_guessed() {
+        let input = |path: &str| Input {
+            transcript_path: Some(path.into()),
         };
         assert_eq!(
-            config_dir(&input, Some("/elsewhere".into()), None),
-            Some("/h/cfg".into())
-        );
-        let input = Input {
-            transcript_path: Some("/tmp/odd/abc.jsonl".into()),
-        };
-        assert_eq!(
-            config_dir(&input, Some("/cfg".into()), None),
-            Some("/cfg".into())
+            config_dir(&input("/h/cfg/projects/-w-p/abc.jsonl")),
+            Ok("/h/cfg".into())
         );
         assert_eq!(
-            config_dir(&Input::default(), Some("rel".into()), Some(Path::new("/h"))),
-            Some("/h/.claude".into())
+            config_dir(&input("/tmp/odd/abc.jsonl")),
+            Err("the transcript path `/tmp/odd/abc.jsonl` is not in a Claude Code directory's `projects/` folder".into())
+        );
+        assert!(config_dir(&input("projects/-w-p/abc.jsonl")).is_err());
+        assert_eq!(
+            config_dir(&Input::default()),
+            Err("the hook's input has no `transcript_path`, which says which Claude Code directory to count".into())
         );
     }
 }

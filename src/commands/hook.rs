@@ -22,7 +22,7 @@ pub fn run(options: &Options, args: &HookArgs, printer: &Printer) -> Result<Exit
     let HookCommand::Budget(args) = &args.hook;
     let outcome = match budget_of(args) {
         Ok((daily, prices)) => {
-            let spent = spent_today(options, &read_input(), &prices);
+            let spent = read_input().and_then(|input| spent_today(options, &input, &prices));
             hook::decide(&daily, spent)
         }
         Err(why) => hook::decide(&unbounded(), Err(why)),
@@ -69,7 +69,7 @@ fn budget_of(args: &BudgetHookArgs) -> Result<(Daily, BTreeMap<String, ModelPric
     let threshold = Fraction::parse(&Raw::Arg(args.warning_threshold.clone().into()), base)
         .map_err(|e| format!("`--warning-threshold`: {}", e.about("the value")))?;
     let prices = match &args.prices {
-        Some(json) => serde_json::from_str(json).map_err(|e| format!("`--prices`: {e}"))?,
+        Some(json) => serde_json::from_str(json).map_err(|e| prices_error(&e))?,
         None => BTreeMap::new(),
     };
     Ok((
@@ -81,14 +81,41 @@ fn budget_of(args: &BudgetHookArgs) -> Result<(Daily, BTreeMap<String, ModelPric
     ))
 }
 
-/// The client's JSON on stdin; what cannot be read is no input (the config
-/// directory is then the client's default).
-fn read_input() -> Input {
+/// What is wrong with `--prices`, as the settings say it: a check's own message and
+/// hint (never its markers), and where in the JSON.
+fn prices_error(e: &serde_json::Error) -> String {
+    let checked = crate::checked::Invalid::from_serde(&crate::text::strip_position(&e.to_string()));
+    let hint = checked
+        .hint
+        .as_deref()
+        .map(|h| format!("; {h}"))
+        .unwrap_or_default();
+    format!(
+        "`--prices` (line {}, column {}): {}{hint}",
+        e.line(),
+        e.column(),
+        crate::text::escaped(&checked.about("the value"))
+    )
+}
+
+/// The client's JSON on stdin; what cannot be read says why (the prompt is then
+/// let through: the hook does not guess whose directory to count).
+fn read_input() -> Result<Input, String> {
     let mut bytes = Vec::new();
-    match std::io::stdin().take(INPUT_MAX).read_to_end(&mut bytes) {
-        Ok(_) => serde_json::from_slice(&bytes).unwrap_or_default(),
-        Err(_) => Input::default(),
-    }
+    std::io::stdin()
+        .take(INPUT_MAX)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("the hook's input could not be read: {e}"))?;
+    parse_input(&bytes)
+}
+
+fn parse_input(bytes: &[u8]) -> Result<Input, String> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        format!(
+            "the hook's input is not the JSON object Claude Code sends ({})",
+            crate::text::escaped(&e.to_string())
+        )
+    })
 }
 
 fn spent_today(
@@ -96,12 +123,7 @@ fn spent_today(
     input: &Input,
     prices: &BTreeMap<String, ModelPrice>,
 ) -> Result<Spent, String> {
-    let config_dir = hook::config_dir(
-        input,
-        options.env.claude_config_dir.clone(),
-        options.env.home.as_deref(),
-    )
-    .ok_or("there is no Claude Code config directory: no transcript path, no `CLAUDE_CONFIG_DIR` and no `HOME`")?;
+    let config_dir = hook::config_dir(input)?;
     let cache = options.cache(None).map_err(|e| e.to_string())?;
     let spend = crate::usage::spend_today(&config_dir, &cache, prices, jiff::Timestamp::now())
         .map_err(|e| e.to_string())?;
@@ -109,4 +131,47 @@ fn spent_today(
         usd: spend.usd,
         unpriced: spend.unpriced_models,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(prices: &str) -> BudgetHookArgs {
+        BudgetHookArgs {
+            daily_usd: "5".into(),
+            warning_threshold: "0.8".into(),
+            prices: Some(prices.into()),
+        }
+    }
+
+    #[test]
+    fn input_that_is_not_the_clients_json_says_so() {
+        assert_eq!(
+            parse_input(b"not json").unwrap_err(),
+            "the hook's input is not the JSON object Claude Code sends (expected ident at line 1 column 2)"
+        );
+        let input = parse_input(br#"{"transcript_path":"/c/projects/p/s.jsonl","prompt":"hi"}"#);
+        assert_eq!(
+            input.unwrap().transcript_path,
+            Some("/c/projects/p/s.jsonl".into())
+        );
+    }
+
+    #[test]
+    fn a_bad_price_says_what_is_wrong_without_the_checks_markers() {
+        let why = budget_of(&args(
+            r#"{"m":{"input":-1,"output":0,"cache_write":0,"cache_read":0}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            why,
+            "`--prices` (line 1, column 16): the value is `-1.0`: a price is US dollars per million tokens, 0 or more; write the price as a number, like `3` or `0.30`"
+        );
+        let why = budget_of(&args("{")).unwrap_err();
+        assert_eq!(
+            why,
+            "`--prices` (line 1, column 1): EOF while parsing an object"
+        );
+    }
 }

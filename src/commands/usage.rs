@@ -28,7 +28,7 @@ const FORMAT_VERSION: &str = "1.0";
 
 pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<ExitStatus, Error> {
     let (config_dir, redirected) = config_dir(options, args)?;
-    let tz = timezone(args.timezone.as_deref())?;
+    let tz = timezone(args.timezone.as_deref(), printer)?;
     let since = day(args.since.as_deref(), "--since")?;
     let until = day(args.until.as_deref(), "--until")?;
     if let (Some(s), Some(u)) = (since, until)
@@ -43,6 +43,24 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
     let cache = options
         .cache(options.manifest_if_found())
         .unwrap_or_else(|_| Cache::disabled(PathBuf::new(), Limits::default()));
+    let shown_dir = crate::paths::display(&config_dir, &options.env.cwd);
+    if !config_dir.is_dir() {
+        // a directory asked for by name is a typo until shown otherwise; the default
+        // one is only a client that has not run yet
+        if args.config_dir.is_some() {
+            return Err(Error::usage(
+                format!(
+                    "`--config-dir {}`: there is no such directory",
+                    shown(&shown_dir)
+                ),
+                Some("give the Claude Code config directory whose transcripts to read (the one holding `projects/`), like `~/.claude`".to_string()),
+            ));
+        }
+        printer.note(&format!(
+            "`{}` does not exist: Claude Code has written no transcripts there yet",
+            shown(&shown_dir)
+        ));
+    }
     let (index, refresh) = index::refresh(&config_dir, &cache, !args.no_index)?;
     // a cache: failing to bound it fails nothing
     let _ = cache.finish();
@@ -56,20 +74,24 @@ pub fn run(options: &Options, args: &UsageArgs, printer: &Printer) -> Result<Exi
     let by = by(args.report);
     let rows = report::rows(&priced, by, since, until);
     let total = report::total(&priced, since, until);
-    let shown_dir = crate::paths::display(&config_dir, &options.env.cwd);
     if let Some(from) = redirected {
         printer.note(&format!(
-            "The target is a project ({from}): Claude Code writes its transcripts to the user config directory, so these are `{shown_dir}`'s."
+            "The target is a project ({from}): Claude Code writes its transcripts to the user config directory, so these are `{}`'s.",
+            shown(&shown_dir)
         ));
     }
     if found.malformed > 0 {
         printer.warn(&format!(
-            "skipped {} line(s) of transcripts that are not JSON",
+            "skipped {} line(s) of transcripts that could not be read (not JSON, or a usage line whose time or token counts do not parse)",
             found.malformed
         ));
     }
     if !total.unpriced.is_empty() {
-        let models: Vec<String> = total.unpriced.iter().map(|m| format!("`{m}`")).collect();
+        let models: Vec<String> = total
+            .unpriced
+            .iter()
+            .map(|m| format!("`{}`", shown(m)))
+            .collect();
         printer.warn(&format!(
             "no price for {} and no cost from the client: their cost is unknown and not in the sums; add them to `budget.prices` in `mpm.yaml`",
             models.join(", ")
@@ -163,9 +185,20 @@ fn config_dir(options: &Options, args: &UsageArgs) -> Result<(PathBuf, Option<St
     }
 }
 
-fn timezone(name: Option<&str>) -> Result<TimeZone, Error> {
+fn timezone(name: Option<&str>, printer: &Printer) -> Result<TimeZone, Error> {
     match name {
-        None => Ok(TimeZone::system()),
+        // without `TZ`, the system's zone (UTC when it has none)
+        None if std::env::var_os("TZ").is_none() => Ok(TimeZone::system()),
+        // a `TZ` that names no zone would put every request on another day unseen
+        None => TimeZone::try_system().or_else(|e| {
+            let fallback = TimeZone::system();
+            printer.warn(&format!(
+                "the time zone of `TZ` could not be read ({}): days are counted in `{}`; fix `TZ` or pass `--timezone`",
+                crate::text::escaped(&e.to_string()),
+                fallback.iana_name().unwrap_or("UTC")
+            ));
+            Ok(fallback)
+        }),
         Some(name) => TimeZone::get(name).map_err(|e| {
             Error::usage(
                 format!("unknown time zone `{name}`: {e}"),
@@ -175,14 +208,24 @@ fn timezone(name: Option<&str>) -> Result<TimeZone, Error> {
     }
 }
 
+/// A local day, written `YYYY-MM-DD` and nothing else (jiff would read a time
+/// after it too, and drop it unseen).
 fn day(text: Option<&str>, flag: &str) -> Result<Option<Date>, Error> {
     text.map(|t| {
-        t.parse::<Date>().map_err(|_| {
-            Error::usage(
-                format!("`{flag} {t}` is not a day"),
-                Some("write it `YYYY-MM-DD`, e.g. `2026-12-01`".to_string()),
-            )
-        })
+        let shaped = t.len() == 10
+            && t.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        shaped
+            .then(|| t.parse::<Date>().ok())
+            .flatten()
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("`{flag} {}` is not a day", shown(t)),
+                    Some("write it `YYYY-MM-DD`, e.g. `2026-12-01`".to_string()),
+                )
+            })
     })
     .transpose()
 }
@@ -232,6 +275,18 @@ fn cost_text(sum: &Sum) -> String {
     }
 }
 
+/// A name from the transcripts (a model, an agent, a project folder) as the text
+/// shows it: every control character escaped (`\u{1b}`), tab and newline too, so
+/// a transcript can neither send a terminal escape nor break a table's line.
+fn shown(name: &str) -> String {
+    name.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
 /// `1234567` → `1,234,567`.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -270,7 +325,7 @@ fn table_text(ctx: &Context, rows: &[Row], total: &Sum) -> String {
     ]];
     let line = |key: String, sum: &Sum| -> [String; 8] {
         [
-            key,
+            shown(&key),
             thousands(sum.tokens.input),
             thousands(sum.tokens.output),
             thousands(sum.tokens.cache_write),
@@ -450,7 +505,7 @@ fn weekly_text(ctx: &Context, rows: &[Row], priced: &[Priced]) -> String {
         let _ = writeln!(out, "  Average per day: {}", usd(week.average));
         let list = |top: &[(String, f64)]| {
             top.iter()
-                .map(|(k, v)| format!("{k} {}", usd(*v)))
+                .map(|(k, v)| format!("{} {}", shown(k), usd(*v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };

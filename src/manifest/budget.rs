@@ -8,7 +8,7 @@
 use crate::checked::Invalid;
 use crate::config::file::{Values, top_level_keys, top_level_schema, top_level_setting};
 use schemars::JsonSchema;
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -102,30 +102,63 @@ impl<'de> Deserialize<'de> for BudgetSection {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BudgetSection, A::Error> {
                 let mut section = BudgetSection::default();
-                let mut prices_seen = false;
-                while let Some(key) = map.next_key::<String>()? {
+                let mut known = top_level_keys("budget");
+                known.push("prices");
+                let mut seen = Vec::new();
+                while let Some(key) = map.next_key_seed(Key {
+                    known: &known,
+                    seen: &seen,
+                })? {
                     if key == "prices" {
-                        if prices_seen {
-                            return Err(de::Error::custom("`budget.prices` is set twice"));
-                        }
-                        prices_seen = true;
                         section.prices = map.next_value::<Prices>()?.0;
                     } else if !top_level_setting("budget", &key, &mut map, &mut section.settings)? {
-                        // serde's own wording, which the manifest's errors turn into
-                        // a "did you mean"
-                        let mut known = top_level_keys("budget");
-                        known.push("prices");
-                        let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-                        return Err(de::Error::custom(format!(
-                            "unknown field `{key}`, expected one of {}",
-                            list.join(", ")
-                        )));
+                        // (checked by `Key`: a setting)
+                        map.next_value::<de::IgnoredAny>()?;
                     }
+                    seen.push(key);
                 }
                 Ok(section)
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A key of `budget:`, refused while serde_yaml is at it when it is unknown or
+/// given twice, so that the error points at that key, not at the section.
+struct Key<'a> {
+    known: &'a [&'static str],
+    seen: &'a [String],
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        // refused inside the visitor: serde_yaml gives the key's position only to
+        // an error raised while it reads the key
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a budget setting's name")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
+        if self.seen.iter().any(|k| k == key) {
+            return Err(E::custom(format!("`budget.{key}` is set twice")));
+        }
+        if !self.known.contains(&key) {
+            // serde's own wording, which the manifest's errors turn into a "did you
+            // mean"
+            let list: Vec<String> = self.known.iter().map(|k| format!("`{k}`")).collect();
+            return Err(E::custom(format!(
+                "unknown field `{key}`, expected one of {}",
+                list.join(", ")
+            )));
+        }
+        Ok(key.to_string())
     }
 }
 
@@ -269,5 +302,43 @@ mod tests {
             e.contains("missing key `output` in `budget.prices.m`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn an_unknown_or_repeated_key_points_at_itself() {
+        let e =
+            read("version: 1\nbudget:\n  enforce: false\n  daily_usd: 5\n  wrning_threshold: 1\n")
+                .unwrap_err();
+        assert!(
+            e.contains("unknown key `wrning_threshold`") && e.contains("mpm.yaml:5:3"),
+            "{e}"
+        );
+        let e = read("version: 1\nbudget:\n  enforce: false\n  daily_usd: 5\n  daily_usd: 6\n")
+            .unwrap_err();
+        assert!(
+            e.contains("`budget.daily_usd` is set twice") && e.contains("mpm.yaml:5:3"),
+            "{e}"
+        );
+        let e = read("version: 1\nbudget:\n  enforce: false\n  prices: {}\n  prices: {}\n")
+            .unwrap_err();
+        assert!(
+            e.contains("`budget.prices` is set twice") && e.contains("mpm.yaml:5:3"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_price_missing_a_key_or_of_the_wrong_type_says_what_a_price_is() {
+        for bad in [
+            "{ input: 1 }",
+            "{ input: x, output: 1, cache_write: 1, cache_read: 1 }",
+        ] {
+            let e = read(&format!("version: 1\nbudget:\n  prices:\n    m: {bad}\n")).unwrap_err();
+            assert!(
+                e.contains("budget.prices.m")
+                    && e.contains("hint: a price gives `input`, `output`, `cache_write` and `cache_read` in US dollars per million tokens"),
+                "{e}"
+            );
+        }
     }
 }

@@ -166,6 +166,16 @@ impl Loaded {
     }
 }
 
+/// The hint of a price in `budget.prices` that is not one (a key missing, a value
+/// of the wrong type): what a whole price looks like.
+fn price_hint(context: Option<&str>) -> Option<String> {
+    context
+        .filter(|c| c.starts_with("budget.prices."))
+        .map(|_| {
+            "a price gives `input`, `output`, `cache_write` and `cache_read` in US dollars per million tokens, like `{ input: 3, output: 15, cache_write: 3.75, cache_read: 0.3 }`".to_string()
+        })
+}
+
 pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -> ManifestError {
     let location = e
         .location()
@@ -236,7 +246,9 @@ pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -
         )
     } else if let Some(rest) = detail.strip_prefix("missing field ") {
         let key = rest.trim_matches('`').to_string();
-        let hint = (key == "version").then(|| "add `version: 1` as the first line".to_string());
+        let hint = (key == "version")
+            .then(|| "add `version: 1` as the first line".to_string())
+            .or_else(|| price_hint(context.as_deref()));
         (format!("missing key `{key}`{within}"), hint)
     } else if context.is_none()
         && [
@@ -257,7 +269,7 @@ pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -
             Some("check the indentation and quoting around that line".to_string()),
         )
     } else {
-        (format!("{detail}{within}"), None)
+        (format!("{detail}{within}"), price_hint(context.as_deref()))
     };
     ManifestError::Invalid {
         message,

@@ -57,9 +57,20 @@ pub struct BudgetError {
     pub location: Option<Location>,
     /// `budget.max_prompt_tokens` in `mpm.yaml`, `MPM_BUDGET_MAX_PROMPT_TOKENS`.
     pub set_by: String,
+    /// The listing's limit, when the prompts are over theirs and it is over too:
+    /// both are said, so that one fix does not reveal the other.
+    pub also: Option<Box<BudgetError>>,
 }
 
 fn message(e: &BudgetError) -> String {
+    match &e.also {
+        Some(_) => "the plan is over both token limits".to_string(),
+        None => one(e),
+    }
+}
+
+/// What is over one limit.
+fn one(e: &BudgetError) -> String {
     let max = grouped(e.max);
     match (e.which, e.over.as_slice()) {
         (Which::Listing, [(_, total), ..]) => format!(
@@ -86,24 +97,42 @@ impl Diagnose for BudgetError {
     }
 
     fn causes(&self) -> Vec<String> {
-        match (self.which, self.over.len()) {
-            (Which::Prompt, n) if n > 1 => self
-                .over
-                .iter()
-                .map(|(agent, n)| format!("`{agent}`: {} tokens (est.)", grouped(*n)))
-                .collect(),
-            _ => Vec::new(),
+        let agents = |e: &BudgetError| -> Vec<String> {
+            match (e.which, e.over.len()) {
+                (Which::Prompt, n) if n > 1 => e
+                    .over
+                    .iter()
+                    .map(|(agent, n)| format!("`{agent}`: {} tokens (est.)", grouped(*n)))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        match &self.also {
+            None => agents(self),
+            Some(also) => {
+                let mut prompts = one(self);
+                let named = agents(self);
+                if !named.is_empty() {
+                    prompts = format!("{prompts}: {}", named.join(", "));
+                }
+                vec![prompts, one(also)]
+            }
         }
     }
 
     fn hint(&self) -> Option<String> {
-        let what = match self.which {
-            Which::Prompt => "shorten the agent's prompt",
-            Which::Listing => "shorten the agents' descriptions, or drop agents",
+        let fix = |e: &BudgetError| {
+            let what = match e.which {
+                Which::Prompt => "shorten the agent's prompt",
+                Which::Listing => "shorten the agents' descriptions, or drop agents",
+            };
+            format!("{what}, or raise the limit ({})", e.set_by)
         };
+        let mut fixes = vec![fix(self)];
+        fixes.extend(self.also.as_deref().map(fix));
         Some(format!(
-            "{what}, or raise the limit ({}); counts are estimates (`docs/tokens.md`)",
-            self.set_by
+            "{}; counts are estimates (`docs/tokens.md`)",
+            fixes.join("; ")
         ))
     }
 }
@@ -125,13 +154,15 @@ fn error(which: Which, limit: &Limit, over: Vec<(String, u64)>) -> BudgetError {
         over,
         location: limit.origin.location(&[]),
         set_by: set_by(which, &limit.origin),
+        also: None,
     }
 }
 
 /// Checks the counts after the plan (deleted agents are not counted) against
-/// the limits; the prompt limit first.
+/// the limits: the prompt limit's error first, with the listing's in it when both
+/// are over.
 pub fn check(tokens: &PlanTokens, limits: &TokenLimits) -> Result<(), Box<BudgetError>> {
-    if let Some(limit) = &limits.prompt {
+    let prompts = limits.prompt.as_ref().and_then(|limit| {
         let mut over: Vec<(String, u64)> = tokens
             .agents
             .iter()
@@ -139,20 +170,24 @@ pub fn check(tokens: &PlanTokens, limits: &TokenLimits) -> Result<(), Box<Budget
             .filter(|(_, n)| *n > limit.max)
             .collect();
         over.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        if !over.is_empty() {
-            return Err(Box::new(error(Which::Prompt, limit, over)));
+        (!over.is_empty()).then(|| error(Which::Prompt, limit, over))
+    });
+    let listing = limits
+        .listing
+        .as_ref()
+        .filter(|limit| tokens.listing > limit.max)
+        .map(|limit| error(Which::Listing, limit, vec![(String::new(), tokens.listing)]));
+    match (prompts, listing) {
+        (None, None) => Ok(()),
+        (Some(mut prompts), listing) => {
+            if prompts.location.is_none() {
+                prompts.location = listing.as_ref().and_then(|l| l.location.clone());
+            }
+            prompts.also = listing.map(Box::new);
+            Err(Box::new(prompts))
         }
+        (None, Some(listing)) => Err(Box::new(listing)),
     }
-    if let Some(limit) = &limits.listing
-        && tokens.listing > limit.max
-    {
-        return Err(Box::new(error(
-            Which::Listing,
-            limit,
-            vec![(String::new(), tokens.listing)],
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -230,6 +265,27 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "the agent listing every session carries is 1 100 tokens (est.), over `budget.max_listing_tokens` (1 000)"
+        );
+    }
+
+    #[test]
+    fn both_limits_over_are_both_said() {
+        let p = plan(vec![
+            agent("a", Some(11), Some(600)),
+            agent("b", Some(20), Some(500)),
+        ]);
+        let e = check(&p, &limits(Some(10), Some(1000))).unwrap_err();
+        assert_eq!(e.to_string(), "the plan is over both token limits");
+        assert_eq!(
+            e.causes(),
+            vec![
+                "the prompts of 2 agents are over `budget.max_prompt_tokens` (10): `b`: 20 tokens (est.), `a`: 11 tokens (est.)",
+                "the agent listing every session carries is 1 100 tokens (est.), over `budget.max_listing_tokens` (1 000)",
+            ]
+        );
+        assert_eq!(
+            e.hint().unwrap(),
+            "shorten the agent's prompt, or raise the limit (`MPM_BUDGET_X`); shorten the agents' descriptions, or drop agents, or raise the limit (`MPM_BUDGET_X`); counts are estimates (`docs/tokens.md`)"
         );
     }
 }

@@ -51,8 +51,10 @@ pub struct PlanTokens {
 
 impl PlanTokens {
     pub fn new(agents: Vec<AgentTokens>) -> PlanTokens {
-        let listing = agents.iter().filter_map(|a| a.listing).sum();
-        let listing_before = agents.iter().filter_map(|a| a.listing_before).sum();
+        // counts from the cache are read, not trusted: they never overflow
+        let sum = |counts: &mut dyn Iterator<Item = u64>| counts.fold(0u64, u64::saturating_add);
+        let listing = sum(&mut agents.iter().filter_map(|a| a.listing));
+        let listing_before = sum(&mut agents.iter().filter_map(|a| a.listing_before));
         PlanTokens {
             agents,
             listing,
@@ -95,8 +97,9 @@ pub fn grouped(n: u64) -> String {
 pub struct Counted {
     pub tokens: PlanTokens,
     cache: Cache,
-    /// Counts made in this command, by key: kept by [`Counted::keep`].
-    made: Vec<(Digest, TokenEntry)>,
+    /// Counts made in this command, by key and the file counted: kept by
+    /// [`Counted::keep`].
+    made: Vec<(Digest, Digest, TokenEntry)>,
 }
 
 impl Counted {
@@ -105,8 +108,8 @@ impl Counted {
     /// the message says why.
     pub fn keep(self) -> Option<String> {
         let kept = (|| {
-            for (key, entry) in &self.made {
-                self.cache.put_tokens(key, entry)?;
+            for (key, file, entry) in &self.made {
+                self.cache.put_tokens(key, file, entry)?;
             }
             self.cache.finish()
         })();
@@ -154,7 +157,7 @@ pub fn count(
     // a cache that cannot be read is a miss (and the warning of `keep` says why it
     // cannot be written either); looked up on a few threads: each is a file read
     let kept = crate::parallel::map(&files, |(digest, _, _)| {
-        cache.tokens(&key(digest), ENCODING).ok().flatten()
+        cache.tokens(&key(digest), digest, ENCODING).ok().flatten()
     });
     let mut found: HashMap<Digest, Option<TokenEntry>> = HashMap::with_capacity(files.len());
     // the files with no count yet, and their text
@@ -186,7 +189,7 @@ pub fn count(
     let mut made = Vec::new();
     for ((digest, _), entry) in texts.iter().zip(counted) {
         if let Some(entry) = entry {
-            made.push((key(digest), entry.clone()));
+            made.push((key(digest), *digest, entry.clone()));
             found.insert(*digest, Some(entry));
         }
     }

@@ -8,9 +8,15 @@
 //! key, not the ids) and its last `cost-state`. Prices are applied when a report is
 //! made, so a changed price table never makes the index wrong.
 //!
-//! On each run every transcript is looked at (`stat`): one that grew is read from
-//! where the last read stopped; one that shrank, changed identity, or changed
-//! without growing is read again whole; one that is gone drops out. An index that
+//! On each run every transcript is looked at (`stat`): one whose device, inode,
+//! length, modification and change times are all as they were is not opened; one
+//! that grew is read from where the last read stopped, once the last 4 KiB read
+//! before (the [`TAIL`]) are checked to be the same bytes (else it was rewritten
+//! in place: read again whole); one that shrank, changed identity, or changed
+//! without growing is read again whole; one that is gone drops out. The change
+//! time (`ctime`, which no one can set back, unlike `mtime` with `cp -p`) catches a
+//! rewrite of the same length; checking the tail costs one read the append needs
+//! anyway, so the hook pays nothing for it on files that did not change. An index that
 //! is missing, unreadable, of another version or damaged (its header's length and
 //! SHA-256 do not match) is rebuilt from the transcripts, never trusted.
 //!
@@ -28,7 +34,10 @@ use std::path::Path;
 
 const FORMAT: &str = "mpm-usage-index";
 /// Bumped whenever what an entry holds changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+
+/// How much of what was read before an append is checked to be unchanged.
+pub const TAIL: u64 = 4096;
 
 /// One transcript, as far as it was read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +49,10 @@ pub struct FileEntry {
     pub read: u64,
     /// The modification time when it was read, in nanoseconds since the epoch.
     pub mtime_ns: i64,
+    /// The change time when it was read, in nanoseconds since the epoch.
+    pub ctime_ns: i64,
+    /// The SHA-256 of the last [`TAIL`] bytes (or fewer) before `read`.
+    pub tail: Digest,
     pub agent: String,
     /// The models its requests name; a request holds an index into this.
     pub models: Vec<String>,
@@ -133,7 +146,8 @@ pub struct Refresh {
     pub files_read: u64,
     /// Read from where the last run stopped.
     pub files_appended: u64,
-    /// Bytes of transcripts read in this run.
+    /// Bytes of transcripts read in this run, beyond what earlier runs read (the
+    /// tail checked before an append is not counted).
     pub bytes_read: u64,
     /// Transcripts that ended with a line still being written.
     pub partial_lines: u64,
@@ -202,18 +216,23 @@ fn update(
     stats: &mut Refresh,
 ) -> Result<(FileEntry, bool), UsageError> {
     let meta = &file.meta;
-    let mtime_ns = meta
-        .mtime()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(meta.mtime_nsec());
+    let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
+    let mtime_ns = ns(meta.mtime(), meta.mtime_nsec());
+    let ctime_ns = ns(meta.ctime(), meta.ctime_nsec());
     let same_file = |e: &FileEntry| e.dev == meta.dev() && e.ino == meta.ino();
+    let unchanged = |e: &FileEntry| {
+        same_file(e) && meta.len() == e.read && e.mtime_ns == mtime_ns && e.ctime_ns == ctime_ns
+    };
     let mut whole = false;
+    // where `buffer` starts in the file
+    let mut start = 0;
     let mut entry = match previous {
-        Some(e) if same_file(&e) && meta.len() > e.read => {
+        Some(e) if same_file(&e) && meta.len() > e.read && tail_intact(&file.path, &e, buffer)? => {
             stats.files_appended += 1;
+            start = e.read - e.read.min(TAIL);
             e
         }
-        Some(mut e) if same_file(&e) && meta.len() == e.read && e.mtime_ns == mtime_ns => {
+        Some(mut e) if unchanged(&e) => {
             let mut changed = false;
             if e.agent == transcript::UNKNOWN_AGENT {
                 // its meta file may have come since
@@ -230,6 +249,8 @@ fn update(
                 ino: meta.ino(),
                 read: 0,
                 mtime_ns,
+                ctime_ns,
+                tail: Digest::of(b""),
                 agent: transcript::agent_of(&file.rel, &file.path),
                 models: Vec::new(),
                 requests: Vec::new(),
@@ -238,20 +259,40 @@ fn update(
             }
         }
     };
-    read_from(&file.path, entry.read, buffer)?;
-    stats.bytes_read += buffer.len() as u64;
-    let parsed = transcript::parse(buffer);
+    if whole {
+        read_from(&file.path, 0, buffer)?;
+    }
+    let new = usize::try_from(entry.read - start).unwrap_or(usize::MAX);
+    // (the tail checked again is not new)
+    stats.bytes_read += buffer.len().saturating_sub(new) as u64;
+    let parsed = transcript::parse(buffer.get(new..).unwrap_or_default());
     if parsed.partial {
         stats.partial_lines += 1;
     }
-    // only a line still being written, as last time: nothing to keep
-    let changed = whole || parsed.consumed > 0;
+    // only a line still being written, as last time: nothing to keep but the times
+    let changed =
+        whole || parsed.consumed > 0 || entry.mtime_ns != mtime_ns || entry.ctime_ns != ctime_ns;
     entry.add(parsed);
+    let end = usize::try_from(entry.read - start).unwrap_or(usize::MAX);
+    let tail = end.saturating_sub(TAIL as usize);
+    entry.tail = Digest::of(buffer.get(tail..end).unwrap_or_default());
     entry.mtime_ns = mtime_ns;
+    entry.ctime_ns = ctime_ns;
     if entry.agent == transcript::UNKNOWN_AGENT {
         entry.agent = transcript::agent_of(&file.rel, &file.path);
     }
     Ok((entry, changed))
+}
+
+/// Whether the bytes of `path` that `entry` read last are still there: its tail
+/// is the same. `buffer` then holds the file from the tail on.
+fn tail_intact(path: &Path, entry: &FileEntry, buffer: &mut Vec<u8>) -> Result<bool, UsageError> {
+    let back = entry.read.min(TAIL);
+    read_from(path, entry.read - back, buffer)?;
+    let back = usize::try_from(back).unwrap_or(usize::MAX);
+    Ok(buffer
+        .get(..back)
+        .is_some_and(|tail| Digest::of(tail) == entry.tail))
 }
 
 /// The bytes of `path` from `offset` to its end, into `buffer`. A link is never
@@ -313,6 +354,8 @@ mod tests {
             ino: 2,
             read: 10,
             mtime_ns: 3,
+            ctime_ns: 4,
+            tail: Digest::of(b"x"),
             agent: "main".into(),
             models: vec!["m".into()],
             requests: vec![(Some(7), 1000, 0, 1, 2, 3, 4)],
@@ -340,5 +383,52 @@ mod tests {
         let other = text.replacen(&format!("\"version\":{VERSION}"), "\"version\":999", 1);
         assert_ne!(other, text);
         assert_eq!(decode(other.as_bytes(), dir), None);
+    }
+
+    fn line(id: &str, input: u64) -> String {
+        format!(
+            r#"{{"type":"assistant","timestamp":"2026-12-02T10:00:00.000Z","requestId":"{id}","message":{{"id":"{id}","model":"claude-opus-5-5","usage":{{"input_tokens":{input},"output_tokens":0}}}}}}"#
+        ) + "\n"
+    }
+
+    fn inputs(dir: &Path, cache: &Cache) -> (Vec<u64>, Refresh) {
+        let (index, refresh) = refresh(dir, cache, true).unwrap();
+        let entry = &index.files["p/s.jsonl"];
+        (entry.requests().map(|r| r.3.input).collect(), refresh)
+    }
+
+    #[test]
+    fn a_transcript_rewritten_in_place_is_read_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("cfg");
+        std::fs::create_dir_all(cfg.join("projects/p")).unwrap();
+        let path = cfg.join("projects/p/s.jsonl");
+        let cache = Cache::at(dir.path().join("cache"), Default::default());
+        std::fs::write(&path, line("a", 1000)).unwrap();
+        assert_eq!(inputs(&cfg, &cache).0, vec![1000]);
+        // appended: only the new line is read
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, line("b", 5).as_bytes()))
+            .unwrap();
+        let (found, refresh) = inputs(&cfg, &cache);
+        assert_eq!((found, refresh.files_appended), (vec![1000, 5], 1));
+        // the same inode rewritten longer: the old prefix is gone
+        std::fs::write(&path, format!("{}{}", line("c", 50), line("d", 6000))).unwrap();
+        let (found, refresh) = inputs(&cfg, &cache);
+        assert_eq!((found, refresh.files_read), (vec![50, 6000], 1));
+        // the same length and its modification time set back (`cp -p`)
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::fs::write(&path, format!("{}{}", line("e", 70), line("f", 8000))).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(modified))
+            .unwrap();
+        assert_eq!(inputs(&cfg, &cache).0, vec![70, 8000]);
+        // nothing changed: nothing read
+        let (found, refresh) = inputs(&cfg, &cache);
+        assert_eq!((found, refresh.bytes_read), (vec![70, 8000], 0));
     }
 }

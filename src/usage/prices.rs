@@ -175,4 +175,17 @@ mod tests {
             .unwrap();
         assert!((cost - 0.2).abs() < 1e-12);
     }
+
+    #[test]
+    fn sonnet_4_has_no_long_context_tier_as_the_client_prices_it() {
+        // Claude Code 2.1.330's `total_cost_usd` for this request: $0.5865003
+        let cost = PriceTable::built_in()
+            .cost("claude-sonnet-4", &tokens(150_000, 1000, 30_000, 30_001))
+            .unwrap();
+        assert!((cost - 0.5865003).abs() < 1e-12, "{cost}");
+        let cost = PriceTable::built_in()
+            .cost("claude-sonnet-4", &tokens(1_000_000, 0, 0, 0))
+            .unwrap();
+        assert!((cost - 3.0).abs() < 1e-12, "{cost}");
+    }
 }

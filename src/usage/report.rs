@@ -79,7 +79,8 @@ pub fn price<'a>(index: &'a Index, table: &PriceTable, tz: &TimeZone) -> (Vec<Pr
         let sum = sums.entry((p.session, p.model)).or_default();
         sum.0 += p.cost.unwrap_or(0.0);
         sum.1 |= p.cost.is_none();
-        sum.2 += p.tokens.total();
+        // a transcript's counts are anyone's numbers: they never overflow
+        sum.2 = sum.2.saturating_add(p.tokens.total());
     }
     for p in &mut out {
         let Some(&client_usd) = client.get(p.session).and_then(|m| m.get(p.model)) else {
@@ -135,7 +136,7 @@ pub struct Sum {
 impl Sum {
     pub fn add(&mut self, p: &Priced) {
         self.tokens.add(&p.tokens);
-        self.requests += 1;
+        self.requests = self.requests.saturating_add(1);
         match p.cost {
             Some(cost) => {
                 self.cost_usd += cost;
@@ -257,6 +258,8 @@ mod tests {
             ino: 0,
             read: 0,
             mtime_ns: 0,
+            ctime_ns: 0,
+            tail: crate::hash::Digest::of(b""),
             agent: agent.into(),
             models: vec!["claude-opus-5-5".into(), "claude-sonnet-5-5".into()],
             requests,
@@ -328,5 +331,26 @@ mod tests {
     fn weeks_are_iso_weeks() {
         assert_eq!(iso_week(Date::constant(2026, 12, 2)), "2026-W49");
         assert_eq!(iso_week(Date::constant(2027, 1, 1)), "2026-W53");
+    }
+
+    #[test]
+    fn huge_token_counts_saturate_instead_of_overflowing() {
+        let mut index = Index::default();
+        let max = u64::MAX;
+        index.files.insert(
+            "-p/s.jsonl".into(),
+            entry(
+                "main",
+                vec![
+                    (Some(1), 0, 0, max, max, 0, 0),
+                    (Some(2), 0, 0, max, 0, 0, 0),
+                ],
+            ),
+        );
+        let (priced, _) = price(&index, &PriceTable::built_in(), &TimeZone::UTC);
+        let sum = total(&priced, None, None);
+        assert_eq!(sum.tokens.input, max);
+        assert_eq!(sum.tokens.total(), max);
+        assert!(sum.cost_usd.is_finite());
     }
 }

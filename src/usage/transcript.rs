@@ -47,7 +47,8 @@ pub struct Parsed {
     /// The last `cost-state` line, when there was one.
     pub cost_state: Option<CostState>,
     /// Lines in the middle that are not JSON objects, or usage lines that do not
-    /// parse: skipped.
+    /// parse (a token count that is not a whole number, a time that is missing or
+    /// not one): skipped.
     pub malformed: u64,
     /// How many bytes were read up to the end of the last complete line.
     pub consumed: usize,
@@ -154,7 +155,7 @@ fn read_line(line: &str, parsed: &mut Parsed) -> Result<(), ()> {
     let parsed_line: Line = serde_json::from_str(text).map_err(|_| ())?;
     match parsed_line.kind.as_deref() {
         Some("assistant") => {
-            if let Some(request) = request(&parsed_line) {
+            if let Some(request) = request(&parsed_line)? {
                 parsed.requests.push(request);
             }
         }
@@ -175,23 +176,31 @@ fn read_line(line: &str, parsed: &mut Parsed) -> Result<(), ()> {
     Ok(())
 }
 
-fn request(line: &Line) -> Option<Request> {
-    let message = line.message.as_ref()?;
-    let usage = message.usage.as_ref()?;
+/// The request of an `assistant` line: `None` when it has no usage (or is the
+/// client's own); `Err` when its usage has no time that parses, which cannot be
+/// put on a day and would be lost unseen.
+fn request(line: &Line) -> Result<Option<Request>, ()> {
+    let Some(message) = line.message.as_ref() else {
+        return Ok(None);
+    };
+    let Some(usage) = message.usage.as_ref() else {
+        return Ok(None);
+    };
     let model = message.model.as_deref().unwrap_or("(no model)");
     if model == SYNTHETIC {
-        return None;
+        return Ok(None);
     }
     let ts_ms = line
         .timestamp
         .as_deref()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())?
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .ok_or(())?
         .as_millisecond();
     let key = match (message.id.as_deref(), line.request_id.as_deref()) {
         (Some(id), Some(request)) => Some(key_of(id, request)),
         _ => None,
     };
-    Some(Request {
+    Ok(Some(Request {
         key,
         ts_ms,
         model: model.to_string(),
@@ -201,7 +210,7 @@ fn request(line: &Line) -> Option<Request> {
             cache_write: usage.cache_creation_input_tokens.unwrap_or(0),
             cache_read: usage.cache_read_input_tokens.unwrap_or(0),
         },
-    })
+    }))
 }
 
 /// The dedup key of (`message.id`, `requestId`): the first 8 bytes of a SHA-256, so
@@ -407,5 +416,16 @@ mod tests {
             ),
             UNKNOWN_AGENT
         );
+    }
+
+    #[test]
+    fn a_usage_line_without_a_time_that_parses_is_counted_as_malformed() {
+        let bad = ASSISTANT.replace("2026-12-02T07:22:45.881Z", "yesterday");
+        let none = ASSISTANT.replace(r#","timestamp":"2026-12-02T07:22:45.881Z""#, "");
+        assert_ne!(none, ASSISTANT);
+        let negative = ASSISTANT.replace(r#""output_tokens":80"#, r#""output_tokens":-1"#);
+        let parsed = parse(format!("{bad}\n{none}\n{negative}\n{ASSISTANT}\n").as_bytes());
+        assert_eq!(parsed.requests.len(), 1);
+        assert_eq!(parsed.malformed, 3);
     }
 }
