@@ -47,6 +47,7 @@ pub mod text;
 pub mod tokens;
 pub mod unique_keys;
 pub mod usage;
+pub mod version;
 pub mod watch;
 
 pub use error::{Error, ExitStatus};
