@@ -1019,4 +1019,227 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn cargo_toml_changes_only_the_package_version() {
+        let text = "[package]\nname = \"x\"\nversion = \"1.0.0\" # bumped by mpm\n\n[dependencies]\nserde = { version = \"1\" }\n";
+        assert_eq!(
+            replaced(text, &for_file("Cargo.toml"), "1.1.0"),
+            "[package]\nname = \"x\"\nversion = \"1.1.0\" # bumped by mpm\n\n[dependencies]\nserde = { version = \"1\" }\n"
+        );
+        let inline = "package = { name = \"x\", version = \"1.0.0\" }\n";
+        assert_eq!(
+            replaced(inline, &for_file("Cargo.toml"), "2.0.0"),
+            "package = { name = \"x\", version = \"2.0.0\" }\n"
+        );
+        let dotted = "package.name = \"x\"\r\npackage.version = '1.0.0'\r\n";
+        assert_eq!(
+            replaced(dotted, &for_file("Cargo.toml"), "1.0.1"),
+            "package.name = \"x\"\r\npackage.version = '1.0.1'\r\n"
+        );
+        // a root package that inherits: the workspace's own version is the one
+        let workspace =
+            "[package]\nversion.workspace = true\n[workspace.package]\nversion = \"0.3.0\"\n";
+        assert_eq!(
+            replaced(workspace, &for_file("Cargo.toml"), "0.4.0"),
+            "[package]\nversion.workspace = true\n[workspace.package]\nversion = \"0.4.0\"\n"
+        );
+    }
+
+    #[test]
+    fn pyproject_with_only_poetry() {
+        let text = "[tool.poetry]\nname = \"x\"\nversion    =    \"0.1.0\"\n";
+        assert_eq!(
+            replaced(text, &for_file("pyproject.toml"), "0.2.0"),
+            "[tool.poetry]\nname = \"x\"\nversion    =    \"0.2.0\"\n"
+        );
+    }
+
+    #[test]
+    fn toml_errors() {
+        let cargo = for_file("Cargo.toml");
+        let e = error("[package]\nversion.workspace = true\n", &cargo);
+        assert_eq!(
+            e.to_string(),
+            "`[package] version` at line 2, column 1 is a table, not a string"
+        );
+        assert!(e.hint().unwrap().contains("workspace's Cargo.toml"));
+        let e = error("[package]\nversion = 1\n", &cargo);
+        assert_eq!(
+            e.to_string(),
+            "`[package] version` at line 2, column 11 is a number, not a string"
+        );
+        assert_eq!(
+            error("[package]\nversion = \"1\\u002e0\"\n", &cargo),
+            EditError::Escaped {
+                what: "`[package] version`".into(),
+                at: at(2, 11)
+            }
+        );
+        let e = error("[package]\nname = \"x\"\n", &cargo);
+        assert_eq!(
+            e.to_string(),
+            "the file has no `[package] version` or `[workspace.package] version`"
+        );
+        assert_eq!(
+            e.hint().unwrap(),
+            "add `version = \"0.1.0\"` under `[package]`"
+        );
+        let e = error("[package]\nversion = \n", &cargo);
+        assert_eq!(e.position(), Some(at(2, 11)));
+        assert!(matches!(e, EditError::Syntax { format: "TOML", .. }));
+    }
+
+    #[test]
+    fn frontmatter_values() {
+        let md = for_file("qa.md");
+        let text = "---\nname: qa\nversion: 1.0.0\n---\nversion: 9\n";
+        assert_eq!(
+            replaced(text, &md, "1.1.0"),
+            "---\nname: qa\nversion: 1.1.0\n---\nversion: 9\n"
+        );
+        let text = "---\nversion: \"1.0.0\"\n---\n";
+        assert_eq!(
+            replaced(text, &md, "1.1.0"),
+            "---\nversion: \"1.1.0\"\n---\n"
+        );
+        let text = "---\nversion:   '1.0.0'   # quoted\n---\n";
+        assert_eq!(
+            replaced(text, &md, "1.1.0"),
+            "---\nversion:   '1.1.0'   # quoted\n---\n"
+        );
+        let text = "---\r\nname: qa\r\nversion: 1.0 # the comment stays\r\n---\r\nbody\r\n";
+        assert_eq!(find(text, &md).unwrap().value, "1.0");
+        assert_eq!(
+            replaced(text, &md, "1.1.0"),
+            "---\r\nname: qa\r\nversion: 1.1.0 # the comment stays\r\n---\r\nbody\r\n"
+        );
+    }
+
+    #[test]
+    fn frontmatter_errors() {
+        let md = for_file("qa.md");
+        assert_eq!(error("# qa\n", &md), EditError::NoFrontmatter);
+        assert_eq!(
+            error("---\nversion: |\n  1.0.0\n---\n", &md),
+            EditError::Block {
+                what: "frontmatter `version`".into(),
+                at: at(2, 10)
+            }
+        );
+        assert_eq!(
+            error("---\nversion:\n  - 1\n---\n", &md),
+            EditError::Block {
+                what: "frontmatter `version`".into(),
+                at: at(2, 9)
+            }
+        );
+        assert_eq!(
+            error("---\nversion: \"1.0\\x2e0\"\n---\n", &md),
+            EditError::Escaped {
+                what: "frontmatter `version`".into(),
+                at: at(2, 10)
+            }
+        );
+        assert_eq!(
+            error("---\nversion: 'it''s'\n---\n", &md),
+            EditError::Escaped {
+                what: "frontmatter `version`".into(),
+                at: at(2, 10)
+            }
+        );
+        let e = error("---\nversion: true\n---\n", &md);
+        assert_eq!(
+            e.to_string(),
+            "frontmatter `version` at line 2, column 10 is a boolean (`true`), not a string"
+        );
+        let e = error("---\nname: qa\n---\n", &md);
+        assert_eq!(e.to_string(), "the file has no frontmatter `version`");
+        let e = error("---\nname: qa\n", &md);
+        assert_eq!(e.position(), Some(at(1, 1)));
+        let e = error("---\nname: qa\nversion: [1\n---\n", &md);
+        assert!(
+            matches!(
+                e,
+                EditError::Syntax {
+                    format: "YAML frontmatter",
+                    at: Some(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = error("---\nversion: 1.0\n  .0\n---\n", &md);
+        assert!(matches!(e, EditError::Unsupported { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn version_files() {
+        assert_eq!(replaced("1.0.0\n", &Locator::Whole, "1.0.1"), "1.0.1\n");
+        assert_eq!(replaced("1.0.0", &Locator::Whole, "1.0.1"), "1.0.1");
+        assert_eq!(
+            replaced("\u{feff} 1.0.0\r\n\r\n", &Locator::Whole, "2.0.0"),
+            "\u{feff} 2.0.0\r\n\r\n"
+        );
+        assert_eq!(error(" \n", &Locator::Whole), EditError::Empty);
+        assert_eq!(
+            error("1.0.0\nnotes\n", &Locator::Whole),
+            EditError::MultiLine { at: at(2, 1) }
+        );
+    }
+
+    #[test]
+    fn a_regex_on_a_chart() {
+        let chart = Locator::regex("^version: (.*)$").unwrap();
+        let text = "apiVersion: v2\nname: x\nversion: 0.1.0\nappVersion: \"1.0\"\n";
+        assert_eq!(
+            replaced(text, &chart, "0.2.0"),
+            "apiVersion: v2\nname: x\nversion: 0.2.0\nappVersion: \"1.0\"\n"
+        );
+        let crlf = "name: x\r\nversion: 0.1.0\r\n";
+        assert_eq!(
+            replaced(crlf, &chart, "0.2.0"),
+            "name: x\r\nversion: 0.2.0\r\n"
+        );
+        assert_eq!(
+            error("name: x\n", &chart),
+            EditError::NoMatch {
+                pattern: "^version: (.*)$".into()
+            }
+        );
+        assert_eq!(
+            error(
+                "a\nversion: \n",
+                &Locator::regex("^version: (\\d+)?").unwrap()
+            ),
+            EditError::GroupUnset {
+                pattern: "^version: (\\d+)?".into(),
+                at: at(2, 1)
+            }
+        );
+        assert!(matches!(
+            Locator::regex("^version: .*$"),
+            Err(EditError::NoGroup { .. })
+        ));
+        assert!(matches!(
+            Locator::regex("(("),
+            Err(EditError::BadRegex { .. })
+        ));
+    }
+
+    #[test]
+    fn a_new_value_that_cannot_be_written_plainly_is_refused() {
+        let e = replace("{\"version\": \"1\"}", &json("/version"), "1\"2").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`1\"2` cannot be written as a JSON string: `\"` would need an escape there"
+        );
+        assert!(matches!(
+            replace("1\n", &Locator::Whole, "1\n2"),
+            Err(EditError::Unwritable { .. })
+        ));
+        // caught by reading it back: a plain YAML value that ends in a comment
+        let e = replace("---\nversion: 1\n---\n", &for_file("a.md"), "1 #x").unwrap_err();
+        assert!(matches!(e, EditError::ReadBack { .. }), "{e:?}");
+    }
 }
