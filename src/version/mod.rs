@@ -2,4 +2,5 @@
 
 pub mod changelog;
 pub mod conventional;
+pub mod edit;
 pub mod rules;
