@@ -2,6 +2,7 @@
 //! recorded in each generation; and ([`revision`]) its files as they are at a
 //! revision, for `mpm diff`.
 
+pub mod history;
 pub mod revision;
 
 pub use revision::{AtRevision, GitError};
