@@ -40,18 +40,18 @@ fn unknown_key_with_did_you_mean() {
 }
 
 #[test]
-fn unknown_top_level_key_of_a_later_version() {
+fn a_release_tag_without_its_version() {
     Test::new()
-        .manifest("version: 1\nrelease:\n  tag: v{version}\n")
+        .manifest("version: 1\nrelease:\n  tag: release\n")
         .args(&["plan"])
         .stderr(
             "
-            error: unknown key `release`
-             --> mpm.yaml:2:1
+            error: `release.tag` must contain `{version}` once
+             --> mpm.yaml:3:8
               |
-            2 | release:
-              | ^^^^^^^
-            hint: `release` is planned for a later version of mpm and not supported yet; remove it for now
+            3 |   tag: release
+              |        ^^^^^^^
+            hint: write it like `v{version}` or `pack-{version}`
             ",
         )
         .failure();

@@ -1,7 +1,7 @@
 //! Finding, reading and parsing `mpm.yaml`, and turning serde_yaml's errors into
 //! errors that name `file:line:column`, show the line, and hint at the fix.
 
-use super::{Manifest, NOT_YET};
+use super::Manifest;
 use crate::checked::Invalid;
 use crate::diagnose::{Diagnose, Location};
 use crate::files::{Disk, Files};
@@ -230,13 +230,7 @@ pub(crate) fn from_yaml_error(e: &serde_yaml::Error, source: &str, file: &str) -
         (format!("`{what}` is empty"), Some(hint))
     } else if let Some(rest) = detail.strip_prefix("unknown field ") {
         let (key, expected) = split_expected(rest);
-        let hint = if NOT_YET.contains(&key.as_str()) {
-            Some(format!(
-                "`{key}` is planned for a later version of mpm and not supported yet; remove it for now"
-            ))
-        } else {
-            suggest(&key, &expected)
-        };
+        let hint = suggest(&key, &expected);
         (format!("unknown key `{key}`{within}"), hint)
     } else if let Some(rest) = detail.strip_prefix("unknown variant ") {
         let (value, expected) = split_expected(rest);
@@ -348,10 +342,13 @@ mod tests {
     }
 
     #[test]
-    fn keys_of_later_versions_say_so() {
+    fn a_release_file_mpm_cannot_read_says_how_to_name_its_version() {
+        assert_eq!(
+            err("version: 1\nrelease:\n  files: [VERSION, chart.yaml]\n"),
+            "error: mpm does not know where `chart.yaml` keeps its version in `release.files[1]`\n --> mpm.yaml:3:20\n  |\n3 |   files: [VERSION, chart.yaml]\n  |                    ^^^^^^^^^^\nhint: say where: `{ path: chart.yaml, regex: \"^version: (.*)$\" }`, or `{ path: chart.yaml, pointer: /version }` for JSON\n"
+        );
         assert!(
-            err("version: 1\nrelease:\n  tag: v{version}\n")
-                .contains("planned for a later version")
+            err("version: 1\nrelease:\n  tag: release\n").contains("must contain `{version}` once")
         );
     }
 

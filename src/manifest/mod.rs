@@ -10,12 +10,14 @@ mod cache;
 pub mod load;
 mod locate;
 pub mod registries;
+pub mod release;
 pub mod settings;
 
 pub use budget::{BudgetSection, ModelPrice, PriceTier};
 pub use cache::CacheSection;
 pub use load::{Loaded, ManifestError, find, load};
 pub use locate::{locate, locate_exact};
+pub use release::ReleaseSection;
 
 use crate::agent_file;
 use crate::agent_file::{Color, Effort, Isolation, Memory, Model, PermissionMode, ToolList};
@@ -28,9 +30,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// The keys a later mpm will understand; until then they are errors with this hint.
-pub const NOT_YET: &[&str] = &["release"];
 
 /// One Claude Code config directory's desired state.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -76,6 +75,11 @@ pub struct Manifest {
     /// `max_listing_tokens`), and model prices over the built-in table (`prices`).
     #[serde(default, skip_serializing_if = "BudgetSection::is_empty")]
     pub budget: BudgetSection,
+    /// The pack's own version: the files that carry it (`files`), its git tag
+    /// (`tag`, default `v{version}`) and the changelogs (`changelog`,
+    /// `agent_changelog`). `mpm version` and `mpm changelog` read it.
+    #[serde(default, skip_serializing_if = "ReleaseSection::is_default")]
+    pub release: ReleaseSection,
 }
 
 /// `version: 1`.
