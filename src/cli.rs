@@ -126,6 +126,96 @@ pub enum Command {
     /// What Claude Code runs as a hook, where `mpm apply` installed one:
     /// `mpm hook budget` (with `budget.enforce`)
     Hook(HookArgs),
+    /// Agent and pack versions from git history: `bump` (Conventional Commits),
+    /// `check` (the pack's version files against its latest tag), `set`
+    Version(VersionArgs),
+    /// Write or update the changelogs (Keep a Changelog), the pack's and each
+    /// agent's, from the same classified commits as `mpm version bump`
+    ///
+    /// Sections already in a file are kept as they are (they may have been edited
+    /// by hand); missing releases are added and `[Unreleased]` is written again, so
+    /// a second run changes nothing.
+    Changelog(ChangelogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    #[command(subcommand)]
+    pub command: VersionCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VersionCommand {
+    /// Raise each agent's version (`agent_version`, or `version` in the frontmatter)
+    /// as the commits since it last changed call for: breaking → major, `feat` →
+    /// minor, `fix`/`perf`/`revert` → patch (below 1.0.0: breaking → minor, the rest
+    /// → patch)
+    ///
+    /// Only the version's bytes in each file change. A version already changed in
+    /// the working tree and not committed is not bumped again.
+    Bump(BumpArgs),
+    /// List every version file of `release:` and the latest release tag side by
+    /// side; exit 1 when they disagree
+    Check(CheckArgs),
+    /// Write X.Y.Z into every version file of `release:` (`--tag`: tag HEAD, which
+    /// must already carry that version)
+    Set(SetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BumpArgs {
+    /// The agents to bump [default: every agent with a version in its file]
+    #[arg(value_name = "AGENT", conflicts_with = "pack")]
+    pub agents: Vec<String>,
+    /// Bump the pack's version (`release.files`) instead, from the commits under the
+    /// manifest's directory
+    #[arg(long)]
+    pub pack: bool,
+    /// With `--pack`: once HEAD carries the version, create its annotated tag
+    #[arg(long, requires = "pack")]
+    pub tag: bool,
+    /// Print the table of what would change, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Fail when a commit that counts is not a Conventional Commit (else it counts
+    /// as no bump and is listed)
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print the versions as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The new version, `X.Y.Z`
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+    /// Create the annotated tag of the version on HEAD (HEAD's version files must
+    /// already say it: commit them first)
+    #[arg(long)]
+    pub tag: bool,
+    /// Print what would change, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangelogArgs {
+    /// The agents whose changelogs to write [default: the pack's and every
+    /// versioned agent's]
+    #[arg(value_name = "AGENT")]
+    pub agents: Vec<String>,
+    /// Print the changes to the files, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,8 @@ pub enum Error {
     #[error(transparent)]
     Tokens(Box<crate::tokens::BudgetError>),
     #[error(transparent)]
+    Version(Box<crate::version::bump::BumpError>),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A command used wrongly, in a way clap cannot see.
     #[error("{message}")]
@@ -103,7 +105,14 @@ boxed_from!(
     Registry(crate::registry::RegistryError),
     Spend(crate::usage::UsageError),
     Tokens(crate::tokens::BudgetError),
+    Version(crate::version::bump::BumpError),
 );
+
+impl From<crate::git::history::HistoryError> for Error {
+    fn from(e: crate::git::history::HistoryError) -> Self {
+        Error::from(crate::version::bump::BumpError::from(e))
+    }
+}
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
@@ -158,6 +167,7 @@ impl Error {
             Error::Registry(e) => Some(e.as_ref()),
             Error::Spend(e) => Some(e.as_ref()),
             Error::Tokens(e) => Some(e.as_ref()),
+            Error::Version(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -41,6 +41,7 @@ pub mod secret;
 pub mod settings_file;
 pub mod state;
 pub mod system;
+pub mod table;
 pub mod target;
 pub mod template;
 pub mod text;

@@ -85,6 +85,7 @@ impl ManifestUse {
             Command::Lock | Command::Update(_) | Command::Outdated(_) => ManifestUse::Required,
             Command::Doctor(_) => ManifestUse::ForTarget,
             Command::Watch(_) => ManifestUse::EachRound,
+            Command::Version(_) | Command::Changelog(_) => ManifestUse::Required,
             Command::Apply(_)
             | Command::Init(_)
             | Command::Schema(_)
@@ -104,6 +105,11 @@ fn prints_json(command: &Command) -> bool {
         Command::Outdated(args) => args.json,
         Command::Diff(args) => args.json,
         Command::Usage(args) => args.json,
+        Command::Version(args) => match &args.command {
+            crate::cli::VersionCommand::Bump(a) => a.json,
+            crate::cli::VersionCommand::Check(a) => a.json,
+            crate::cli::VersionCommand::Set(_) => false,
+        },
         _ => false,
     }
 }

@@ -37,4 +37,5 @@ mod schema;
 mod settings;
 mod tokens;
 mod usage;
+mod version;
 mod watch;

@@ -10,6 +10,11 @@ use std::process::Command;
 /// Runs git in `dir` with nothing from the machine's configuration and fixed
 /// names and times, so that the same steps give the same commits.
 pub fn git(dir: &Path, args: &[&str]) -> String {
+    git_on(dir, "2026-01-01T00:00:00Z", args)
+}
+
+/// The same, committing at `date` (RFC 3339).
+pub fn git_on(dir: &Path, date: &str, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -22,8 +27,8 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_EMAIL", "test@example.com")
         .env("GIT_COMMITTER_NAME", "Test")
         .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
         .output()
         .expect("the git command line");
     assert!(

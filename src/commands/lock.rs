@@ -134,41 +134,17 @@ pub fn outdated(
         printer.note("Every agent from a registry is at the newest version there is.");
         return Ok(ExitStatus::Success);
     }
-    let headers = ["agent", "pinned", "allowed", "latest", "registry"];
-    let cells: Vec<[String; 5]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.agent.clone(),
-                r.pinned.clone().unwrap_or_else(|| "-".into()),
-                r.allowed.clone(),
-                r.latest.clone().unwrap_or_else(|| "-".into()),
-                r.registry.clone(),
-            ]
-        })
-        .collect();
-    let mut widths = headers.map(str::len);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: [&str; 5]| {
-        let mut s = String::new();
-        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  "));
-            }
-        }
-        s.push('\n');
-        s
-    };
-    let mut out = line(headers);
-    for row in &cells {
-        out.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
-    }
+    let mut table = vec![["agent", "pinned", "allowed", "latest", "registry"].map(String::from)];
+    table.extend(rows.iter().map(|r| {
+        [
+            r.agent.clone(),
+            r.pinned.clone().unwrap_or_else(|| "-".into()),
+            r.allowed.clone(),
+            r.latest.clone().unwrap_or_else(|| "-".into()),
+            r.registry.clone(),
+        ]
+    }));
+    let out = crate::table::columns(&table);
     printer.out(&out);
     Ok(ExitStatus::Success)
 }

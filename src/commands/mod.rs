@@ -3,6 +3,7 @@
 
 mod apply;
 mod cache;
+mod changelog;
 mod completions;
 mod config;
 mod diff;
@@ -18,6 +19,7 @@ mod registry;
 mod rollback;
 mod status;
 mod usage;
+mod version;
 mod watch;
 
 use crate::Error;
@@ -63,6 +65,8 @@ pub fn run(command: Command, options: &Options, printer: &Printer) -> Result<Exi
         Command::Registry(args) => registry::run(&args, printer),
         Command::Usage(args) => usage::run(options, &args, printer),
         Command::Hook(args) => hook::run(options, &args, printer),
+        Command::Version(args) => version::run(options, &args, printer),
+        Command::Changelog(args) => changelog::run(options, &args, printer),
     }
 }
 

@@ -875,6 +875,7 @@ fn from_registry(
             shown: resolved.shown.clone(),
             source,
             version: Some(package.version.clone()),
+            from_registry: true,
         };
         return from_ready_file(sources, name, spec, file);
     }
@@ -913,11 +914,25 @@ fn from_file(
 ) -> Result<(DesiredResource, Vec<u8>), Error> {
     let bytes = sources.files.read_existing(path)?;
     sources.note_input(path, Digest::of(&bytes));
+    // its frontmatter `version`, as `mpm version bump` writes it, for the plan's
+    // `0.3.1 → 0.3.2`
+    let version = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| {
+            crate::version::edit::find(
+                text,
+                &crate::version::edit::Locator::Frontmatter("version".into()),
+            )
+            .ok()
+        })
+        .and_then(|found| semver::Version::parse(found.value.trim()).ok())
+        .map(|v| v.to_string());
     let file = ReadyFile {
         bytes,
         shown: sources.display(path),
         source: sources.source_name(path),
-        version: None,
+        version,
+        from_registry: false,
     };
     from_ready_file(sources, name, spec, file)
 }
@@ -928,8 +943,9 @@ struct ReadyFile {
     shown: String,
     /// For bookkeeping: `agents/notes.md`, `registry team`.
     source: String,
-    /// A registry's version of it.
+    /// A registry's version of it, or its own frontmatter `version`.
     version: Option<String>,
+    from_registry: bool,
 }
 
 fn from_ready_file(
@@ -940,7 +956,7 @@ fn from_ready_file(
 ) -> Result<(DesiredResource, Vec<u8>), Error> {
     let loaded = sources.loaded.clone();
     let n = name.as_str();
-    let from_registry = file.version.is_some();
+    let from_registry = file.from_registry;
     let overridden = [
         ("description", spec.description.is_some()),
         // for a registry agent, the requirement on the registry's versions
@@ -968,6 +984,7 @@ fn from_ready_file(
         shown,
         source,
         version,
+        ..
     } = file;
     let text = std::str::from_utf8(&bytes).map_err(|_| AgentError {
         agent: n.to_string(),
