@@ -13,6 +13,12 @@ in one run times:
   ccusage      `ccusage daily --json --offline` (CLAUDE_CONFIG_DIR set)
   mpm warm     `mpm usage daily --json` with the index warm, after one new session
                was appended
+  hook         `mpm hook budget --daily-usd 100 --warning-threshold 0.8` fed the
+               UserPromptSubmit JSON Claude Code writes on its stdin, with the index
+               warm except for one session appended just before each run (a fresh
+               file each run: every run starts from "warm + one new session"),
+               against two floors in the same run: `mpm --version` (the same
+               binary's start) and `cat` of the appended file; --hook-runs runs
 
 medians of --runs runs (at least 3), ratios to `cat`, peak RSS; and checks that mpm's
 and ccusage's token totals agree. The corpus goes to a temp dir (never the repo).
@@ -185,18 +191,74 @@ def all_files(root):
     return sorted(out)
 
 
-def timed(cmd, env=None, stdout=subprocess.DEVNULL):
+def timed(cmd, env=None, stdout=subprocess.DEVNULL, stdin=None, ok=(0, 3, 4)):
     """Seconds, peak RSS in MB (GNU time's: the command's own, not the forked
-    Python's), and stdout when asked."""
+    Python's), and stdout when asked; `stdin`: bytes fed to the command."""
     with tempfile.NamedTemporaryFile("r") as rss:
         start = time.perf_counter()
         p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd], env=env,
-                           stdout=stdout, stderr=subprocess.PIPE)
+                           input=stdin, stdout=stdout, stderr=subprocess.PIPE)
         took = time.perf_counter() - start
         kb = int(rss.read().split()[-1])
-    if p.returncode not in (0, 3, 4):
+    if p.returncode not in ok:
         sys.exit("%s failed (%d): %s" % (cmd[0], p.returncode, p.stderr.decode(errors="replace")[:2000]))
     return took, kb / 1024, p.stdout
+
+
+def new_session(cfg, seed, turns=40):
+    """One session shaped like the others, started an hour ago (today's spend), in a
+    project of its own; its path."""
+    rng = random.Random(seed)
+    sid = str(uuid.UUID(int=rng.getrandbits(128)))
+    s = Session(rng, sid, int(time.time() * 1000) - 3_600_000)
+    s.add({"type": "queue-operation", "operation": "enqueue", "timestamp": iso(s.ms), "sessionId": sid})
+    for _ in range(turns):
+        s.turn("claude-opus-5-5", counter=[seed * 1000])
+    s.add({"type": "last-prompt", "lastPrompt": "go", "sessionId": sid})
+    d = os.path.join(cfg, "projects", "-home-dev-new")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, sid + ".jsonl")
+    with open(path, "w") as f:
+        f.write("\n".join(s.lines) + "\n")
+    return sid, path
+
+
+def hook_input(sid, path):
+    """What Claude Code writes on a UserPromptSubmit hook's stdin."""
+    return json.dumps({"session_id": sid, "transcript_path": path, "cwd": "/home/dev/new",
+                       "permission_mode": "default", "hook_event_name": "UserPromptSubmit",
+                       "prompt": "go on"}).encode()
+
+
+def bench_hook(mpm_bin, cfg, env, cache, runs):
+    """The hook's medians and the floors', measured interleaved in one run."""
+    menv = dict(env, XDG_CACHE_HOME=cache)
+    # warm the index on the corpus as it is
+    timed([mpm_bin, "usage", "daily", "--json", "--config-dir", cfg], env=menv)
+    hook = [mpm_bin, "hook", "budget", "--daily-usd", "100", "--warning-threshold", "0.8"]
+    results = {k: [] for k in ("hook", "mpm --version", "cat new session")}
+    rss = {k: 0.0 for k in results}
+    codes, added = set(), []
+    for i in range(runs):
+        sid, path = new_session(cfg, 5000 + i)
+        added.append(path)
+        took, mem, _ = timed(["cat", path], env=menv)
+        results["cat new session"].append(took)
+        rss["cat new session"] = max(rss["cat new session"], mem)
+        took, mem, _ = timed([mpm_bin, "--version"], env=menv)
+        results["mpm --version"].append(took)
+        rss["mpm --version"] = max(rss["mpm --version"], mem)
+        took, mem, out = timed(hook, env=menv, stdin=hook_input(sid, path),
+                               stdout=subprocess.PIPE, ok=(0, 2))
+        results["hook"].append(took)
+        rss["hook"] = max(rss["hook"], mem)
+        codes.add(out.decode(errors="replace").strip() or "(silent)")
+    # what it decided, once more untimed: its exit code and what the client would show
+    last = subprocess.run(hook, env=menv, input=hook_input(sid, path), capture_output=True)
+    codes.add("exit %d %s" % (last.returncode, (last.stdout + last.stderr).decode(errors="replace").strip()))
+    for path in added:
+        os.remove(path)
+    return results, rss, codes
 
 
 def ccusage_bin(given):
@@ -213,6 +275,7 @@ def main():
     ap.add_argument("--size", type=int, default=500, help="corpus size in MB (default 500)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=9)
+    ap.add_argument("--hook-runs", type=int, default=11)
     ap.add_argument("--mpm", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "mpm"))
     ap.add_argument("--ccusage")
     ap.add_argument("--keep", action="store_true", help="keep the corpus (its path is printed)")
@@ -269,6 +332,17 @@ def main():
         for k, v in results.items():
             m = statistics.median(v)
             print("| %s | %.3f | %s | %.1f | %.0f |" % (k, m, " ".join("%.3f" % x for x in v), m / floor, rss[k]))
+        hres, hrss, said = bench_hook(args.mpm, cfg, env, os.path.join(work, "cache-hook"),
+                                      max(3, args.hook_runs))
+        print("\n| hook, warm + one new session | median (ms) | runs (ms) | peak RSS (MB) |")
+        print("|---|---|---|---|")
+        for k, v in hres.items():
+            print("| %s | %.1f | %s | %.1f |" % (k, statistics.median(v) * 1000,
+                                               " ".join("%.1f" % (x * 1000) for x in v), hrss[k]))
+        hook_m = statistics.median(hres["hook"])
+        print("hook: %.1f x `mpm --version`, %.1f x `cat` of the new session; it said: %s" % (
+            hook_m / statistics.median(hres["mpm --version"]),
+            hook_m / statistics.median(hres["cat new session"]), " | ".join(sorted(said))))
         mine = json.loads(mpm_out)["total"]
         theirs = json.loads(cc_out)["totals"]
         pairs = [("input_tokens", "inputTokens"), ("output_tokens", "outputTokens"),
