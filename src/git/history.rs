@@ -111,6 +111,8 @@ pub struct History {
     index: HashMap<ObjectId, usize>,
     /// (tree, path) → what is there: trees are shared by many commits.
     entries: RefCell<HashMap<(ObjectId, String), Option<Entry>>>,
+    /// commit → the paths it changed.
+    changed: RefCell<HashMap<ObjectId, std::rc::Rc<Vec<String>>>>,
 }
 
 impl History {
@@ -170,6 +172,7 @@ impl History {
             commits,
             index,
             entries: RefCell::default(),
+            changed: RefCell::default(),
         })
     }
 
@@ -220,12 +223,9 @@ impl History {
             .map_err(|e| self.read_error(&e))
     }
 
-    /// The object `path` (from the root; `""` is the root) has at `commit`, a file
-    /// or a directory, and whether it is a file; looked up once per tree.
+    /// The object `path` (from the root) has at `commit`, a file or a directory,
+    /// and whether it is a file; looked up once per tree.
     fn entry(&self, commit: &Commit, path: &str) -> Result<Option<Entry>, HistoryError> {
-        if path.is_empty() {
-            return Ok(Some((commit.tree, false)));
-        }
         let key = (commit.tree, path.to_string());
         if let Some(found) = self.entries.borrow().get(&key) {
             return Ok(*found);
@@ -245,12 +245,38 @@ impl History {
     /// Whether `path`, a file or a directory, differs between `commit` and its first
     /// parent (a root commit that has it counts as changing it).
     pub fn touches(&self, commit: &Commit, path: &str) -> Result<bool, HistoryError> {
-        let now = self.entry(commit, path)?;
-        let before = match self.first_parent(commit) {
-            Some(parent) => self.entry(parent, path)?,
+        let changed = self.changed(commit)?;
+        if path.is_empty() {
+            return Ok(!changed.is_empty());
+        }
+        let within = |p: &String| {
+            p == path || (p.starts_with(path) && p.as_bytes().get(path.len()) == Some(&b'/'))
+        };
+        Ok(changed.iter().any(within))
+    }
+
+    /// The paths `commit` changed against its first parent, files and directories,
+    /// from one tree diff per commit (what `git log --name-only` reads).
+    fn changed(&self, commit: &Commit) -> Result<std::rc::Rc<Vec<String>>, HistoryError> {
+        if let Some(found) = self.changed.borrow().get(&commit.id) {
+            return Ok(found.clone());
+        }
+        let read = |e: &dyn std::fmt::Display| self.read_error(e);
+        let new = self.repo.find_tree(commit.tree).map_err(|e| read(&e))?;
+        let old = match self.first_parent(commit) {
+            Some(p) => Some(self.repo.find_tree(p.tree).map_err(|e| read(&e))?),
             None => None,
         };
-        Ok(now != before)
+        let mut options = gix::diff::Options::default();
+        options.track_path().track_rewrites(None);
+        let changes = self
+            .repo
+            .diff_tree_to_tree(old.as_ref(), &new, options)
+            .map_err(|e| read(&e))?;
+        let paths: Vec<String> = changes.iter().map(|c| c.location().to_string()).collect();
+        let paths = std::rc::Rc::new(paths);
+        self.changed.borrow_mut().insert(commit.id, paths.clone());
+        Ok(paths)
     }
 
     /// The first parent, when the repository has it.

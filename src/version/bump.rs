@@ -207,7 +207,6 @@ fn release_commit<'h>(
 ) -> Result<&'h Commit, HistoryError> {
     let mut commit = history.head();
     loop {
-        let version = versions.at(commit)?;
         let Some(parent) = history.first_parent(commit) else {
             if commit.cut {
                 return Err(HistoryError::Shallow {
@@ -216,7 +215,8 @@ fn release_commit<'h>(
             }
             return Ok(commit);
         };
-        if versions.at(parent)? != version {
+        // a commit that leaves the file alone leaves its version alone
+        if history.touches(commit, place)? && versions.at(parent)? != versions.at(commit)? {
             return Ok(commit);
         }
         commit = parent;
@@ -246,21 +246,24 @@ pub fn releases<'h>(
     let mut found = Vec::new();
     let mut commit = history.head();
     loop {
-        let version = versions.at(commit)?;
         let parent = history.first_parent(commit);
         if parent.is_none() && commit.cut {
             return Err(HistoryError::Shallow { path }.into());
         }
-        let before = match parent {
-            Some(p) => versions.at(p)?,
-            None => None,
-        };
-        if before != version
-            && let Some(v) = version
-                .as_deref()
-                .and_then(|v| semver::Version::parse(v).ok())
-        {
-            found.push((v, commit));
+        // a commit that leaves the file alone leaves its version alone
+        if history.touches(commit, &path)? {
+            let version = versions.at(commit)?;
+            let before = match parent {
+                Some(p) => versions.at(p)?,
+                None => None,
+            };
+            if before != version
+                && let Some(v) = version
+                    .as_deref()
+                    .and_then(|v| semver::Version::parse(v).ok())
+            {
+                found.push((v, commit));
+            }
         }
         match parent {
             Some(p) => commit = p,
