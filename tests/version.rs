@@ -627,3 +627,111 @@ fn the_pack_changelog_follows_the_tags() {
     );
     assert!(!text.contains("nothing notable"), "{text}");
 }
+
+// A file named twice (a chart's `version` and `appVersion`) gets both edits.
+#[test]
+fn a_file_named_twice_gets_both_versions() {
+    let t = Test::new()
+        .write("chart.yaml", "apiVersion: v2\nversion: 1.0.0\nappVersion: \"1.0.0\"\n")
+        .manifest(
+            r#"
+            version: 1
+            release:
+              files:
+                - { path: chart.yaml, regex: "^version: (.*)$" }
+                - { path: chart.yaml, regex: "^appVersion: \"(.*)\"$" }
+            "#,
+        );
+    let ran = t
+        .args(&["version", "set", "1.1.0"])
+        .stdout("chart.yaml: 1.1.0\n")
+        .success();
+    assert_eq!(
+        ran.read("chart.yaml"),
+        "apiVersion: v2\nversion: 1.1.0\nappVersion: \"1.1.0\"\n"
+    );
+}
+
+// A template moved to another folder keeps its history (as `git log --follow`):
+// the feature before the move still counts, and the move is no release. A file
+// deleted and added again keeps its version too.
+#[test]
+fn a_moved_or_re_added_template_keeps_its_history() {
+    let (t, r) = agents();
+    r.edit("templates/qa.json", "Test things.", "Test A.");
+    r.commit("feat: A");
+    std::fs::create_dir_all(r.dir.join("templates/core")).unwrap();
+    r.git(&["mv", "templates/qa.json", "templates/core/qa.json"]);
+    r.edit("mpm.yaml", "templates/qa.json", "templates/core/qa.json");
+    r.commit("refactor: move qa");
+    let eng = r.read("templates/eng.json");
+    std::fs::remove_file(r.dir.join("templates/eng.json")).unwrap();
+    r.commit("chore: drop eng for now");
+    std::fs::write(r.dir.join("templates/eng.json"), eng.replace("Build things.", "Build more.")).unwrap();
+    r.commit("fix: eng is back");
+    t.args(&["version", "bump", "--dry-run", "qa", "eng"])
+        .stdout(
+            "
+            agent  file                    commits             version
+            eng    templates/eng.json      1 fix, 1 chore      1.0.0 → 1.0.1
+            qa     templates/core/qa.json  1 feat, 1 refactor  3.5.2 → 3.6.0
+            Dry run: nothing was written.
+            ",
+        )
+        .success();
+}
+
+// A revert of a revert brings the feature back (git writes `Reapply "…"`).
+#[test]
+fn a_reverted_revert_counts_the_feature() {
+    let (t, r) = agents();
+    r.edit("templates/qa.json", "Test things.", "Test B.");
+    r.commit("feat: B");
+    r.git(&["revert", "--no-edit", "HEAD"]);
+    r.git(&["revert", "--no-edit", "HEAD"]);
+    t.args(&["version", "bump", "qa", "--dry-run"])
+        .stdout(
+            "
+            agent  file               commits             version
+            qa     templates/qa.json  1 feat, 2 reverted  3.5.2 → 3.6.0
+            Dry run: nothing was written.
+            ",
+        )
+        .success();
+}
+
+// A write that fails says nothing of success: stdout stays empty.
+#[test]
+fn a_failed_bump_prints_no_table() {
+    let (t, r) = agents();
+    r.edit("templates/qa.json", "Test things.", "Test A.");
+    r.commit("feat: A");
+    t.env("MPM_FAULT", "rename:1")
+        .args(&["version", "bump"])
+        .stdout("")
+        .stderr_has("error: ")
+        .failure();
+}
+
+#[test]
+fn version_files_missing_outside_or_unreadable_are_located_errors() {
+    let (t, r) = pack("1.2.0");
+    std::fs::remove_file(r.dir.join("VERSION")).unwrap();
+    let t = t
+        .args(&["version", "check"])
+        .stderr_has("error: the version file `VERSION` does not exist\n --> mpm.yaml:")
+        .stderr_has("hint: create it with the version in it, or take it out of `release.files`\n")
+        .failure()
+        .then();
+    std::fs::write(r.dir.join("VERSION"), "v1.2.0\n").unwrap();
+    let t = t
+        .args(&["version", "check"])
+        .stdout_any()
+        .stderr_has("error: cannot read the version of `VERSION`: ")
+        .failure()
+        .then();
+    r.edit("mpm.yaml", "- VERSION", "- ../VERSION");
+    t.args(&["version", "set", "1.3.0"])
+        .stderr_has("is outside the git repository at ")
+        .failure();
+}

@@ -29,8 +29,18 @@ pub fn run(
     let today = jiff::Zoned::now().strftime("%Y-%m-%d").to_string();
     let mut changes = Vec::new();
     if args.agents.is_empty() {
+        let release = &loaded.manifest.release;
+        let path = loaded.resolve(&release.changelog);
+        if release.files.iter().any(|f| loaded.resolve(&f.path) == path) {
+            return Err(loaded
+                .error_at(
+                    &["release", "changelog"],
+                    format!("the changelog `{}` is also a version file", release.changelog),
+                    Some("give the changelog its own file, like `CHANGELOG.md`".to_string()),
+                )
+                .into());
+        }
         let releases = pack_releases(&loaded, cwd, &history, &today)?;
-        let path = loaded.resolve(&loaded.manifest.release.changelog);
         changes.extend(change(&path, cwd, "Changelog", &releases)?);
     }
     let (found, _) = subjects::agents(&loaded, cwd, &args.agents)?;
@@ -83,6 +93,7 @@ pub fn run(
             out.push(':');
             printer.write_diff(&mut out, &diff);
         }
+        write::check(&changes)?;
         out.push_str("Dry run: nothing was written.\n");
     } else {
         write::write_all(&*options.system(), &changes)?;
@@ -182,6 +193,12 @@ fn change(
     releases: &[Release],
 ) -> Result<Option<Change>, Error> {
     let shown = paths::display(path, cwd);
+    if path.is_dir() {
+        return Err(Error::usage(
+            format!("the changelog `{shown}` is a directory"),
+            Some("name a file in `release.changelog` or `release.agent_changelog`".to_string()),
+        ));
+    }
     let old = match fs_err::read(path) {
         Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
             Error::usage(

@@ -82,12 +82,10 @@ fn bump_pack(
     if args.tag {
         return tag_pack(loaded, &history, &places, &planned, &version, printer);
     }
-    let mut changes = Vec::new();
-    if planned.standing == Standing::Committed && planned.changes_version() {
-        for (place, text) in &places {
-            changes.push(change(place, text, &planned.next)?);
-        }
-    }
+    let changes = match planned.standing == Standing::Committed && planned.changes_version() {
+        true => changes(&places, &planned.next)?,
+        false => Vec::new(),
+    };
     let planned = [planned];
     finish(
         &*options.system(),
@@ -187,7 +185,12 @@ fn check(
     }
     let release = &loaded.manifest.release;
     let latest = match History::open(&loaded.dir) {
-        Ok(history) => latest_tag(&history, release)?,
+        Ok(history) => {
+            if history.is_shallow() {
+                printer.warn("this clone is shallow: tags on commits below its boundary are not seen (`git fetch --unshallow`)");
+            }
+            latest_tag(&history, release)?
+        }
         Err(HistoryError::NotARepository { .. }) | Err(HistoryError::NoCommit { .. }) => None,
         Err(e) => return Err(e.into()),
     };
@@ -230,6 +233,12 @@ fn check(
     if agree {
         return Ok(ExitStatus::Success);
     }
+    if let Some((file, Err(e))) = rows.iter().find(|(_, v)| v.is_err()) {
+        return Err(Error::usage(
+            format!("cannot read the version of `{file}`: {e}"),
+            Some("write it as X.Y.Z, like `1.0.0` (`mpm version set X.Y.Z` writes every file)".to_string()),
+        ));
+    }
     Err(Error::usage(
         "the pack's versions disagree",
         Some(match latest {
@@ -267,12 +276,7 @@ fn set(
         )
     })?;
     let places = subjects::pack(loaded, &options.env.cwd)?;
-    let mut changes = Vec::new();
-    for (place, text) in &places {
-        if bump::version_in(text, place).ok().as_ref() != Some(&version) {
-            changes.push(change(place, text, &version)?);
-        }
-    }
+    let changes = changes(&places, &version)?;
     if args.tag {
         if !changes.is_empty() {
             return Err(Error::usage(
@@ -296,6 +300,7 @@ fn set(
     if changes.is_empty() {
         let _ = writeln!(out, "Every version file already says {version}.");
     } else if args.dry_run {
+        write::check(&changes)?;
         let _ = writeln!(out, "Dry run: nothing was written.");
     } else {
         write::write_all(&*options.system(), &changes)?;
@@ -325,6 +330,22 @@ fn agreed(places: &[(Place, String)]) -> Result<semver::Version, Error> {
     }
     seen.map(|(_, v)| v)
         .ok_or_else(|| Error::usage("no version files", None))
+}
+
+/// Each file's new text with `next` at every place of it that does not say it
+/// already: a file named twice (a chart's `version` and `appVersion`) gets both.
+fn changes(places: &[(Place, String)], next: &semver::Version) -> Result<Vec<Change>, Error> {
+    let mut out: Vec<Change> = Vec::new();
+    for (place, text) in places {
+        if bump::version_in(text, place).ok().as_ref() == Some(next) {
+            continue;
+        }
+        match out.iter_mut().find(|c| c.path == place.path) {
+            Some(c) => c.new = change(place, &c.new, next)?.new,
+            None => out.push(change(place, text, next)?),
+        }
+    }
+    Ok(out)
 }
 
 fn change(place: &Place, text: &str, next: &semver::Version) -> Result<Change, Error> {
@@ -382,6 +403,12 @@ fn finish(
     noun: &str,
 ) -> Result<(), Error> {
     strict(args, planned)?;
+    // written before anything is said of it: a write that fails says only that
+    match args.dry_run {
+        true => write::check(changes)?,
+        false if !changes.is_empty() => write::write_all(system, changes)?,
+        false => {}
+    }
     if args.json {
         let doc = json!({
             "format_version": FORMAT_VERSION,
@@ -438,9 +465,6 @@ fn finish(
                 ));
             }
         }
-    }
-    if !args.dry_run && !changes.is_empty() {
-        write::write_all(system, changes)?;
     }
     Ok(())
 }

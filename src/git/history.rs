@@ -176,6 +176,11 @@ impl History {
         })
     }
 
+    /// A shallow clone: commits below its boundary are not here.
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow().unwrap_or(false)
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -277,6 +282,34 @@ impl History {
         let paths = std::rc::Rc::new(paths);
         self.changed.borrow_mut().insert(commit.id, paths.clone());
         Ok(paths)
+    }
+
+    /// The path `path` had in `commit`'s first parent, when `commit` renamed or
+    /// moved it there (git's rename detection: half the content alike).
+    pub fn renamed_from(&self, commit: &Commit, path: &str) -> Result<Option<String>, HistoryError> {
+        let Some(parent) = self.first_parent(commit) else {
+            return Ok(None);
+        };
+        let read = |e: &dyn std::fmt::Display| self.read_error(e);
+        let new = self.repo.find_tree(commit.tree).map_err(|e| read(&e))?;
+        let old = self.repo.find_tree(parent.tree).map_err(|e| read(&e))?;
+        let mut options = gix::diff::Options::default();
+        options
+            .track_path()
+            .track_rewrites(Some(gix::diff::Rewrites::default()));
+        let changes = self
+            .repo
+            .diff_tree_to_tree(&old, &new, options)
+            .map_err(|e| read(&e))?;
+        Ok(changes.iter().find_map(|c| match c {
+            gix::object::tree::diff::ChangeDetached::Rewrite {
+                source_location,
+                location,
+                copy: false,
+                ..
+            } if location == path => Some(source_location.to_string()),
+            _ => None,
+        }))
     }
 
     /// The first parent, when the repository has it.

@@ -15,7 +15,10 @@ pub const DEFAULT_AGENT_CHANGELOG: &str = "changelogs/{agent}.md";
 
 /// The section as read.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a map of `files`, `tag`, `changelog` and `agent_changelog`"
+)]
 pub struct ReleaseSection {
     /// The files that carry the pack's version: `VERSION`, `package.json`,
     /// `pyproject.toml`, `Cargo.toml` by name, any JSON file with `{ path, pointer }`,
@@ -27,7 +30,7 @@ pub struct ReleaseSection {
     #[schemars(regex(pattern = r"\{version\}"))]
     pub tag: String,
     /// The pack's changelog, from the manifest's directory.
-    #[serde(default = "default_changelog")]
+    #[serde(default = "default_changelog", deserialize_with = "changelog_path")]
     pub changelog: String,
     /// Each agent's changelog; `{agent}` stands for the agent's name.
     #[serde(
@@ -91,6 +94,18 @@ fn tag_format<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
             return Err(Invalid::of_value(
                 "is not a name git allows for a tag",
                 "use letters, digits, `.`, `-`, `_` and `/` around `{version}`",
+            ));
+        }
+        Ok(s.to_string())
+    })
+}
+
+fn changelog_path<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    crate::checked::deserialize_checked(d, |s| {
+        if s.trim().is_empty() || s.ends_with('/') {
+            return Err(Invalid::of_value(
+                "is not a file name",
+                "name the file, like `CHANGELOG.md`",
             ));
         }
         Ok(s.to_string())

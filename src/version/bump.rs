@@ -12,7 +12,7 @@ use super::edit::{self, Locator};
 use super::rules;
 use crate::git::history::{Commit, History, HistoryError};
 use gix::ObjectId;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Where a version is written.
@@ -153,7 +153,7 @@ pub fn committed_version(
     place: &Place,
 ) -> Result<Option<semver::Version>, BumpError> {
     let path = history.relative(&place.path)?;
-    let mut versions = Versions::new(history, &path, &place.locator);
+    let mut versions = Versions::new(history, vec![path], &place.locator);
     Ok(versions
         .at(history.head())?
         .and_then(|v| semver::Version::parse(&v).ok()))
@@ -164,7 +164,7 @@ pub fn committed_version(
 pub fn plan(history: &History, subject: &Subject, text: &str) -> Result<Planned, BumpError> {
     let current = version_in(text, &subject.place)?;
     let place = history.relative(&subject.place.path)?;
-    let mut versions = Versions::new(history, &place, &subject.place.locator);
+    let mut versions = Versions::new(history, follow(history, place)?, &subject.place.locator);
     let head = history.head();
     let planned = |standing, since, changes: Vec<Change>, bump| Planned {
         name: subject.name.clone(),
@@ -182,7 +182,10 @@ pub fn plan(history: &History, subject: &Subject, text: &str) -> Result<Planned,
     let Some(committed) = versions.at(head)? else {
         return Ok(planned(Standing::New, None, Vec::new(), Bump::None));
     };
-    let release = release_commit(history, &mut versions, &place)?;
+    let release = match release_commits(history, &mut versions, true)?.first() {
+        Some((_, commit)) => *commit,
+        None => head,
+    };
     let inputs = inputs_of(history, subject)?;
     let changes = changes_between(history, head, Some(release), &inputs)?;
     let bump = changes.iter().map(Change::bump).max().unwrap_or(Bump::None);
@@ -198,71 +201,54 @@ pub fn plan(history: &History, subject: &Subject, text: &str) -> Result<Planned,
     Ok(planned(Standing::Committed, since, changes, bump))
 }
 
-/// The newest commit on HEAD's first-parent line whose version differs from its
-/// first parent's (or that has no parent): where the version was last set.
-fn release_commit<'h>(
-    history: &'h History,
-    versions: &mut Versions,
-    place: &str,
-) -> Result<&'h Commit, HistoryError> {
+/// `path`'s names on HEAD's first-parent line, newest first: the path, then each
+/// one it had before a commit renamed or moved it (as `git log --follow`).
+fn follow(history: &History, path: String) -> Result<Vec<String>, HistoryError> {
+    let mut names = vec![path.clone()];
+    let mut current = path;
     let mut commit = history.head();
-    loop {
-        let Some(parent) = history.first_parent(commit) else {
-            if commit.cut {
-                return Err(HistoryError::Shallow {
-                    path: place.to_string(),
-                });
+    while let Some(parent) = history.first_parent(commit) {
+        if history.touches(commit, &current)?
+            && history.blob(commit, &current)?.is_some()
+            && history.blob(parent, &current)?.is_none()
+            && let Some(old) = history.renamed_from(commit, &current)?
+        {
+            if !names.contains(&old) {
+                names.push(old.clone());
             }
-            return Ok(commit);
-        };
-        // a commit that leaves the file alone leaves its version alone
-        if history.touches(commit, place)? && versions.at(parent)? != versions.at(commit)? {
-            return Ok(commit);
+            current = old;
         }
         commit = parent;
     }
+    Ok(names)
 }
 
-/// A subject's inputs as repository paths, with how they are shown.
-pub fn inputs_of<'s>(
-    history: &History,
-    subject: &'s Subject,
-) -> Result<Vec<(String, &'s str)>, HistoryError> {
-    subject
-        .inputs
-        .iter()
-        .map(|(p, shown)| Ok((history.relative(p)?, shown.as_str())))
-        .collect()
-}
-
-/// Every release of a subject on HEAD's first-parent line, newest first: each
-/// commit whose version differs from its first parent's, with that version.
-pub fn releases<'h>(
+/// The commits on HEAD's first-parent line whose version differs from the one
+/// before them (or that created the file), newest first, with that version: the
+/// releases. A rename or move keeps the version, and so does a file deleted and
+/// added again: neither is a release. `first`: the newest only.
+fn release_commits<'h>(
     history: &'h History,
-    place: &Place,
-) -> Result<Vec<(semver::Version, &'h Commit)>, BumpError> {
-    let path = history.relative(&place.path)?;
-    let mut versions = Versions::new(history, &path, &place.locator);
+    versions: &mut Versions,
+    first: bool,
+) -> Result<Vec<(String, &'h Commit)>, HistoryError> {
     let mut found = Vec::new();
     let mut commit = history.head();
     loop {
         let parent = history.first_parent(commit);
         if parent.is_none() && commit.cut {
-            return Err(HistoryError::Shallow { path }.into());
+            return Err(HistoryError::Shallow {
+                path: versions.paths.first().cloned().unwrap_or_default(),
+            });
         }
         // a commit that leaves the file alone leaves its version alone
-        if history.touches(commit, &path)? {
-            let version = versions.at(commit)?;
-            let before = match parent {
-                Some(p) => versions.at(p)?,
-                None => None,
-            };
-            if before != version
-                && let Some(v) = version
-                    .as_deref()
-                    .and_then(|v| semver::Version::parse(v).ok())
-            {
-                found.push((v, commit));
+        if versions.touched(commit)?
+            && let Some(now) = versions.at(commit)?
+            && versions.before(commit)?.as_ref() != Some(&now)
+        {
+            found.push((now, commit));
+            if first {
+                return Ok(found);
             }
         }
         match parent {
@@ -270,6 +256,38 @@ pub fn releases<'h>(
             None => return Ok(found),
         }
     }
+}
+
+/// A subject's inputs as repository paths, with how they are shown; the place's
+/// older names (renames) count as the place.
+pub fn inputs_of<'s>(
+    history: &History,
+    subject: &'s Subject,
+) -> Result<Vec<(String, &'s str)>, HistoryError> {
+    let mut inputs: Vec<(String, &str)> = subject
+        .inputs
+        .iter()
+        .map(|(p, shown)| Ok((history.relative(p)?, shown.as_str())))
+        .collect::<Result<_, HistoryError>>()?;
+    let place = history.relative(&subject.place.path)?;
+    for old in follow(history, place)?.into_iter().skip(1) {
+        inputs.push((old, subject.place.shown.as_str()));
+    }
+    Ok(inputs)
+}
+
+/// Every release of a subject on HEAD's first-parent line, newest first: each
+/// commit that set a new semantic version, with it.
+pub fn releases<'h>(
+    history: &'h History,
+    place: &Place,
+) -> Result<Vec<(semver::Version, &'h Commit)>, BumpError> {
+    let path = history.relative(&place.path)?;
+    let mut versions = Versions::new(history, follow(history, path)?, &place.locator);
+    Ok(release_commits(history, &mut versions, false)?
+        .into_iter()
+        .filter_map(|(v, c)| Some((semver::Version::parse(&v).ok()?, c)))
+        .collect())
 }
 
 /// The commits reachable from `tip` and not from `base` that touch one of
@@ -324,25 +342,50 @@ pub fn changes_between(
     Ok(changes)
 }
 
-/// A revert of a commit counted here cancels both.
+/// A revert of a commit counted here cancels both; a revert of such a revert
+/// brings the first commit back (`Reapply "…"`), and so on down a chain. A revert
+/// whose commit is not counted here counts on its own (a patch).
 fn cancel_reverts(history: &History, changes: &mut [Change]) {
-    let ids: HashMap<String, usize> = changes
+    let hex: Vec<String> = changes.iter().map(|c| c.id.to_string()).collect();
+    // the counted commit each one reverts, found by its (maybe short) id
+    let target: Vec<Option<usize>> = changes
         .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id.to_string(), i))
+        .map(|c| {
+            let message = history.commit(&c.id).map(|c| c.message.as_str())?;
+            let id = conventional::reverted_commit(message)?;
+            hex.iter().position(|h| h.starts_with(&id))
+        })
         .collect();
-    let mut cancelled = HashSet::new();
-    for (i, change) in changes.iter().enumerate() {
-        let Some(message) = history.commit(&change.id).map(|c| c.message.as_str()) else {
-            continue;
-        };
-        if let Some(j) = conventional::reverted_commit(message).and_then(|r| ids.get(&r)) {
-            cancelled.insert(i);
-            cancelled.insert(*j);
+    let original: Vec<Counted> = changes.iter().map(|c| c.counted.clone()).collect();
+    let mut active = vec![true; changes.len()];
+    // oldest first: each revert undoes what its target did
+    for i in (0..changes.len()).rev() {
+        if let Some(t) = target[i].filter(|&t| t != i) {
+            active[i] = false;
+            undo(t, &target, &mut active, changes.len());
         }
     }
-    for i in cancelled {
-        changes[i].counted = Counted::Reverted;
+    for (i, change) in changes.iter_mut().enumerate() {
+        change.counted = match active[i] {
+            true => original[i].clone(),
+            false => Counted::Reverted,
+        };
+    }
+}
+
+/// Undoes commit `i`'s effect: a change is taken out; a revert's undoing is
+/// itself undone, so what it reverted comes back. `depth` bounds a chain.
+fn undo(i: usize, target: &[Option<usize>], active: &mut [bool], depth: usize) {
+    match target[i] {
+        Some(t) if depth > 0 => redo(t, target, active, depth - 1),
+        _ => active[i] = false,
+    }
+}
+
+fn redo(i: usize, target: &[Option<usize>], active: &mut [bool], depth: usize) {
+    match target[i] {
+        Some(t) if depth > 0 => undo(t, target, active, depth - 1),
+        _ => active[i] = true,
     }
 }
 
@@ -378,24 +421,43 @@ fn only_whitespace(history: &History, commit: &Commit, path: &str) -> Result<boo
 /// The version text at each commit, read once per blob.
 struct Versions<'a> {
     history: &'a History,
-    path: &'a str,
+    /// The file's names, newest first ([`follow`]).
+    paths: Vec<String>,
     locator: &'a Locator,
     by_blob: HashMap<ObjectId, Option<String>>,
 }
 
 impl<'a> Versions<'a> {
-    fn new(history: &'a History, path: &'a str, locator: &'a Locator) -> Self {
+    fn new(history: &'a History, paths: Vec<String>, locator: &'a Locator) -> Self {
         Versions {
             history,
-            path,
+            paths,
             locator,
             by_blob: HashMap::new(),
         }
     }
 
-    /// `None` when the file is absent at `commit`, or its version unreadable there.
+    /// Whether `commit` changed the file under one of its names.
+    fn touched(&self, commit: &Commit) -> Result<bool, HistoryError> {
+        for path in &self.paths {
+            if self.history.touches(commit, path)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// `None` when the file is absent at `commit` under every name, or its version
+    /// unreadable there.
     fn at(&mut self, commit: &Commit) -> Result<Option<String>, HistoryError> {
-        let Some(blob) = self.history.blob(commit, self.path)? else {
+        let mut found = None;
+        for path in &self.paths {
+            if let Some(blob) = self.history.blob(commit, path)? {
+                found = Some(blob);
+                break;
+            }
+        }
+        let Some(blob) = found else {
             return Ok(None);
         };
         if let Some(v) = self.by_blob.get(&blob) {
@@ -408,5 +470,21 @@ impl<'a> Versions<'a> {
             .map(|f| f.value.trim().to_string());
         self.by_blob.insert(blob, version.clone());
         Ok(version)
+    }
+
+    /// The version before `commit`: at the nearest first-parent ancestor where it
+    /// can be read (a file deleted and added again keeps its version).
+    fn before(&mut self, commit: &Commit) -> Result<Option<String>, HistoryError> {
+        let mut at = self.history.first_parent(commit);
+        let mut look = true;
+        while let Some(parent) = at {
+            if look && let Some(v) = self.at(parent)? {
+                return Ok(Some(v));
+            }
+            // the commit before `parent` differs from it only where it touched the file
+            look = self.touched(parent)?;
+            at = self.history.first_parent(parent);
+        }
+        Ok(None)
     }
 }

@@ -134,16 +134,42 @@ pub fn pack(loaded: &Loaded, cwd: &Path) -> Result<Vec<(Place, String)>, Error> 
             Some("add `release: { files: [VERSION] }` (or package.json, Cargo.toml, ...) to the manifest".to_string()),
         ));
     }
+    // the repository's work tree, which every version file must be in (when there
+    // is one): the same rule for `set`, `check` and `bump --pack`
+    let root = gix::discover(&loaded.dir)
+        .ok()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .map(|w| fs_err::canonicalize(&w).unwrap_or(w));
     let mut places = Vec::new();
-    for file in files {
+    for (i, file) in files.iter().enumerate() {
+        let at = ["release", "files", &i.to_string()].map(str::to_string);
+        let at: Vec<&str> = at.iter().map(String::as_str).collect();
         let path = loaded.resolve(&file.path);
         let shown = paths::display(&path, cwd);
         let Some(locator) = file.locator() else {
-            return Err(Error::usage(
-                format!("mpm does not know where the version is in `{shown}`"),
-                Some("give it a `pointer:` or a `regex:`".to_string()),
-            ));
+            return Err(loaded
+                .error_at(&at, format!("mpm does not know where `{shown}` keeps its version"), Some("give it a `pointer:` or a `regex:`".to_string()))
+                .into());
         };
+        let real = crate::target::resolved(&path).unwrap_or_else(|| path.clone());
+        if let Some(root) = root.as_ref().filter(|r| !real.starts_with(r)) {
+            return Err(loaded
+                .error_at(
+                    &at,
+                    format!("`{shown}` is outside the git repository at `{}`", root.display()),
+                    Some("a pack's version files are in its repository, where their history is".to_string()),
+                )
+                .into());
+        }
+        if !path.exists() {
+            return Err(loaded
+                .error_at(
+                    &at,
+                    format!("the version file `{shown}` does not exist"),
+                    Some("create it with the version in it, or take it out of `release.files`".to_string()),
+                )
+                .into());
+        }
         let text = read(&path, &shown)?;
         places.push((
             Place {

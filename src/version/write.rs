@@ -52,6 +52,11 @@ pub fn write_all(system: &dyn System, changes: &[Change]) -> Result<(), Error> {
     Err(e.into())
 }
 
+/// What [`write_all`] would refuse before it writes (`--dry-run`).
+pub fn check(changes: &[Change]) -> Result<(), Error> {
+    changes.iter().try_for_each(|c| mode_of(c).map(|_| ()))
+}
+
 /// The file's own permission bits (0644 for a new file). A symbolic link is
 /// refused: replacing it would cut the link, and writing through it could reach
 /// outside the repository.
