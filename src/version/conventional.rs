@@ -116,8 +116,8 @@ pub fn parse(message: &str) -> Result<Commit, NotConventional> {
     })
 }
 
-/// The id of the commit this one reverts, lower-cased: for git's own revert (`Revert "…"`,
-/// `This reverts commit <id>.`) and for a `revert:` commit that says it in its body
+/// The id of the commit this one reverts, lower-cased: for git's own revert (`Revert "…"`
+/// or `Reapply "…"`, `This reverts commit <id>.`) and for a `revert:` commit that says it in its body
 /// or in a `Refs` footer (the first id when it lists several). Ids of 7 to 64 hex
 /// digits are taken (an abbreviated id, SHA-1 or SHA-256): the caller resolves them.
 pub fn reverted_commit(message: &str) -> Option<String> {
@@ -140,13 +140,16 @@ pub fn reverted_commit(message: &str) -> Option<String> {
     })
 }
 
-/// git's own revert header, `Revert "<subject>"`: not a Conventional Commit, but
-/// the caller counts it as a fix.
+/// git's own revert header, `Revert "<subject>"`, or `Reapply "<subject>"`, which git
+/// 2.43 and later write for a revert of a revert (a revert of that is
+/// `Revert "Reapply "…""`, and older gits nest `Revert "Revert "…""`): not a
+/// Conventional Commit, but the caller counts it as a fix and follows the chain
+/// with [`reverted_commit`].
 pub fn is_git_revert(message: &str) -> bool {
     cleaned_lines(message).first().is_some_and(|header| {
-        header.len() >= "Revert \"\"".len()
-            && header.starts_with("Revert \"")
-            && header.ends_with('"')
+        ["Revert \"", "Reapply \""].iter().any(|opening| {
+            header.len() > opening.len() && header.starts_with(opening) && header.ends_with('"')
+        })
     })
 }
 
@@ -658,6 +661,32 @@ mod tests {
         assert!(!is_git_revert("Revert \""));
         assert!(!is_git_revert("revert: x"));
         assert!(!is_git_revert("Reverted \"x\""));
+    }
+
+    #[test]
+    fn git_reverts_of_reverts() {
+        // git 2.43 and later
+        let message = format!("Reapply \"feat: B\"\n\nThis reverts commit {ID}.\n");
+        assert!(is_git_revert(&message));
+        assert_eq!(reverted_commit(&message).as_deref(), Some(ID));
+        assert!(parse(&message).is_err());
+        // and a revert of that
+        let message = format!("Revert \"Reapply \"feat: B\"\"\n\nThis reverts commit {ID}.\n");
+        assert!(is_git_revert(&message));
+        assert_eq!(reverted_commit(&message).as_deref(), Some(ID));
+        // older gits nest the header
+        let message = format!("Revert \"Revert \"feat: B\"\"\n\nThis reverts commit {ID}.\n");
+        assert!(is_git_revert(&message));
+        assert_eq!(reverted_commit(&message).as_deref(), Some(ID));
+        // an edited body: the id is found wherever the sentence is
+        let message =
+            format!("Reapply \"feat: B\"\n\nThe bug in B is fixed.\n\nThis reverts commit {ID}.");
+        assert_eq!(reverted_commit(&message).as_deref(), Some(ID));
+        assert_eq!(reverted_commit("Reapply \"feat: B\"\n\nNo id here."), None);
+        assert!(!is_git_revert("Reapply"));
+        assert!(!is_git_revert("Reapply \""));
+        assert!(!is_git_revert("Reapply feat: B"));
+        assert!(!is_git_revert("reapply: x"));
     }
 
     #[test]
