@@ -4,7 +4,9 @@
 //! An existing file is updated, never rewritten: what a human wrote (the title and
 //! intro, a released section edited by hand, the link references at the end) is kept
 //! byte for byte, and only `## [Unreleased]` and the releases the file lacks are
-//! generated. So running it twice changes nothing.
+//! generated. So running it twice changes nothing. A release written by another tool
+//! (conventional-changelog's `# [6.0.0](…) (date)` for a major, `### [6.0.1](…)` for a
+//! patch, `## 4.0.0 - date`, `## v4.0.0`) counts as present: it is kept, never redone.
 
 use super::conventional::Commit;
 use semver::Version;
@@ -112,11 +114,13 @@ and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0
 /// The new text of a changelog. `existing: None` (or an empty file) makes a new one,
 /// headed `# {title}` (`Changelog`, or `Changelog of qa` for an agent's own file).
 ///
-/// An existing file keeps everything before its first `## [` heading, every
-/// `## [X.Y.Z]` section it has (and any `## [` section that is neither a version nor
-/// Unreleased), and the link reference definitions that end it. Its `## [Unreleased]`
-/// is replaced by the generated one, put first; the releases it lacks are inserted
-/// before the first older version it has. Its line ends (LF or CRLF) are kept.
+/// An existing file keeps everything before its first release or `## [` heading,
+/// every release section it has (see `release_version` for the headings read as
+/// one; any `## [` section that is neither a version nor Unreleased is kept too), and
+/// the link reference definitions that end it. Its `## [Unreleased]` is replaced by
+/// the generated one, put first; the releases it lacks are inserted, in the
+/// `## [X.Y.Z] - date` form, before the first older version it has. Its line ends
+/// (LF or CRLF) are kept.
 pub fn update(existing: Option<&str>, title: &str, releases: &[Release]) -> String {
     let new_file;
     let text = match existing.filter(|e| !e.trim().is_empty()) {
@@ -261,13 +265,14 @@ enum Kind {
     Other,
 }
 
-/// A `## [` heading and what follows it, up to the next one or the link references.
+/// A release or `## [` heading and what follows it, up to the next one or the link
+/// references.
 struct Chunk<'a> {
     kind: Kind,
     text: &'a str,
 }
 
-/// An existing file cut at its `## [` headings.
+/// An existing file cut at its release and `## [` headings.
 struct Parsed<'a> {
     preamble: &'a str,
     sections: Vec<Chunk<'a>>,
@@ -294,11 +299,11 @@ impl<'a> Parsed<'a> {
         // (kind, start, end) of each section
         let mut cuts: Vec<(Kind, usize, usize)> = Vec::new();
         for (at, line) in lines.iter().filter(|(at, _)| *at < links_start) {
-            if line.starts_with("## [") {
+            if let Some(kind) = heading_kind(line) {
                 if let Some(last) = cuts.last_mut() {
                     last.2 = *at;
                 }
-                cuts.push((heading_kind(line), *at, links_start));
+                cuts.push((kind, *at, links_start));
             }
         }
         let preamble_end = cuts.first().map_or(links_start, |(_, start, _)| *start);
@@ -322,20 +327,43 @@ impl<'a> Parsed<'a> {
     }
 }
 
-/// `## [1.2.0] - 2024-01-01`, `## [v1.2.0]`, `## [Unreleased]`.
-fn heading_kind(line: &str) -> Kind {
+/// The kind of a heading that starts a section: a release (`## [1.2.0] - 2024-01-01`,
+/// `# [2.0.0](url) (date)`, `## v1.2.0`, …), `## [Unreleased]`, another `## [` heading;
+/// `None` for any other line, which stays in the section above it.
+fn heading_kind(line: &str) -> Option<Kind> {
+    let line = line.trim_end();
+    if let Some(version) = release_version(line) {
+        return Some(Kind::Version(version));
+    }
     let label = line
-        .strip_prefix("## [")
-        .and_then(|rest| rest.split_once(']'))
+        .strip_prefix("## [")?
+        .split_once(']')
         .map(|(label, _)| label.trim());
-    match label {
+    Some(match label {
         Some(label) if label.eq_ignore_ascii_case("unreleased") => Kind::Unreleased,
         Some(label) => match Version::parse(label.strip_prefix(['v', 'V']).unwrap_or(label)) {
             Ok(version) => Kind::Version(version),
             Err(_) => Kind::Other,
         },
         None => Kind::Other,
+    })
+}
+
+/// The version of a release heading as the common changelog tools write one: at
+/// level 1 to 3 (conventional-changelog puts majors at 1 and patches at 3), its text,
+/// after an optional `[` and an optional `v`, starts with a semantic version followed
+/// by `]`, a space, `(` or the end of the line. A title (`# Changelog`) or a
+/// `### Added` does not start with a version, so it is never one.
+fn release_version(line: &str) -> Option<Version> {
+    let level = line.len() - line.trim_start_matches('#').len();
+    if !(1..=3).contains(&level) {
+        return None;
     }
+    let text = line.get(level..)?.strip_prefix([' ', '\t'])?.trim_start();
+    let text = text.strip_prefix('[').unwrap_or(text);
+    let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
+    let end = text.find([']', ' ', '\t', '(']).unwrap_or(text.len());
+    Version::parse(text.get(..end)?).ok()
 }
 
 /// `[label]: destination`, as CommonMark defines a link reference definition (on one line).
@@ -562,6 +590,150 @@ Everything, by hand.
             "# Changelog\n\n## [Unreleased]\n\n### Removed\n\n- old (1111111)\n\n\
              ## [1.0.0]\n\n- one\n\n## [Someday]\n\nplans\n"
         );
+    }
+
+    /// `file` has release `version` (and `0.9.0`) in another tool's form: an update
+    /// keeps its bytes, inserts only what it lacks, and changes nothing the second time.
+    fn kept_in_its_form(file: &str, version: &str) {
+        let releases = vec![
+            unreleased(vec![line(Section::Added, "new (1234567)")]),
+            release(
+                version,
+                "2026-12-01",
+                vec![line(Section::Fixed, "regenerated (7777777)")],
+            ),
+            release("0.9.0", "2025-01-01", vec![]),
+            release("0.1.0", "2024-01-01", vec![]),
+        ];
+        let once = update(Some(file), "Changelog", &releases);
+        let (title, rest) = file.split_once("\n\n").unwrap();
+        assert_eq!(
+            once,
+            format!(
+                "{title}\n\n## [Unreleased]\n\n### Added\n\n- new (1234567)\n\n{rest}\n\
+                 ## [0.1.0] - 2024-01-01\n"
+            ),
+            "{file}"
+        );
+        assert_eq!(update(Some(&once), "Changelog", &releases), once, "{file}");
+    }
+
+    #[test]
+    fn releases_in_other_tools_forms_are_kept_and_not_inserted_again() {
+        let after = "\n\n* a fix\n\n## 0.9.0\n\n- old\n";
+        for (heading, version) in [
+            (
+                "# [6.0.0](https://github.com/o/r/compare/v5.0.0...v6.0.0) (2026-11-03)",
+                "6.0.0",
+            ),
+            (
+                "## [6.0.0](https://github.com/o/r/compare/v5.0.0...v6.0.0) (2026-11-03)",
+                "6.0.0",
+            ),
+            (
+                "### [6.0.1](https://github.com/o/r/compare/v6.0.0...v6.0.1) (2026-11-04)",
+                "6.0.1",
+            ),
+            ("## 4.0.0 - 2026-11-01", "4.0.0"),
+            ("## v4.0.0", "4.0.0"),
+            ("## [v4.0.0] - 2026-11-01", "4.0.0"),
+            ("## [4.0.0] - 2026-11-01 [YANKED]", "4.0.0"),
+            ("## 4.0.0-rc.1 (2026-10-01)", "4.0.0-rc.1"),
+        ] {
+            kept_in_its_form(&format!("# Changelog\n\n{heading}{after}"), version);
+            kept_in_its_form(&format!("# Changelog of qa\n\n{heading}{after}"), version);
+        }
+    }
+
+    #[test]
+    fn a_conventional_changelog_file_gets_what_it_lacks_between_its_releases() {
+        let file = "\
+# Changelog
+
+# [6.0.0](https://github.com/o/r/compare/v5.0.1...v6.0.0) (2026-11-03)
+
+
+### Features
+
+* **qa:** new runner ([abc1234](https://github.com/o/r/commit/abc1234))
+
+
+### BREAKING CHANGES
+
+* **qa:** pytest is gone
+
+### [5.0.1](https://github.com/o/r/compare/v5.0.0...v5.0.1) (2026-10-02)
+
+
+### Bug Fixes
+
+* a fix
+";
+        let releases = vec![
+            release("6.0.0", "2026-11-03", vec![line(Section::Added, "again")]),
+            release(
+                "5.1.0",
+                "2026-10-20",
+                vec![line(Section::Added, "x (1111111)")],
+            ),
+            release("5.0.1", "2026-10-02", vec![line(Section::Fixed, "again")]),
+        ];
+        let once = update(Some(file), "Changelog", &releases);
+        let (top, patch) = file.split_once("### [5.0.1]").unwrap();
+        assert_eq!(
+            once,
+            format!(
+                "{}\n\n## [Unreleased]\n\n{}\
+                 ## [5.1.0] - 2026-10-20\n\n### Added\n\n- x (1111111)\n\n### [5.0.1]{patch}",
+                "# Changelog",
+                top.strip_prefix("# Changelog\n\n").unwrap(),
+            )
+        );
+        assert_eq!(update(Some(&once), "Changelog", &releases), once);
+    }
+
+    #[test]
+    fn what_is_not_a_release_heading() {
+        for line in [
+            "# Changelog",
+            "# Changelog of qa",
+            "## Changelog 1.0.0",
+            "### Added",
+            "### Bug Fixes",
+            "#### 1.0.0",
+            "##1.0.0",
+            "## 1.0",
+            "## 1.0.0.1",
+            "## 1.0.0: notes",
+            " ## 1.0.0",
+            "- 1.0.0",
+            "",
+        ] {
+            assert_eq!(release_version(line), None, "{line:?}");
+        }
+        for (line, version) in [
+            ("# 1.0.0", "1.0.0"),
+            ("## [1.0.0]", "1.0.0"),
+            ("### V1.0.0 (2026-01-01)", "1.0.0"),
+            ("##\t1.0.0+build.5", "1.0.0+build.5"),
+            ("## [1.0.0](url)", "1.0.0"),
+        ] {
+            assert_eq!(
+                release_version(line),
+                Some(Version::parse(version).unwrap()),
+                "{line:?}"
+            );
+        }
+        assert!(matches!(
+            heading_kind("## 2.0.0 - x\r\n"),
+            Some(Kind::Version(_))
+        ));
+        assert!(matches!(
+            heading_kind("## [Unreleased]\n"),
+            Some(Kind::Unreleased)
+        ));
+        assert!(matches!(heading_kind("## [Someday]\n"), Some(Kind::Other)));
+        assert!(heading_kind("# Changelog\n").is_none());
     }
 
     #[test]

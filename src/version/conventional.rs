@@ -14,9 +14,13 @@ pub struct Commit {
     pub kind: String,
     /// As written, without its parentheses.
     pub scope: Option<String>,
-    /// A `!` before the colon, or a `BREAKING CHANGE` / `BREAKING-CHANGE` footer.
+    /// A `!` before the colon, or any line after the header that starts with
+    /// `BREAKING CHANGE: ` or `BREAKING-CHANGE: `, footer or not: conventional-changelog
+    /// and semantic-release read a body's last line that way too, and a missed major
+    /// costs more than a needless one.
     pub breaking: bool,
-    /// The first breaking footer's value, or the description when only `!` says it.
+    /// The first breaking line's text, with the lines below it up to a blank line or
+    /// the next footer token; or the description when only `!` says it.
     pub breaking_note: Option<String>,
     pub description: String,
     /// The paragraphs between the header and the footers, as written.
@@ -24,8 +28,8 @@ pub struct Commit {
     pub footers: Vec<Footer>,
 }
 
-/// `Token: value` or `Token #value`; a value continued on the lines below its token
-/// keeps them, joined by `\n`.
+/// `Token: value` or `Token #value`; a value runs until the next token, as the spec
+/// says: its lines below the token are joined by `\n`, its paragraphs by `\n\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Footer {
     /// As written (`Refs`, `Reviewed-by`, `BREAKING CHANGE`).
@@ -93,10 +97,10 @@ pub fn parse(message: &str) -> Result<Commit, NotConventional> {
     }
     let (body, footer_lines) = split_footers(rest);
     let footers = parse_footers(footer_lines);
-    let breaking_footer = footers.iter().find(|f| is_breaking_token(&f.token));
-    let breaking = header.bang || breaking_footer.is_some();
-    let breaking_note = match breaking_footer {
-        Some(f) => Some(f.value.clone()),
+    let breaking_line = breaking_line(rest);
+    let breaking = header.bang || breaking_line.is_some();
+    let breaking_note = match breaking_line {
+        Some(note) => Some(note),
         None if header.bang => Some(header.description.clone()),
         None => None,
     };
@@ -112,8 +116,8 @@ pub fn parse(message: &str) -> Result<Commit, NotConventional> {
     })
 }
 
-/// The id of the commit this one reverts, lower-cased: for git's own revert (`Revert "…"`,
-/// `This reverts commit <id>.`) and for a `revert:` commit that says it in its body
+/// The id of the commit this one reverts, lower-cased: for git's own revert (`Revert "…"`
+/// or `Reapply "…"`, `This reverts commit <id>.`) and for a `revert:` commit that says it in its body
 /// or in a `Refs` footer (the first id when it lists several). Ids of 7 to 64 hex
 /// digits are taken (an abbreviated id, SHA-1 or SHA-256): the caller resolves them.
 pub fn reverted_commit(message: &str) -> Option<String> {
@@ -136,13 +140,16 @@ pub fn reverted_commit(message: &str) -> Option<String> {
     })
 }
 
-/// git's own revert header, `Revert "<subject>"`: not a Conventional Commit, but
-/// the caller counts it as a fix.
+/// git's own revert header, `Revert "<subject>"`, or `Reapply "<subject>"`, which git
+/// 2.43 and later write for a revert of a revert (a revert of that is
+/// `Revert "Reapply "…""`, and older gits nest `Revert "Revert "…""`): not a
+/// Conventional Commit, but the caller counts it as a fix and follows the chain
+/// with [`reverted_commit`].
 pub fn is_git_revert(message: &str) -> bool {
     cleaned_lines(message).first().is_some_and(|header| {
-        header.len() >= "Revert \"\"".len()
-            && header.starts_with("Revert \"")
-            && header.ends_with('"')
+        ["Revert \"", "Reapply \""].iter().any(|opening| {
+            header.len() > opening.len() && header.starts_with(opening) && header.ends_with('"')
+        })
     })
 }
 
@@ -230,54 +237,63 @@ fn parse_header(line: &str) -> Result<Header, NotConventional> {
     })
 }
 
-/// The body and the footers: the footers are the trailing paragraphs that each start
-/// with a `Token: value` line, so a body line that looks like one stays body.
+/// The body and the footers: the footers start at the first paragraph that starts
+/// with a `Token: value` line and run to the end (a later paragraph without a token
+/// continues the footer above it), so a token line inside a body paragraph stays body.
 fn split_footers<'a>(lines: &'a [&'a str]) -> (&'a [&'a str], &'a [&'a str]) {
-    let mut footer_start = lines.len();
-    let mut end = lines.len();
-    // paragraphs from the last one up
-    while end > 0 {
-        let start = lines
-            .get(..end)
-            .unwrap_or_default()
-            .iter()
-            .rposition(|l| l.is_empty())
-            .map_or(0, |blank| blank + 1);
-        match lines.get(start) {
-            Some(first) if start < end && footer_line(first).is_some() => footer_start = start,
-            _ => break,
-        }
-        // past the blank line(s) above this paragraph
-        end = lines
-            .get(..start)
-            .unwrap_or_default()
-            .iter()
-            .rposition(|l| !l.is_empty())
-            .map_or(0, |last| last + 1);
-    }
-    lines.split_at(footer_start)
+    let mut after_blank = true;
+    let start = lines
+        .iter()
+        .position(|line| {
+            let starts_footers = after_blank && footer_line(line).is_some();
+            after_blank = line.is_empty();
+            starts_footers
+        })
+        .unwrap_or(lines.len());
+    lines.split_at(start)
 }
 
 fn parse_footers(lines: &[&str]) -> Vec<Footer> {
     let mut footers: Vec<Footer> = Vec::new();
+    let mut after_blank = false;
     for line in lines {
         match (footer_line(line), footers.last_mut()) {
             (Some((token, value)), _) => footers.push(Footer {
                 token: token.to_string(),
                 value: value.to_string(),
             }),
-            // a value goes on until the next token, blank lines included
+            (None, _) if line.is_empty() => {}
+            // a value goes on until the next token, paragraphs included
             (None, Some(last)) => {
-                last.value.push('\n');
+                last.value.push_str(if after_blank { "\n\n" } else { "\n" });
                 last.value.push_str(line.trim());
             }
             (None, None) => {}
         }
-    }
-    for footer in &mut footers {
-        footer.value = footer.value.trim_end().to_string();
+        after_blank = line.is_empty();
     }
     footers
+}
+
+/// The note of the first line after the header that starts with `BREAKING CHANGE: `
+/// or `BREAKING-CHANGE: ` (upper case, as the spec's rule 16 says), in a footer or
+/// not: its text and the lines below it up to a blank line or the next footer token.
+fn breaking_line(lines: &[&str]) -> Option<String> {
+    let (at, value) = lines.iter().enumerate().find_map(|(at, line)| {
+        let says = ["BREAKING CHANGE: ", "BREAKING-CHANGE: "]
+            .iter()
+            .any(|token| line.starts_with(token));
+        Some((at, footer_line(line).filter(|_| says)?.1))
+    })?;
+    let below = lines.get(at + 1..).unwrap_or_default();
+    let mut note = vec![value];
+    note.extend(
+        below
+            .iter()
+            .take_while(|line| !line.is_empty() && footer_line(line).is_none())
+            .map(|line| line.trim()),
+    );
+    Some(note.join("\n"))
 }
 
 /// `Token: value` or `Token #value`: the token is a word with `-` for spaces, or
@@ -301,10 +317,6 @@ fn footer_line(line: &str) -> Option<(&str, &str)> {
         return None;
     };
     (!value.is_empty() && value != "#").then_some((token, value))
-}
-
-fn is_breaking_token(token: &str) -> bool {
-    token == "BREAKING CHANGE" || token == "BREAKING-CHANGE"
 }
 
 /// The id after `This reverts commit ` anywhere in the message.
@@ -457,9 +469,77 @@ mod tests {
             ]
         );
         assert_eq!(c.body, None);
-        // a paragraph that starts with no token ends the footers: all of it is body
-        let c = ok("fix: x\n\nBREAKING CHANGE: the first line\n\nand a paragraph");
-        assert!(c.footers.is_empty() && !c.breaking);
+        assert_eq!(
+            c.breaking_note.as_deref(),
+            Some("the first line\nand the second")
+        );
+    }
+
+    #[test]
+    fn a_paragraph_without_a_token_continues_the_footer_above() {
+        let c = ok("feat(qa): new runner\n\n\
+             BREAKING CHANGE: the qa agent no longer runs pytest.\n\n\
+             Migrate by adding `runner: pytest`.\n");
+        assert!(c.breaking);
+        assert_eq!(c.bump(), Bump::Major);
+        assert_eq!(c.body, None);
+        assert_eq!(
+            c.footers,
+            vec![footer(
+                "BREAKING CHANGE",
+                "the qa agent no longer runs pytest.\n\nMigrate by adding `runner: pytest`."
+            )]
+        );
+        // the note is its first paragraph: a changelog line, not the migration guide
+        assert_eq!(
+            c.breaking_note.as_deref(),
+            Some("the qa agent no longer runs pytest.")
+        );
+        // after a body, with more footers, and blank lines git did not squeeze
+        let c = ok("fix: x\n\nWhy.\n\nRefs: #1\n\n\nmore on #1\nand on\n\nAcked-by: A");
+        assert_eq!(c.body.as_deref(), Some("Why."));
+        assert_eq!(
+            c.footers,
+            vec![
+                footer("Refs", "#1\n\nmore on #1\nand on"),
+                footer("Acked-by", "A")
+            ]
+        );
+        assert!(!c.breaking);
+    }
+
+    #[test]
+    fn a_breaking_line_anywhere_after_the_header_breaks() {
+        // no blank line before it: conventional-changelog and semantic-release say major
+        let c = ok("docs: x\n\nbody\nBREAKING CHANGE: y");
+        assert!(c.breaking);
+        assert_eq!(c.bump(), Bump::Major);
+        assert_eq!(c.breaking_note.as_deref(), Some("y"));
+        assert_eq!(c.body.as_deref(), Some("body\nBREAKING CHANGE: y"));
+        assert!(c.footers.is_empty());
+        // in the middle of the body; the note stops at a blank line or a token
+        let c = ok("fix: x\n\nintro\nBREAKING-CHANGE: y\n  z\n\nmore prose");
+        assert!(c.breaking);
+        assert_eq!(c.breaking_note.as_deref(), Some("y\nz"));
+        let c = ok("fix: x\n\nintro\nBREAKING CHANGE: y\nRefs: #1");
+        assert_eq!(c.breaking_note.as_deref(), Some("y"));
+        // the first breaking line with a value gives the note
+        let c = ok("fix: x\n\nBREAKING CHANGE: #\nBREAKING CHANGE: y");
+        assert_eq!(c.breaking_note.as_deref(), Some("y"));
+        // exactly at the start of the line, upper case, with the space, and a value
+        for message in [
+            "fix: x\n\nbody\n  BREAKING CHANGE: y",
+            "fix: x\n\nbody\nBreaking Change: y",
+            "fix: x\n\nbody\nBREAKING CHANGE:y",
+            "fix: x\n\nbody\nBREAKING CHANGE: ",
+            "fix: x\n\nbody, see BREAKING CHANGE: y",
+        ] {
+            let c = ok(message);
+            assert!(!c.breaking, "{message:?}");
+            assert_eq!(c.bump(), Bump::Patch, "{message:?}");
+        }
+        // the header is not a line after the header
+        assert_eq!(reason("BREAKING CHANGE: y"), NO_HEADER);
     }
 
     #[test]
@@ -510,19 +590,23 @@ mod tests {
     }
 
     #[test]
-    fn a_body_line_like_a_footer_outside_the_last_paragraph_is_body() {
+    fn the_footers_start_at_the_first_paragraph_that_starts_with_a_token() {
         let c = ok(
-            "fix: x\n\nBREAKING CHANGE: not really\nNote: this is body\n\nThe last paragraph is prose.",
+            "fix: x\n\nProse.\n\nBREAKING CHANGE: really\nNote: a footer\n\nThe last paragraph is prose.",
         );
-        assert!(!c.breaking);
-        assert!(c.footers.is_empty());
+        assert!(c.breaking);
+        assert_eq!(c.body.as_deref(), Some("Prose."));
         assert_eq!(
-            c.body.as_deref(),
-            Some("BREAKING CHANGE: not really\nNote: this is body\n\nThe last paragraph is prose.")
+            c.footers,
+            vec![
+                footer("BREAKING CHANGE", "really"),
+                footer("Note", "a footer\n\nThe last paragraph is prose."),
+            ]
         );
-        // a last paragraph that does not start with a token is no footer either
+        // a token line inside a paragraph that starts with prose is body
         let c = ok("fix: x\n\nSome prose.\nRefs: #1");
         assert!(c.footers.is_empty());
+        assert_eq!(c.body.as_deref(), Some("Some prose.\nRefs: #1"));
     }
 
     #[test]
@@ -577,6 +661,32 @@ mod tests {
         assert!(!is_git_revert("Revert \""));
         assert!(!is_git_revert("revert: x"));
         assert!(!is_git_revert("Reverted \"x\""));
+    }
+
+    #[test]
+    fn git_reverts_of_reverts() {
+        // git 2.43 and later
+        let message = format!("Reapply \"feat: B\"\n\nThis reverts commit {ID}.\n");
+        assert!(is_git_revert(&message));
+        assert_eq!(reverted_commit(&message).as_deref(), Some(ID));
+        assert!(parse(&message).is_err());
+        // and a revert of that
+        let message = format!("Revert \"Reapply \"feat: B\"\"\n\nThis reverts commit {ID}.\n");
+        assert!(is_git_revert(&message));
+        assert_eq!(reverted_commit(&message).as_deref(), Some(ID));
+        // older gits nest the header
+        let message = format!("Revert \"Revert \"feat: B\"\"\n\nThis reverts commit {ID}.\n");
+        assert!(is_git_revert(&message));
+        assert_eq!(reverted_commit(&message).as_deref(), Some(ID));
+        // an edited body: the id is found wherever the sentence is
+        let message =
+            format!("Reapply \"feat: B\"\n\nThe bug in B is fixed.\n\nThis reverts commit {ID}.");
+        assert_eq!(reverted_commit(&message).as_deref(), Some(ID));
+        assert_eq!(reverted_commit("Reapply \"feat: B\"\n\nNo id here."), None);
+        assert!(!is_git_revert("Reapply"));
+        assert!(!is_git_revert("Reapply \""));
+        assert!(!is_git_revert("Reapply feat: B"));
+        assert!(!is_git_revert("reapply: x"));
     }
 
     #[test]
