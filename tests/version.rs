@@ -632,7 +632,10 @@ fn the_pack_changelog_follows_the_tags() {
 #[test]
 fn a_file_named_twice_gets_both_versions() {
     let t = Test::new()
-        .write("chart.yaml", "apiVersion: v2\nversion: 1.0.0\nappVersion: \"1.0.0\"\n")
+        .write(
+            "chart.yaml",
+            "apiVersion: v2\nversion: 1.0.0\nappVersion: \"1.0.0\"\n",
+        )
         .manifest(
             r#"
             version: 1
@@ -667,7 +670,11 @@ fn a_moved_or_re_added_template_keeps_its_history() {
     let eng = r.read("templates/eng.json");
     std::fs::remove_file(r.dir.join("templates/eng.json")).unwrap();
     r.commit("chore: drop eng for now");
-    std::fs::write(r.dir.join("templates/eng.json"), eng.replace("Build things.", "Build more.")).unwrap();
+    std::fs::write(
+        r.dir.join("templates/eng.json"),
+        eng.replace("Build things.", "Build more."),
+    )
+    .unwrap();
     r.commit("fix: eng is back");
     t.args(&["version", "bump", "--dry-run", "qa", "eng"])
         .stdout(

@@ -31,11 +31,18 @@ pub fn run(
     if args.agents.is_empty() {
         let release = &loaded.manifest.release;
         let path = loaded.resolve(&release.changelog);
-        if release.files.iter().any(|f| loaded.resolve(&f.path) == path) {
+        if release
+            .files
+            .iter()
+            .any(|f| loaded.resolve(&f.path) == path)
+        {
             return Err(loaded
                 .error_at(
                     &["release", "changelog"],
-                    format!("the changelog `{}` is also a version file", release.changelog),
+                    format!(
+                        "the changelog `{}` is also a version file",
+                        release.changelog
+                    ),
                     Some("give the changelog its own file, like `CHANGELOG.md`".to_string()),
                 )
                 .into());

@@ -236,7 +236,10 @@ fn check(
     if let Some((file, Err(e))) = rows.iter().find(|(_, v)| v.is_err()) {
         return Err(Error::usage(
             format!("cannot read the version of `{file}`: {e}"),
-            Some("write it as X.Y.Z, like `1.0.0` (`mpm version set X.Y.Z` writes every file)".to_string()),
+            Some(
+                "write it as X.Y.Z, like `1.0.0` (`mpm version set X.Y.Z` writes every file)"
+                    .to_string(),
+            ),
         ));
     }
     Err(Error::usage(
@@ -453,15 +456,21 @@ fn finish(
                 .map(|c| format!("{} {}", c.short, c.summary))
                 .collect();
             if !odd.is_empty() {
+                // a few by name; `--json` lists every one
+                const SHOWN: usize = 3;
+                let more = match odd.len().saturating_sub(SHOWN) {
+                    0 => String::new(),
+                    n => format!("; and {n} more (`--json` lists them)"),
+                };
                 printer.warn(&format!(
-                    "`{}`: {} not a Conventional Commit and count{} as no bump: {}",
+                    "`{}`: {} not a Conventional Commit and count{} as no bump: {}{more}",
                     p.name,
                     match odd.len() {
                         1 => "1 commit is".to_string(),
                         n => format!("{n} commits are"),
                     },
                     if odd.len() == 1 { "s" } else { "" },
-                    odd.join("; ")
+                    odd[..odd.len().min(SHOWN)].join("; ")
                 ));
             }
         }

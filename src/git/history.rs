@@ -286,7 +286,11 @@ impl History {
 
     /// The path `path` had in `commit`'s first parent, when `commit` renamed or
     /// moved it there (git's rename detection: half the content alike).
-    pub fn renamed_from(&self, commit: &Commit, path: &str) -> Result<Option<String>, HistoryError> {
+    pub fn renamed_from(
+        &self,
+        commit: &Commit,
+        path: &str,
+    ) -> Result<Option<String>, HistoryError> {
         let Some(parent) = self.first_parent(commit) else {
             return Ok(None);
         };

@@ -148,7 +148,11 @@ pub fn pack(loaded: &Loaded, cwd: &Path) -> Result<Vec<(Place, String)>, Error> 
         let shown = paths::display(&path, cwd);
         let Some(locator) = file.locator() else {
             return Err(loaded
-                .error_at(&at, format!("mpm does not know where `{shown}` keeps its version"), Some("give it a `pointer:` or a `regex:`".to_string()))
+                .error_at(
+                    &at,
+                    format!("mpm does not know where `{shown}` keeps its version"),
+                    Some("give it a `pointer:` or a `regex:`".to_string()),
+                )
                 .into());
         };
         let real = crate::target::resolved(&path).unwrap_or_else(|| path.clone());
@@ -156,8 +160,14 @@ pub fn pack(loaded: &Loaded, cwd: &Path) -> Result<Vec<(Place, String)>, Error> 
             return Err(loaded
                 .error_at(
                     &at,
-                    format!("`{shown}` is outside the git repository at `{}`", root.display()),
-                    Some("a pack's version files are in its repository, where their history is".to_string()),
+                    format!(
+                        "`{shown}` is outside the git repository at `{}`",
+                        root.display()
+                    ),
+                    Some(
+                        "a pack's version files are in its repository, where their history is"
+                            .to_string(),
+                    ),
                 )
                 .into());
         }
@@ -166,7 +176,10 @@ pub fn pack(loaded: &Loaded, cwd: &Path) -> Result<Vec<(Place, String)>, Error> 
                 .error_at(
                     &at,
                     format!("the version file `{shown}` does not exist"),
-                    Some("create it with the version in it, or take it out of `release.files`".to_string()),
+                    Some(
+                        "create it with the version in it, or take it out of `release.files`"
+                            .to_string(),
+                    ),
                 )
                 .into());
         }
