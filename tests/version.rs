@@ -742,3 +742,51 @@ fn version_files_missing_outside_or_unreadable_are_located_errors() {
         .stderr_has("is outside the git repository at ")
         .failure();
 }
+
+// `BREAKING CHANGE:` followed by another paragraph, and one right under the body
+// with no blank line: both break (as conventional-changelog reads them).
+#[test]
+fn a_breaking_note_anywhere_after_the_header_breaks() {
+    let (t, r) = agents();
+    r.edit("templates/qa.json", "Test things.", "Test new.");
+    r.commit("feat(qa): new runner\n\nBREAKING CHANGE: no more pytest.\n\nMigrate by adding `runner: pytest`.");
+    r.edit("templates/eng.json", "Build things.", "Build new.");
+    r.commit("docs: x\n\nbody\nBREAKING CHANGE: y");
+    t.args(&["version", "bump", "--dry-run", "qa", "eng"])
+        .stdout(
+            "
+            agent  file                commits     version
+            eng    templates/eng.json  1 breaking  1.0.0 → 2.0.0
+            qa     templates/qa.json   1 breaking  3.5.2 → 4.0.0
+            Dry run: nothing was written.
+            ",
+        )
+        .success();
+}
+
+#[test]
+fn a_changelog_that_is_a_version_file_is_refused() {
+    let (t, _r) = pack("1.2.0");
+    let t = t.write(
+        "mpm.yaml",
+        "version: 1\nrelease:\n  files: [VERSION]\n  changelog: VERSION\n",
+    );
+    let t = t
+        .args(&["changelog"])
+        .stderr(
+            "
+            error: the changelog `VERSION` is also a version file
+             --> mpm.yaml:4:14
+              |
+            4 |   changelog: VERSION
+              |              ^^^^^^^
+            hint: give the changelog its own file, like `CHANGELOG.md`
+            ",
+        )
+        .failure()
+        .then();
+    t.write("mpm.yaml", "version: 1\nrelease: 5\n")
+        .args(&["version", "check"])
+        .stderr_has("a map of `files`, `tag`, `changelog` and `agent_changelog`")
+        .failure();
+}

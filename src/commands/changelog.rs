@@ -120,11 +120,11 @@ fn pack_releases(
     today: &str,
 ) -> Result<Vec<Release>, Error> {
     let release = &loaded.manifest.release;
-    let reachable = history.reachable(&history.head().id);
+    let reachable = history.reachable(history.head());
     let mut tagged: Vec<(semver::Version, &Commit)> = history
         .tags()?
         .into_iter()
-        .filter(|(_, at)| reachable.contains(at))
+        .filter(|(_, at)| history.reaches(&reachable, at))
         .filter_map(|(t, at)| Some((release.version_of_tag(&t)?, history.commit(&at)?)))
         .collect();
     tagged.sort_by(|a, b| b.0.cmp(&a.0));

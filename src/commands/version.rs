@@ -257,11 +257,11 @@ fn latest_tag(
     history: &History,
     release: &crate::manifest::ReleaseSection,
 ) -> Result<Option<(String, semver::Version)>, Error> {
-    let reachable = history.reachable(&history.head().id);
+    let reachable = history.reachable(history.head());
     Ok(history
         .tags()?
         .into_iter()
-        .filter(|(_, at)| reachable.contains(at))
+        .filter(|(_, at)| history.reaches(&reachable, at))
         .filter_map(|(t, _)| release.version_of_tag(&t).map(|v| (t, v)))
         .max_by(|a, b| a.1.cmp(&b.1)))
 }

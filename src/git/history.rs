@@ -65,6 +65,12 @@ impl crate::diagnose::Diagnose for HistoryError {
 #[derive(Debug, Clone)]
 pub struct Commit {
     pub id: ObjectId,
+    /// Its place in [`History::commits`].
+    pub index: usize,
+    /// Its first parent's place, when the repository has it.
+    first: Option<usize>,
+    /// The places of the parents the repository has.
+    parents_at: Vec<usize>,
     pub parents: Vec<ObjectId>,
     /// Parents that are not in the repository: a shallow clone's boundary.
     pub cut: bool,
@@ -99,6 +105,18 @@ impl Commit {
     }
 }
 
+/// A set of commits, by place ([`History::reachable`]).
+pub struct Reach(Vec<bool>);
+
+impl Reach {
+    pub fn has(&self, commit: &Commit) -> bool {
+        self.0.get(commit.index).copied().unwrap_or(false)
+    }
+}
+
+/// The paths a commit changed, each with whether it added it.
+type Changed = std::rc::Rc<Vec<(String, bool)>>;
+
 /// What a path is at a tree: its object, and whether it is a file.
 type Entry = (ObjectId, bool);
 
@@ -111,8 +129,8 @@ pub struct History {
     index: HashMap<ObjectId, usize>,
     /// (tree, path) → what is there: trees are shared by many commits.
     entries: RefCell<HashMap<(ObjectId, String), Option<Entry>>>,
-    /// commit → the paths it changed.
-    changed: RefCell<HashMap<ObjectId, std::rc::Rc<Vec<String>>>>,
+    /// By commit index: the paths it changed, each with whether it added it.
+    changed: RefCell<Vec<Option<Changed>>>,
 }
 
 impl History {
@@ -155,6 +173,9 @@ impl History {
             }
             commits.push(Commit {
                 id,
+                index: 0,
+                first: None,
+                parents_at: Vec::new(),
                 cut,
                 message: String::from_utf8_lossy(decoded.message).into_owned(),
                 tree: decoded.tree(),
@@ -163,8 +184,21 @@ impl History {
                 parents,
             });
         }
-        let commits = newest_first(commits);
-        let index = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        let mut commits = newest_first(commits);
+        for (i, c) in commits.iter_mut().enumerate() {
+            c.index = i;
+        }
+        let index: HashMap<ObjectId, usize> =
+            commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        for c in commits.iter_mut() {
+            c.first = c.parents.first().and_then(|p| index.get(p).copied());
+            c.parents_at = c
+                .parents
+                .iter()
+                .filter_map(|p| index.get(p).copied())
+                .collect();
+        }
+        let changed = RefCell::new(vec![None; commits.len()]);
         Ok(History {
             repo,
             root,
@@ -172,7 +206,7 @@ impl History {
             commits,
             index,
             entries: RefCell::default(),
-            changed: RefCell::default(),
+            changed,
         })
     }
 
@@ -254,16 +288,24 @@ impl History {
         if path.is_empty() {
             return Ok(!changed.is_empty());
         }
-        let within = |p: &String| {
+        let within = |(p, _): &(String, bool)| {
             p == path || (p.starts_with(path) && p.as_bytes().get(path.len()) == Some(&b'/'))
         };
         Ok(changed.iter().any(within))
     }
 
+    /// Whether `commit` added the file at `path` (absent in its first parent).
+    pub fn added(&self, commit: &Commit, path: &str) -> Result<bool, HistoryError> {
+        Ok(self
+            .changed(commit)?
+            .iter()
+            .any(|(p, added)| *added && p == path))
+    }
+
     /// The paths `commit` changed against its first parent, files and directories,
     /// from one tree diff per commit (what `git log --name-only` reads).
-    fn changed(&self, commit: &Commit) -> Result<std::rc::Rc<Vec<String>>, HistoryError> {
-        if let Some(found) = self.changed.borrow().get(&commit.id) {
+    fn changed(&self, commit: &Commit) -> Result<Changed, HistoryError> {
+        if let Some(Some(found)) = self.changed.borrow().get(commit.index) {
             return Ok(found.clone());
         }
         let read = |e: &dyn std::fmt::Display| self.read_error(e);
@@ -278,9 +320,17 @@ impl History {
             .repo
             .diff_tree_to_tree(old.as_ref(), &new, options)
             .map_err(|e| read(&e))?;
-        let paths: Vec<String> = changes.iter().map(|c| c.location().to_string()).collect();
+        let paths: Vec<(String, bool)> = changes
+            .iter()
+            .map(|c| {
+                let added = matches!(c, gix::object::tree::diff::ChangeDetached::Addition { .. });
+                (c.location().to_string(), added)
+            })
+            .collect();
         let paths = std::rc::Rc::new(paths);
-        self.changed.borrow_mut().insert(commit.id, paths.clone());
+        if let Some(slot) = self.changed.borrow_mut().get_mut(commit.index) {
+            *slot = Some(paths.clone());
+        }
         Ok(paths)
     }
 
@@ -318,22 +368,29 @@ impl History {
 
     /// The first parent, when the repository has it.
     pub fn first_parent(&self, commit: &Commit) -> Option<&Commit> {
-        commit.parents.first().and_then(|p| self.commit(p))
+        commit.first.and_then(|i| self.commits.get(i))
     }
 
-    /// The commits reachable from `tip`, `tip` included.
-    pub fn reachable(&self, tip: &ObjectId) -> HashSet<ObjectId> {
-        let mut seen = HashSet::new();
-        let mut todo = vec![*tip];
-        while let Some(id) = todo.pop() {
-            if !seen.insert(id) {
-                continue;
-            }
-            if let Some(c) = self.commit(&id) {
-                todo.extend(c.parents.iter().filter(|p| self.index.contains_key(*p)));
+    /// The commits reachable from `tip`, `tip` included: one pass down the
+    /// topological order, where every parent comes after its children.
+    pub fn reachable(&self, tip: &Commit) -> Reach {
+        let mut bits = vec![false; self.commits.len()];
+        if let Some(b) = bits.get_mut(tip.index) {
+            *b = true;
+        }
+        for i in tip.index..self.commits.len() {
+            if bits[i] {
+                for &p in &self.commits[i].parents_at {
+                    bits[p] = true;
+                }
             }
         }
-        seen
+        Reach(bits)
+    }
+
+    /// Whether the commit `id` is in `reach`.
+    pub fn reaches(&self, reach: &Reach, id: &ObjectId) -> bool {
+        self.index.get(id).is_some_and(|&i| reach.0[i])
     }
 
     /// Every tag as (name, the commit it points at), annotated or not.
@@ -439,6 +496,9 @@ mod tests {
         let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
         Commit {
             id: id(n),
+            index: 0,
+            first: None,
+            parents_at: Vec::new(),
             parents: parents.iter().map(|&p| id(p)).collect(),
             cut: false,
             message: String::new(),

@@ -208,9 +208,7 @@ fn follow(history: &History, path: String) -> Result<Vec<String>, HistoryError> 
     let mut current = path;
     let mut commit = history.head();
     while let Some(parent) = history.first_parent(commit) {
-        if history.touches(commit, &current)?
-            && history.blob(commit, &current)?.is_some()
-            && history.blob(parent, &current)?.is_none()
+        if history.added(commit, &current)?
             && let Some(old) = history.renamed_from(commit, &current)?
         {
             if !names.contains(&old) {
@@ -298,11 +296,14 @@ pub fn changes_between(
     base: Option<&Commit>,
     inputs: &[(String, &str)],
 ) -> Result<Vec<Change>, HistoryError> {
-    let wanted = history.reachable(&tip.id);
-    let released = base.map(|b| history.reachable(&b.id)).unwrap_or_default();
+    let wanted = history.reachable(tip);
+    let released = base.map(|b| history.reachable(b));
     let mut changes = Vec::new();
-    for commit in history.commits() {
-        if !wanted.contains(&commit.id) || released.contains(&commit.id) || commit.is_merge() {
+    for commit in &history.commits()[tip.index..] {
+        if !wanted.has(commit)
+            || released.as_ref().is_some_and(|r| r.has(commit))
+            || commit.is_merge()
+        {
             continue;
         }
         let mut touched = None;
