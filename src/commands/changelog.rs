@@ -139,16 +139,9 @@ fn pack_releases(
             }
         }
     }
-    let subject = crate::version::bump::Subject {
-        name: "pack".into(),
-        place: bump::Place {
-            path: loaded.path.clone(),
-            shown: loaded.display.clone(),
-            locator: crate::version::edit::Locator::Whole,
-        },
-        inputs: vec![(loaded.dir.clone(), paths::display(&loaded.dir, cwd))],
-    };
-    let inputs = bump::inputs_of(history, &subject)?;
+    // everything under the manifest's directory
+    let shown = paths::display(&loaded.dir, cwd);
+    let inputs = [(history.relative(&loaded.dir)?, shown.as_str())];
     let mut tips: Vec<(Option<semver::Version>, Option<String>, &Commit)> = tagged
         .into_iter()
         .map(|(v, c)| (Some(v), Some(c.date()), c))
