@@ -335,6 +335,13 @@ fn heading_kind(line: &str) -> Option<Kind> {
     if let Some(version) = release_version(line) {
         return Some(Kind::Version(version));
     }
+    // `## Unreleased`, as some files write it: the same section, never a second one
+    if line
+        .strip_prefix("## ")
+        .is_some_and(|rest| rest.trim().eq_ignore_ascii_case("unreleased"))
+    {
+        return Some(Kind::Unreleased);
+    }
     let label = line
         .strip_prefix("## [")?
         .split_once(']')
@@ -393,6 +400,15 @@ mod tests {
             date: Some(date.into()),
             entries,
         }
+    }
+
+    #[test]
+    fn an_unreleased_heading_without_brackets_is_the_same_section() {
+        let text = "# Changelog\n\n## Unreleased\n\n- old\n\n## [1.0.0] - 2026-01-01\n";
+        let out = update(Some(text), "Changelog", &[unreleased(vec![])]);
+        assert_eq!(out.matches("nreleased").count(), 1, "{out}");
+        assert_eq!(update(Some(&out), "Changelog", &[unreleased(vec![])]), out);
+        assert!(out.contains("## [1.0.0] - 2026-01-01\n"), "{out}");
     }
 
     fn unreleased(entries: Vec<Entry>) -> Release {
