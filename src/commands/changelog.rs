@@ -12,7 +12,7 @@ use crate::manifest::Loaded;
 use crate::options::Options;
 use crate::paths;
 use crate::printer::Printer;
-use crate::version::bump::{self, Counted, Standing};
+use crate::version::bump::{self, Counted};
 use crate::version::changelog::{self, Release};
 use crate::version::subjects;
 use crate::version::write::{self, Change};
@@ -52,17 +52,19 @@ pub fn run(
     }
     let (found, _) = subjects::agents(&loaded, cwd, &args.agents)?;
     for f in &found {
-        let planned = bump::plan(&history, &f.subject, &f.text)?;
-        let inputs = bump::inputs_of(&history, &f.subject)?;
+        let place = &f.subject.place;
+        let names = bump::follow(&history, history.relative(&place.path)?)?;
+        let inputs = bump::inputs_of(&history, &f.subject, &names)?;
         let mut tips: Vec<(Option<semver::Version>, Option<String>, &Commit)> =
-            bump::releases(&history, &f.subject.place)?
+            bump::releases(&history, place, &names)?
                 .into_iter()
                 .map(|(v, c)| (Some(v), Some(c.date()), c))
                 .collect();
-        let pending = match planned.standing {
-            Standing::Pending { .. } => Some(planned.current.clone()),
-            _ => None,
-        };
+        // bumped in the working tree and not committed yet: the newest release
+        let current = bump::version_in(&f.text, place)?;
+        let pending = bump::committed_version(&history, place)?
+            .filter(|committed| *committed != current)
+            .map(|_| current);
         let releases = sections(&history, &inputs, &mut tips, pending, &today)?;
         let name = &f.subject.name;
         let path = loaded.resolve(

@@ -916,16 +916,8 @@ fn from_file(
     sources.note_input(path, Digest::of(&bytes));
     // its frontmatter `version`, as `mpm version bump` writes it, for the plan's
     // `0.3.1 → 0.3.2`
-    let version = std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(|text| {
-            crate::version::edit::find(
-                text,
-                &crate::version::edit::Locator::Frontmatter("version".into()),
-            )
-            .ok()
-        })
-        .and_then(|found| semver::Version::parse(found.value.trim()).ok())
+    let version = agent_file::declared(&bytes, "version")
+        .and_then(|v| semver::Version::parse(v.trim()).ok())
         .map(|v| v.to_string());
     let file = ReadyFile {
         bytes,

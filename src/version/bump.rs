@@ -163,8 +163,8 @@ pub fn committed_version(
 /// `text` is the place's file as it is in the working tree.
 pub fn plan(history: &History, subject: &Subject, text: &str) -> Result<Planned, BumpError> {
     let current = version_in(text, &subject.place)?;
-    let place = history.relative(&subject.place.path)?;
-    let mut versions = Versions::new(history, follow(history, place)?, &subject.place.locator);
+    let names = follow(history, history.relative(&subject.place.path)?)?;
+    let mut versions = Versions::new(history, names.clone(), &subject.place.locator);
     let head = history.head();
     let planned = |standing, since, changes: Vec<Change>, bump| Planned {
         name: subject.name.clone(),
@@ -186,7 +186,7 @@ pub fn plan(history: &History, subject: &Subject, text: &str) -> Result<Planned,
         Some((_, commit)) => *commit,
         None => head,
     };
-    let inputs = inputs_of(history, subject)?;
+    let inputs = inputs_of(history, subject, &names)?;
     let changes = changes_between(history, head, Some(release), &inputs)?;
     let bump = changes.iter().map(Change::bump).max().unwrap_or(Bump::None);
     let since = Some(release.short());
@@ -203,7 +203,7 @@ pub fn plan(history: &History, subject: &Subject, text: &str) -> Result<Planned,
 
 /// `path`'s names on HEAD's first-parent line, newest first: the path, then each
 /// one it had before a commit renamed or moved it (as `git log --follow`).
-fn follow(history: &History, path: String) -> Result<Vec<String>, HistoryError> {
+pub fn follow(history: &History, path: String) -> Result<Vec<String>, HistoryError> {
     let mut names = vec![path.clone()];
     let mut current = path;
     let mut commit = history.head();
@@ -257,31 +257,31 @@ fn release_commits<'h>(
 }
 
 /// A subject's inputs as repository paths, with how they are shown; the place's
-/// older names (renames) count as the place.
+/// older `names` ([`follow`]) count as the place.
 pub fn inputs_of<'s>(
     history: &History,
     subject: &'s Subject,
+    names: &[String],
 ) -> Result<Vec<(String, &'s str)>, HistoryError> {
     let mut inputs: Vec<(String, &str)> = subject
         .inputs
         .iter()
         .map(|(p, shown)| Ok((history.relative(p)?, shown.as_str())))
         .collect::<Result<_, HistoryError>>()?;
-    let place = history.relative(&subject.place.path)?;
-    for old in follow(history, place)?.into_iter().skip(1) {
-        inputs.push((old, subject.place.shown.as_str()));
+    for old in names.iter().skip(1) {
+        inputs.push((old.clone(), subject.place.shown.as_str()));
     }
     Ok(inputs)
 }
 
 /// Every release of a subject on HEAD's first-parent line, newest first: each
-/// commit that set a new semantic version, with it.
+/// commit that set a new semantic version, with it. `names`: the place's ([`follow`]).
 pub fn releases<'h>(
     history: &'h History,
     place: &Place,
+    names: &[String],
 ) -> Result<Vec<(semver::Version, &'h Commit)>, BumpError> {
-    let path = history.relative(&place.path)?;
-    let mut versions = Versions::new(history, follow(history, path)?, &place.locator);
+    let mut versions = Versions::new(history, names.to_vec(), &place.locator);
     Ok(release_commits(history, &mut versions, false)?
         .into_iter()
         .filter_map(|(v, c)| Some((semver::Version::parse(&v).ok()?, c)))

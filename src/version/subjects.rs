@@ -59,12 +59,8 @@ pub fn agents(
         }
         match agent(loaded, cwd, name, spec)? {
             Ok(f) => found.push(f),
-            Err(why) if named.is_empty() => unversioned.push(Unversioned {
-                agent: name.to_string(),
-                missing: why.starts_with('`'),
-                why,
-            }),
-            Err(why) => {
+            Err(u) if named.is_empty() => unversioned.push(u),
+            Err(Unversioned { why, .. }) => {
                 return Err(Error::usage(
                     format!("agent `{name}` has no version of its own: {why}"),
                     Some(
@@ -83,20 +79,27 @@ fn agent(
     cwd: &Path,
     name: &str,
     spec: &AgentSpec,
-) -> Result<Result<Found, String>, Error> {
+) -> Result<Result<Found, Unversioned>, Error> {
+    let unversioned = |why: String, missing: bool| {
+        Ok(Err(Unversioned {
+            agent: name.to_string(),
+            why,
+            missing,
+        }))
+    };
     let (rel, locator) = match (&spec.template, &spec.file) {
         (Some(t), _) if spec.registry.is_none() => (t, Locator::Json("/agent_version".into())),
         (_, Some(f)) if spec.registry.is_none() => (f, Locator::Frontmatter("version".into())),
         _ if spec.registry.is_some() => {
-            return Ok(Err("it comes from a registry, which versions it".into()));
+            return unversioned("it comes from a registry, which versions it".into(), false);
         }
-        _ => return Ok(Err("it is written inline in the manifest".into())),
+        _ => return unversioned("it is written inline in the manifest".into(), false),
     };
     let path = loaded.resolve(rel);
     let shown = paths::display(&path, cwd);
     let text = read(&path, &shown)?;
     if super::edit::find(&text, &locator).is_err() {
-        return Ok(Err(format!("`{shown}` has no {}", locator.describe())));
+        return unversioned(format!("`{shown}` has no {}", locator.describe()), true);
     }
     let mut inputs = vec![(path.clone(), shown.clone())];
     if spec.template.is_some() {
